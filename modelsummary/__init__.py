@@ -1,0 +1,16 @@
+"""Print a torchinfo-style summary of a PyTorch model, with counts that are right.
+
+Example:
+    >>> import torch
+    >>> from modelsummary import summary
+    >>> summary(torch.nn.Linear(4, 2), (1, 4), verbose=0).total_params
+    10
+"""
+
+from ._errors import ModelSummaryError
+from ._tree import SummaryNode
+from .summary import ModelSummary, summary
+
+__version__ = "0.1.0"
+
+__all__ = ["ModelSummary", "ModelSummaryError", "SummaryNode", "__version__", "summary"]

@@ -1,0 +1,173 @@
+"""Checking ``summary()``'s arguments and building the inputs of the traced pass.
+
+Every check here runs before any forward pass, so a wrong argument is a clear
+``TypeError``/``ValueError`` and never a failure deep inside the model.
+
+Example:
+    >>> normalize_input_size((1, 3, 8, 8))
+    [(1, 3, 8, 8)]
+    >>> normalize_input_size([(1, 4), [2, 5]])
+    [(1, 4), (2, 5)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_shape(shape: Sequence[Any], what: str) -> tuple[int, ...]:
+    for dim in shape:
+        if not _is_int(dim):
+            raise TypeError(f"{what} must contain integers, got {dim!r} in {list(shape)!r}")
+        if dim <= 0:
+            raise ValueError(f"{what} must contain positive sizes, got {dim} in {list(shape)!r}")
+    return tuple(int(d) for d in shape)
+
+
+def normalize_input_size(input_size: object) -> list[tuple[int, ...]]:
+    """Turn ``input_size`` (one shape, or a sequence of shapes) into a list of shapes.
+
+    Raises:
+        TypeError: Not a sequence of integers or of sequences of integers.
+        ValueError: Empty, or with a size that is not positive.
+
+    Example:
+        >>> normalize_input_size(torch.Size([2, 3]))
+        [(2, 3)]
+        >>> normalize_input_size((1, 0))
+        Traceback (most recent call last):
+        ...
+        ValueError: input_size must contain positive sizes, got 0 in [1, 0]
+    """
+    if isinstance(input_size, (str, bytes)) or not isinstance(input_size, Sequence):
+        raise TypeError(
+            "input_size must be a shape such as (1, 3, 224, 224) or a list of shapes,"
+            f" got {type(input_size).__name__}"
+        )
+    if len(input_size) == 0:
+        raise ValueError("input_size is empty; give a shape such as (1, 3, 224, 224)")
+    if all(_is_int(d) for d in input_size):
+        return [_check_shape(input_size, "input_size")]
+    shapes = []
+    for item in input_size:
+        if isinstance(item, (str, bytes)) or not isinstance(item, Sequence):
+            raise TypeError(
+                "input_size must be one shape or a list of shapes, got an element"
+                f" {item!r} of type {type(item).__name__}"
+            )
+        if len(item) == 0:
+            raise ValueError("input_size contains an empty shape")
+        shapes.append(_check_shape(item, "input_size"))
+    return shapes
+
+
+def normalize_dtypes(dtypes: object, count: int) -> list[torch.dtype]:
+    """One dtype per input: ``None`` means float32 for all.
+
+    Example:
+        >>> normalize_dtypes([torch.long], 1)
+        [torch.int64]
+        >>> normalize_dtypes(None, 2)
+        [torch.float32, torch.float32]
+    """
+    if dtypes is None:
+        return [torch.float32] * count
+    if isinstance(dtypes, torch.dtype):
+        dtypes = [dtypes]
+    if not isinstance(dtypes, Sequence) or not all(isinstance(d, torch.dtype) for d in dtypes):
+        raise TypeError(f"dtypes must be a list of torch.dtype, got {dtypes!r}")
+    if len(dtypes) != count:
+        raise ValueError(f"dtypes has {len(dtypes)} entries for {count} input shape(s)")
+    return list(dtypes)
+
+
+def normalize_device(device: object) -> torch.device | None:
+    """Parse ``device`` (``None``, a string, or a ``torch.device``).
+
+    Example:
+        >>> normalize_device("cpu")
+        device(type='cpu')
+        >>> normalize_device("nonsense")
+        Traceback (most recent call last):
+        ...
+        ValueError: device 'nonsense' is not a valid torch device
+    """
+    if device is None:
+        return None
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
+    try:
+        return torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"device {device!r} is not a valid torch device") from err
+
+
+def make_inputs(
+    shapes: list[tuple[int, ...]],
+    dtypes: list[torch.dtype],
+    device: torch.device,
+    batch_dim: int | None,
+) -> list[torch.Tensor]:
+    """Build one tensor per shape, without touching the global random stream.
+
+    Floating and complex inputs are uniform in [0, 1) from a private, seeded
+    generator; integer inputs are zeros (valid indices for embeddings); boolean
+    inputs are ``False``. ``batch_dim`` inserts a dimension of size 1 there.
+
+    Example:
+        >>> [tuple(t.shape) for t in make_inputs([(3, 4)], [torch.long], torch.device("cpu"), 0)]
+        [(1, 3, 4)]
+    """
+    generator = torch.Generator().manual_seed(0)
+    tensors = []
+    for shape, dtype in zip(shapes, dtypes):
+        if batch_dim is not None:
+            shape = shape[:batch_dim] + (1,) + shape[batch_dim:]
+        if device.type == "meta":
+            tensors.append(torch.empty(shape, dtype=dtype, device=device))
+        elif dtype.is_floating_point or dtype.is_complex:
+            tensors.append(torch.rand(shape, generator=generator, dtype=dtype).to(device))
+        else:
+            tensors.append(torch.zeros(shape, dtype=dtype, device=device))
+    return tensors
+
+
+def to_device(value: Any, device: torch.device) -> Any:
+    """Move every tensor inside a nested value to ``device``, keeping the structure.
+
+    Example:
+        >>> to_device({"x": [torch.zeros(1)]}, torch.device("cpu"))
+        {'x': [tensor([0.])]}
+    """
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, Mapping):
+        return type(value)({k: to_device(v, device) for k, v in value.items()})  # type: ignore[call-arg]
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(to_device(v, device) for v in value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_device(v, device) for v in value)
+    return value
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer; CPU for a model with neither.
+
+    Example:
+        >>> model_device(torch.nn.ReLU())
+        device(type='cpu')
+    """
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")

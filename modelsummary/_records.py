@@ -1,0 +1,190 @@
+"""Plain records that flow from the tracer to the tree builder.
+
+Nothing here imports torch: the tracer translates what it observes into these
+frozen dataclasses, and every later stage (tree, renderer, exporters) works on
+them alone. That keeps the stages testable without a forward pass.
+
+Example:
+    >>> spec = TensorSpec(shape=(1, 3, 8, 8), dtype="float32", nbytes=768)
+    >>> spec.shape
+    (1, 3, 8, 8)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+
+@dataclass(frozen=True, slots=True)
+class TensorSpec:
+    """Shape, dtype and size of one tensor seen during the pass.
+
+    Example:
+        >>> TensorSpec(shape=(2, 4), dtype="int64", nbytes=64).dtype
+        'int64'
+    """
+
+    shape: tuple[int, ...]
+    """Sizes of each dimension."""
+    dtype: str
+    """The dtype without the ``torch.`` prefix, e.g. ``"float32"``."""
+    nbytes: int
+    """``numel() * element_size()`` of the tensor."""
+
+
+@dataclass(frozen=True, slots=True)
+class OtherSpec:
+    """A value that is not a tensor, shown by its type name.
+
+    Example:
+        >>> OtherSpec(type_name="NoneType").type_name
+        'NoneType'
+    """
+
+    type_name: str
+    """``type(value).__name__``."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeqSpec:
+    """A tuple, list, or namedtuple of values.
+
+    Example:
+        >>> SeqSpec(items=(OtherSpec("int"),)).items[0]
+        OtherSpec(type_name='int')
+    """
+
+    items: tuple[ValueSpec, ...]
+    """The described elements, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class MapSpec:
+    """A mapping, dataclass, or Hugging Face ``ModelOutput``.
+
+    Example:
+        >>> MapSpec(items=(("logits", OtherSpec("NoneType")),)).items[0][0]
+        'logits'
+    """
+
+    items: tuple[tuple[str, ValueSpec], ...]
+    """``(key, value)`` pairs in the container's own order."""
+
+
+ValueSpec = Union[TensorSpec, OtherSpec, SeqSpec, MapSpec]
+"""What the tracer records of an input or output value."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParamInfo:
+    """One unique parameter tensor of the model (tied weights appear once).
+
+    Example:
+        >>> ParamInfo(key=0, name="fc.weight", numel=6, nbytes=24,
+        ...           trainable=True, dtype="float32").numel
+        6
+    """
+
+    key: int
+    """Index of the tensor in the model's unique parameters; stable identity."""
+    name: str
+    """First dotted name ``named_parameters()`` gives the tensor."""
+    numel: int
+    """Number of elements."""
+    nbytes: int
+    """``numel() * element_size()``."""
+    trainable: bool
+    """``requires_grad`` of the tensor."""
+    dtype: str
+    """The dtype without the ``torch.`` prefix."""
+
+
+@dataclass(frozen=True, slots=True)
+class BufferInfo:
+    """One unique buffer tensor (e.g. BatchNorm running statistics).
+
+    Example:
+        >>> BufferInfo(name="bn.running_mean", numel=4, nbytes=16).nbytes
+        16
+    """
+
+    name: str
+    """First dotted name ``named_buffers()`` gives the tensor."""
+    numel: int
+    """Number of elements."""
+    nbytes: int
+    """``numel() * element_size()``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleInfo:
+    """Static facts about one module, in ``named_modules()`` order.
+
+    Example:
+        >>> ModuleInfo(path="conv1", type_name="Conv2d", parent="",
+        ...            param_keys=(("weight", 0),)).param_keys
+        (('weight', 0),)
+    """
+
+    path: str
+    """Dotted path as ``named_modules()`` spells it; the root is ``""``."""
+    type_name: str
+    """Class name of the module."""
+    parent: str | None
+    """Path of the parent module, ``None`` for the root."""
+    param_keys: tuple[tuple[str, int], ...] = ()
+    """``(attribute name, ParamInfo.key)`` of the parameters registered on it."""
+    buffer_numel: int = 0
+    """Elements of the buffers registered directly on it."""
+    kernel_size: tuple[int, ...] | None = None
+    """The ``kernel_size`` attribute of convolution-like modules."""
+    aliases: tuple[str, ...] = ()
+    """Other paths under which the same module object is reachable."""
+    traced: bool = True
+    """False when the module cannot run Python hooks (TorchScript)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One call of one module during the traced pass.
+
+    Example:
+        >>> rec = CallRecord(path="conv1", inputs=SeqSpec(()), output=OtherSpec("NoneType"))
+        >>> rec.mult_adds
+        0
+    """
+
+    path: str
+    """Dotted path of the module that was called."""
+    inputs: SeqSpec
+    """Positional arguments, followed by a ``MapSpec`` of keyword arguments if any."""
+    output: ValueSpec
+    """What the call returned."""
+    mult_adds: int = 0
+    """Multiply-accumulates of the operators run while this call was innermost."""
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """Everything one traced forward pass produced.
+
+    Example:
+        >>> Trace(modules=(), params=(), buffers=(), calls=(), param_uses=()).input_bytes
+        0
+    """
+
+    modules: tuple[ModuleInfo, ...]
+    """Every module of the model, root first, in ``named_modules()`` order."""
+    params: tuple[ParamInfo, ...]
+    """Unique parameter tensors, indexed by ``ParamInfo.key``."""
+    buffers: tuple[BufferInfo, ...]
+    """Unique buffer tensors."""
+    calls: tuple[CallRecord, ...]
+    """Module calls in the order they started."""
+    param_uses: tuple[tuple[int, str], ...]
+    """Distinct ``(param key, innermost module path)`` pairs, in the order first seen."""
+    input_bytes: int = 0
+    """Bytes of the input tensors handed to the model."""
+    activation_bytes: int = 0
+    """Bytes of the distinct tensors the module calls returned."""

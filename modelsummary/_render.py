@@ -1,0 +1,324 @@
+"""Stage 3: summary tree -> text. Never imports torch.
+
+The table is drawn with tabulate, one row per visible node. Tree glyphs are
+data (:data:`UNICODE_GUIDES`, :data:`ASCII_GUIDES`); :func:`loop_last` says
+whether a child is the last one, so the last child gets ``└─``.
+
+Example:
+    >>> from modelsummary._tree import SummaryNode, SummaryTree, Totals
+    >>> leaf = SummaryNode("fc", "Linear", 1, 1, num_params=6, subtree_params=6)
+    >>> root = SummaryNode("", "Net", 0, 1, subtree_params=6, children=(leaf,))
+    >>> tree = SummaryTree(root, totals=Totals(total_params=6))
+    >>> print(render_table(tree, RenderOptions(columns=("num_params",))))
+    =========================
+    Layer (type)      Param #
+    ---------------  --------
+    Net                    --
+    └─fc (Linear)           6
+    =========================
+    Total params: 6
+    Trainable params: 0
+    Non-trainable params: 6
+    Unused params: 0
+    All params: 6
+    Buffers: 0
+    Total mult-adds: 0
+    -------------------------
+    Input size: 0 B
+    Parameters size: 0 B
+    Buffers size: 0 B
+    Forward activations: 0 B
+    Estimated total size: 0 B
+    =========================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tabulate import tabulate
+
+from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
+from ._tree import SummaryNode, SummaryTree
+from ._units import format_bytes, format_count, format_int
+
+T = TypeVar("T")
+
+COLUMN_HEADERS: dict[str, str] = {
+    "input_size": "Input Shape",
+    "output_size": "Output Shape",
+    "num_params": "Param #",
+    "params_percent": "Param %",
+    "kernel_size": "Kernel Shape",
+    "mult_adds": "Mult-Adds",
+    "trainable": "Trainable",
+    "calls": "Calls",
+}
+"""Column names accepted in ``col_names`` (torchinfo's spellings, plus ``calls``)."""
+
+ROW_SETTINGS = frozenset({"depth", "var_names", "ascii_only", "hide_recursive_layers"})
+"""Row settings accepted in ``row_settings`` (torchinfo's spellings)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Guides:
+    """The strings that draw a tree; one set for Unicode, one for ASCII.
+
+    Example:
+        >>> ASCII_GUIDES.last
+        '`-'
+    """
+
+    branch: str
+    """Before a child that has later siblings."""
+    last: str
+    """Before the last child."""
+    line: str
+    """Under an ancestor that has later siblings."""
+    space: str
+    """Under an ancestor that was the last child."""
+    times: str
+    """Between a name and its call count."""
+
+
+UNICODE_GUIDES = Guides(branch="├─", last="└─", line="│ ", space="  ", times="×")
+ASCII_GUIDES = Guides(branch="|-", last="`-", line="| ", space="  ", times="x")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderOptions:
+    """How to print a summary.
+
+    Example:
+        >>> RenderOptions().columns
+        ('output_size', 'num_params')
+    """
+
+    columns: tuple[str, ...] = ("output_size", "num_params")
+    """Columns after the layer name, keys of :data:`COLUMN_HEADERS`."""
+    depth: int = 3
+    """Deepest row shown; deeper rows are folded into their ancestor at this depth."""
+    ascii_only: bool = False
+    """Draw the tree with ASCII characters only."""
+    show_depth_index: bool = False
+    """Append ``: depth-index`` to each name, as torchinfo's ``depth`` row setting does."""
+    col_width: int = 0
+    """Minimum width of each value column."""
+
+
+def loop_last(values: Iterable[T]) -> Iterator[tuple[bool, T]]:
+    """Yield ``(is_last, value)`` for each value.
+
+    Example:
+        >>> list(loop_last("ab"))
+        [(False, 'a'), (True, 'b')]
+    """
+    iterator = iter(values)
+    try:
+        previous = next(iterator)
+    except StopIteration:
+        return
+    for value in iterator:
+        yield False, previous
+        previous = value
+    yield True, previous
+
+
+def format_value(spec: ValueSpec | None) -> str:
+    """Format a recorded value the way torchinfo users read shapes.
+
+    Example:
+        >>> format_value(TensorSpec((1, 3, 224, 224), "float32", 0))
+        '[1, 3, 224, 224]'
+        >>> format_value(SeqSpec((TensorSpec((2,), "int64", 16), OtherSpec("NoneType"))))
+        '[2], None'
+        >>> format_value(MapSpec((("logits", TensorSpec((1, 10), "float32", 40)),)))
+        '{logits: [1, 10]}'
+    """
+    if spec is None:
+        return "--"
+    if isinstance(spec, TensorSpec):
+        return "[" + ", ".join(str(s) for s in spec.shape) + "]"
+    if isinstance(spec, OtherSpec):
+        return "None" if spec.type_name == "NoneType" else spec.type_name
+    if isinstance(spec, SeqSpec):
+        return ", ".join(format_value(item) for item in spec.items) or "()"
+    return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in spec.items) + "}"
+
+
+def _format_inputs(spec: SeqSpec | None) -> str:
+    if spec is None:
+        return "--"
+    return format_value(spec)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    node: SummaryNode
+    prefix: str
+    collapsed: bool
+    index: int
+
+
+def visible_rows(root: SummaryNode, depth: int, guides: Guides) -> list[_Row]:
+    """The rows to print with their tree prefixes; rows deeper than ``depth`` fold
+    into their ancestor at ``depth``, which is then marked collapsed."""
+    rows: list[_Row] = []
+    # Iterative pre-order walk (no recursion limit): children are pushed in reverse.
+    pending: list[tuple[SummaryNode, str, str, int]] = [(root, "", "", 1)]
+    while pending:
+        node, glyph, indent, index = pending.pop()
+        rows.append(_Row(node, indent + glyph, node.depth >= depth and bool(node.children), index))
+        if node.depth >= depth:
+            continue
+        child_indent = indent if node.depth == 0 else indent + (
+            guides.space if glyph == guides.last else guides.line
+        )
+        children = list(enumerate(loop_last(node.children), start=1))
+        for i, (last, child) in reversed(children):
+            pending.append((child, guides.last if last else guides.branch, child_indent, i))
+    return rows
+
+
+def render_table(tree: SummaryTree, options: RenderOptions) -> str:
+    """Render the summary table, the unused section and the footer.
+
+    Args:
+        tree: The summary tree.
+        options: Columns, depth and glyphs.
+
+    Returns:
+        The whole printed summary, without a trailing newline.
+    """
+    guides = ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES
+    rows = visible_rows(tree.root, options.depth, guides)
+    notes: list[str] = []
+    body = [
+        [_name_cell(row, guides, options)]
+        + [_cell(col, row, tree, notes) for col in options.columns]
+        for row in rows
+    ]
+    headers = ["Layer (type)"] + [COLUMN_HEADERS[c].rjust(options.col_width) for c in options.columns]
+    table = tabulate(
+        body,
+        headers=headers,
+        tablefmt="simple",
+        disable_numparse=True,
+        colalign=("left",) + ("right",) * len(options.columns),
+        preserve_whitespace=True,
+    )
+    sections = [table]
+    if notes:
+        sections.append("\n".join(notes))
+    if tree.unused:
+        sections.append(_unused_table(tree))
+    width = max(len(line) for s in sections for line in s.splitlines())
+    totals = tree.totals
+    counts = [
+        f"Total params: {_count(totals.total_params)}",
+        f"Trainable params: {_count(totals.trainable_params)}",
+        f"Non-trainable params: {_count(totals.non_trainable_params)}",
+        f"Unused params: {_count(totals.unused_params)}",
+        f"All params: {_count(totals.all_params)}",
+        f"Buffers: {_count(totals.buffers)}",
+        f"Total mult-adds: {_count(totals.mult_adds)}",
+    ]
+    sizes = [
+        f"Input size: {format_bytes(totals.input_bytes)}",
+        f"Parameters size: {format_bytes(totals.param_bytes)}",
+        f"Buffers size: {format_bytes(totals.buffer_bytes)}",
+        f"Forward activations: {format_bytes(totals.activation_bytes)}",
+        f"Estimated total size: {format_bytes(totals.total_bytes)}",
+    ]
+    width = max([width] + [len(line) for line in counts + sizes])
+    rule, thin = "=" * width, "-" * width
+    parts = [rule, table]
+    for extra in sections[1:]:
+        parts += [thin, extra]
+    parts += [rule, *counts, thin, *sizes, rule]
+    return "\n".join(parts)
+
+
+def _count(n: int) -> str:
+    return format_int(n) if n < 1000 else f"{format_int(n)} ({format_count(n)})"
+
+
+def _name_cell(row: _Row, guides: Guides, options: RenderOptions) -> str:
+    node = row.node
+    label = node.type_name if node.path == "" else f"{node.name} ({node.type_name})"
+    if node.calls > 1:
+        label += f" {guides.times}{node.calls}"
+    if not node.traced:
+        label += " [not traced]"
+    if options.show_depth_index and node.depth > 0:
+        label += f": {node.depth}-{row.index}"
+    return row.prefix + label
+
+
+def _shown_params(row: _Row) -> tuple[int, int]:
+    node = row.node
+    if row.collapsed:
+        return node.subtree_params, node.subtree_trainable
+    return node.num_params, node.trainable_params
+
+
+def _cell(column: str, row: _Row, tree: SummaryTree, notes: list[str]) -> str:
+    node = row.node
+    if column == "num_params":
+        params, _ = _shown_params(row)
+        text = format_int(params) if params else "--"
+        for shared in node.shared:
+            notes.append(
+                f"[{len(notes) + 1}] {_join(node.path, shared.name)} is {shared.param},"
+                f" counted at {shared.counted_at or 'the root'}"
+            )
+            text += f" [{len(notes)}]"
+        if node.used_by:
+            notes.append(
+                f"[{len(notes) + 1}] {node.path} was not called; its parameters were used by "
+                + ", ".join(u or "the root" for u in node.used_by)
+            )
+            text += f" [{len(notes)}]"
+        return text
+    if column == "params_percent":
+        params, _ = _shown_params(row)
+        total = tree.totals.total_params
+        return f"{100 * params / total:.2f}%" if params and total else "--"
+    if column == "trainable":
+        params, trainable = _shown_params(row)
+        if not params:
+            return "--"
+        return "True" if trainable == params else "False" if trainable == 0 else "Partial"
+    if column == "mult_adds":
+        macs = node.subtree_mult_adds if row.collapsed or not node.children else node.mult_adds
+        return format_int(macs) if macs else "--"
+    if column == "kernel_size":
+        return format_value(TensorSpec(node.kernel_size, "", 0)) if node.kernel_size else "--"
+    if column == "input_size":
+        return _format_inputs(node.inputs)
+    if column == "output_size":
+        return format_value(node.output)
+    if column == "calls":
+        return str(node.calls) if node.calls else "--"
+    raise ValueError(f"unknown column {column!r}")  # validated before; a bug if reached
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _unused_table(tree: SummaryTree) -> str:
+    body = [[f"{e.path} ({e.type_name})", format_int(e.params) if e.params else "--"] for e in tree.unused]
+    return tabulate(
+        body,
+        headers=["Unused (never called or used)", "Param #"],
+        tablefmt="simple",
+        disable_numparse=True,
+        colalign=("left", "right"),
+        preserve_whitespace=True,
+    )
+
+
+Formatter = Callable[[SummaryTree, RenderOptions], str]

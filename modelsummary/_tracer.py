@@ -1,0 +1,390 @@
+"""Stage 1: run one forward pass and record what happened, as plain records.
+
+The :class:`Tracer` is a context manager that owns every hook it installs:
+``__enter__`` puts a pre- and post-forward hook on each module of the traced
+model (never process-global hooks, so two summaries in two threads cannot see
+each other) and enters a :class:`~torch.overrides.TorchFunctionMode` that sees
+every tensor operation with its original arguments. That is how a parameter is
+known to be *used*: it reached an operator, whether its module was called or a
+parent passed it to ``F.linear`` itself. ``__exit__`` removes everything.
+
+Example:
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Sequential(nn.Linear(4, 2))
+    >>> with torch.no_grad(), Tracer(model) as tracer:
+    ...     _ = model(torch.zeros(1, 4))
+    >>> trace = tracer.finish()
+    >>> [(c.path, c.output.shape) for c in trace.calls]
+    [('', (1, 2)), ('0', (1, 2))]
+    >>> [p.name for p in trace.params if p.key in {k for k, _ in trace.param_uses}]
+    ['0.weight', '0.bias']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import weakref
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils.hooks import RemovableHandle
+
+from ._records import (
+    BufferInfo,
+    CallRecord,
+    MapSpec,
+    ModuleInfo,
+    OtherSpec,
+    ParamInfo,
+    SeqSpec,
+    TensorSpec,
+    Trace,
+    ValueSpec,
+)
+
+# Operators that only read a tensor's metadata. A parameter that reaches one of
+# these (``self.weight.dtype``, ``p.shape``) has not taken part in the compute.
+_METADATA_OPS = frozenset(
+    {
+        "__get__",
+        "__len__",
+        "__repr__",
+        "__format__",
+        "__hash__",
+        "size",
+        "dim",
+        "ndimension",
+        "numel",
+        "nelement",
+        "stride",
+        "storage_offset",
+        "element_size",
+        "is_contiguous",
+        "is_floating_point",
+        "is_complex",
+        "get_device",
+        "data_ptr",
+        "untyped_storage",
+        "_is_view",
+    }
+)
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """Name a dtype without its ``torch.`` prefix.
+
+    Example:
+        >>> dtype_name(torch.bfloat16)
+        'bfloat16'
+    """
+    return str(dtype).removeprefix("torch.")
+
+
+def tensor_nbytes(t: torch.Tensor) -> int:
+    """Bytes of a tensor's elements, ``numel() * element_size()``.
+
+    Example:
+        >>> tensor_nbytes(torch.zeros(2, 3, dtype=torch.float16))
+        12
+    """
+    return t.numel() * t.element_size()
+
+
+def describe(value: Any) -> ValueSpec:
+    """Describe a value: tensors by shape, containers element-wise, others by type.
+
+    Walks tuples, lists, namedtuples, mappings (Hugging Face ``ModelOutput`` is
+    one), and dataclass instances.
+
+    Example:
+        >>> describe((torch.zeros(2, 3), None))
+        SeqSpec(items=(TensorSpec(shape=(2, 3), dtype='float32', nbytes=24), OtherSpec(type_name='NoneType')))
+        >>> describe({"n": 3}).items[0]
+        ('n', OtherSpec(type_name='int'))
+    """
+    if isinstance(value, torch.Tensor):
+        return TensorSpec(tuple(value.shape), dtype_name(value.dtype), tensor_nbytes(value))
+    if isinstance(value, Mapping):
+        return MapSpec(tuple((str(k), describe(v)) for k, v in value.items()))
+    if isinstance(value, (tuple, list)):
+        return SeqSpec(tuple(describe(v) for v in value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return MapSpec(
+            tuple((f.name, describe(getattr(value, f.name))) for f in dataclasses.fields(value))
+        )
+    return OtherSpec(type(value).__name__)
+
+
+def iter_tensors(value: Any) -> list[torch.Tensor]:
+    """Every tensor inside a nested value, in the order :func:`describe` walks.
+
+    Example:
+        >>> [t.shape for t in iter_tensors({"a": [torch.zeros(1)], "b": 2})]
+        [torch.Size([1])]
+    """
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, Mapping):
+        return [t for v in value.values() for t in iter_tensors(v)]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in iter_tensors(v)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [t for f in dataclasses.fields(value) for t in iter_tensors(getattr(value, f.name))]
+    return []
+
+
+def describe_call(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> SeqSpec:
+    """Describe the arguments of one call: positional ones, then a map of keywords.
+
+    Example:
+        >>> describe_call((torch.zeros(1),), {"mask": None}).items[1]
+        MapSpec(items=(('mask', OtherSpec(type_name='NoneType')),))
+    """
+    items = tuple(describe(a) for a in args)
+    if kwargs:
+        items += (describe(dict(kwargs)),)
+    return SeqSpec(items)
+
+
+@dataclasses.dataclass(slots=True)
+class _Frame:
+    """A module call in progress (mutable while the call runs)."""
+
+    module: nn.Module
+    path: str
+    inputs: SeqSpec
+    output: ValueSpec | None = None
+    mult_adds: int = 0
+
+
+class _StorageCounter:
+    """Counts the bytes of distinct tensor storages, so views and in-place results count once.
+
+    A storage is known by its data pointer while the tensor that showed it is
+    alive (a weak reference tells); a later tensor at a freed address is new.
+    On the meta device, where every pointer is 0, the tensor object itself is
+    the identity.
+    """
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._seen: dict[object, weakref.ref[torch.Tensor]] = {}
+
+    def add(self, t: torch.Tensor) -> None:
+        try:
+            storage = t.untyped_storage()
+            key: object = (t.device, storage.data_ptr()) if storage.data_ptr() else id(t)
+            nbytes = storage.nbytes()
+        except (RuntimeError, NotImplementedError):  # sparse and other storage-less tensors
+            key, nbytes = id(t), tensor_nbytes(t)
+        previous = self._seen.get(key)
+        if previous is not None and previous() is not None:
+            return
+        self._seen[key] = weakref.ref(t)
+        self.total += nbytes
+
+
+class _ParamWatcher(TorchFunctionMode):
+    """Sees the arguments of every torch operation and reports parameters among them."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        super().__init__()
+        self._tracer = tracer
+
+    def __torch_function__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") not in _METADATA_OPS:
+            self._tracer._note_operands(args, kwargs)
+        return func(*args, **kwargs)
+
+
+class Tracer:
+    """Record module calls and parameter use during forward passes of ``model``.
+
+    Use it as a context manager around the forward pass, then call
+    :meth:`finish` for the :class:`~modelsummary._records.Trace`. If the pass
+    raised, :attr:`failed_frame` names the innermost module that was running.
+
+    Example:
+        >>> model = nn.Linear(3, 1)
+        >>> with Tracer(model) as t:
+        ...     _ = model(torch.ones(2, 3))
+        >>> t.finish().calls[0].inputs.items[0].shape
+        (2, 3)
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self._model = model
+        self._paths: dict[int, str] = {}
+        self._aliases: dict[int, list[str]] = {}
+        self._modules: list[tuple[str, nn.Module]] = []
+        for path, module in model.named_modules(remove_duplicate=False):
+            if id(module) in self._paths:
+                self._aliases[id(module)].append(path)
+                continue
+            self._paths[id(module)] = path
+            self._aliases[id(module)] = []
+            self._modules.append((path, module))
+        self._param_keys: dict[int, int] = {}
+        for _, p in model.named_parameters():
+            self._param_keys.setdefault(id(p), len(self._param_keys))
+        self._handles: list[RemovableHandle] = []
+        self._untraced: set[str] = set()
+        self._stack: list[_Frame] = []
+        self._frames: list[_Frame] = []
+        self._uses: dict[tuple[int, str], None] = {}
+        self._activations = _StorageCounter()
+        self._mode = _ParamWatcher(self)
+        self.failed_frame: _Frame | None = None
+        """The innermost call still open when the pass raised, if it did."""
+
+    # -- context manager ---------------------------------------------------------------
+    def __enter__(self) -> Tracer:
+        try:
+            for path, module in self._modules:
+                if isinstance(module, torch.jit.ScriptModule):
+                    self._untraced.add(path)
+                    continue
+                self._handles.append(
+                    module.register_forward_pre_hook(self._pre_hook, with_kwargs=True)
+                )
+                self._handles.append(module.register_forward_hook(self._post_hook, with_kwargs=True))
+            self._mode.__enter__()
+        except BaseException:
+            self._remove_hooks()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self._mode.__exit__(exc_type, exc, tb)
+        finally:
+            self._remove_hooks()
+            if exc is not None and self._stack:
+                self.failed_frame = self._stack[-1]
+            self._stack.clear()
+
+    def _remove_hooks(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    # -- hooks -------------------------------------------------------------------------
+    def _pre_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        frame = _Frame(module, self._paths[id(module)], describe_call(args, kwargs))
+        self._stack.append(frame)
+        self._frames.append(frame)
+
+    def _post_hook(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> None:
+        # Pop down to this module's own frame: a child that raised inside a
+        # try/except of its parent never reached its post-hook.
+        while self._stack:
+            frame = self._stack.pop()
+            if frame.module is module:
+                frame.output = describe(output)
+                break
+        for t in iter_tensors(output):
+            self._activations.add(t)
+
+    def _note_operands(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+        if not self._stack:
+            return
+        keys = self._param_keys
+        found: list[int] = []
+        pending: list[Any] = [*args, *kwargs.values()]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, torch.Tensor):
+                key = keys.get(id(item))
+                if key is not None:
+                    found.append(key)
+            elif isinstance(item, (list, tuple)):
+                pending.extend(item)
+        if found:
+            path = self._stack[-1].path
+            for key in found:
+                self._uses.setdefault((key, path), None)
+
+    # -- results -----------------------------------------------------------------------
+    def finish(self, input_bytes: int = 0) -> Trace:
+        """Turn what was observed into a :class:`~modelsummary._records.Trace`.
+
+        Call it after the pass: lazy parameters are only measurable then.
+
+        Example:
+            >>> model = nn.Sequential(nn.LazyLinear(2))
+            >>> with torch.no_grad(), Tracer(model) as t:
+            ...     _ = model(torch.ones(1, 5))
+            >>> t.finish().params[0].numel
+            10
+        """
+        params: dict[int, ParamInfo] = {}
+        for name, p in self._model.named_parameters():
+            key = self._param_keys.get(id(p))
+            if key is None or key in params:
+                continue
+            params[key] = ParamInfo(
+                key=key,
+                name=name,
+                numel=p.numel(),
+                nbytes=tensor_nbytes(p),
+                trainable=p.requires_grad,
+                dtype=dtype_name(p.dtype),
+            )
+        buffers: dict[int, BufferInfo] = {}
+        for name, b in self._model.named_buffers():
+            buffers.setdefault(id(b), BufferInfo(name=name, numel=b.numel(), nbytes=tensor_nbytes(b)))
+        modules = tuple(self._module_info(path, module) for path, module in self._modules)
+        calls = tuple(
+            CallRecord(path=f.path, inputs=f.inputs, output=f.output, mult_adds=f.mult_adds)
+            for f in self._frames
+            if f.output is not None
+        )
+        return Trace(
+            modules=modules,
+            params=tuple(params[k] for k in sorted(params)),
+            buffers=tuple(buffers.values()),
+            calls=calls,
+            param_uses=tuple(self._uses),
+            input_bytes=input_bytes,
+            activation_bytes=self._activations.total,
+        )
+
+    def _module_info(self, path: str, module: nn.Module) -> ModuleInfo:
+        kernel = getattr(module, "kernel_size", None)
+        if isinstance(kernel, int):
+            kernel = (kernel,)
+        if not (isinstance(kernel, tuple) and all(isinstance(k, int) for k in kernel)):
+            kernel = None
+        return ModuleInfo(
+            path=path,
+            type_name=type(module).__name__,
+            parent=None if path == "" and module is self._model else path.rpartition(".")[0],
+            param_keys=tuple(
+                (name, self._param_keys[id(p)])
+                for name, p in module._parameters.items()
+                if p is not None and id(p) in self._param_keys
+            ),
+            buffer_numel=sum(b.numel() for b in module._buffers.values() if b is not None),
+            kernel_size=kernel,
+            aliases=tuple(self._aliases[id(module)]),
+            traced=path not in self._untraced,
+        )

@@ -1,0 +1,360 @@
+"""Stage 2: records -> a tree of summary nodes with counts that are right. Pure.
+
+The counting rules live here and nowhere else:
+
+* A parameter tensor counts once, by identity, however often and wherever it
+  is used. It is carried by one row: the first module that registers it and
+  used it in a call, else the first module that registers it. Other modules
+  that register the same tensor list it as *shared*.
+* A parameter no operator saw during the pass is *unused*: it is not in the
+  total, and it appears in the unused section.
+* A module is *active* if it was called, one of its parameters was used, or a
+  descendant is active. Inactive modules are listed apart and never shown in
+  the tree.
+
+Example:
+    >>> from modelsummary._records import (
+    ...     CallRecord, ModuleInfo, ParamInfo, SeqSpec, OtherSpec, Trace)
+    >>> out = OtherSpec("Tensor")
+    >>> trace = Trace(
+    ...     modules=(ModuleInfo("", "Net", None),
+    ...              ModuleInfo("conv1", "Conv2d", "", (("weight", 0),)),
+    ...              ModuleInfo("conv2", "Conv2d", "", (("weight", 1),))),
+    ...     params=(ParamInfo(0, "conv1.weight", 9, 36, True, "float32"),
+    ...             ParamInfo(1, "conv2.weight", 9, 36, True, "float32")),
+    ...     buffers=(),
+    ...     calls=(CallRecord("", SeqSpec(()), out), CallRecord("conv1", SeqSpec(()), out),
+    ...            CallRecord("conv1", SeqSpec(()), out)),
+    ...     param_uses=((0, "conv1"),))
+    >>> tree = build_tree(trace)
+    >>> tree.totals.total_params, tree.totals.unused_params, tree.totals.all_params
+    (9, 9, 18)
+    >>> [(n.path, n.calls, n.num_params) for n in tree.root.walk()]
+    [('', 1, 0), ('conv1', 2, 9)]
+    >>> tree.unused_modules
+    ('conv2',)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ._records import CallRecord, SeqSpec, Trace, ValueSpec
+
+
+@dataclass(frozen=True, slots=True)
+class SharedParam:
+    """A parameter registered on a row but counted on another row.
+
+    Example:
+        >>> SharedParam("weight", "transformer.wte.weight", "transformer.wte").counted_at
+        'transformer.wte'
+    """
+
+    name: str
+    """Attribute name on this row's module."""
+    param: str
+    """Canonical dotted name of the tensor."""
+    counted_at: str
+    """Path of the row that carries the tensor's count."""
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryNode:
+    """One row of the summary: a module, with its counts and its children.
+
+    ``num_params`` counts only the parameters this row carries; ``subtree_params``
+    adds the rows below, each tensor once.
+
+    Example:
+        >>> leaf = SummaryNode(path="fc", type_name="Linear", depth=1, calls=1,
+        ...                    num_params=6, subtree_params=6)
+        >>> leaf.name
+        'fc'
+    """
+
+    path: str
+    """Dotted module path; ``""`` is the root."""
+    type_name: str
+    """Class name of the module."""
+    depth: int
+    """0 for the root, 1 for its children, and so on."""
+    calls: int
+    """How many times the module was called during the pass."""
+    inputs: SeqSpec | None = None
+    """Arguments of the first call (``None`` if never called)."""
+    output: ValueSpec | None = None
+    """Output of the first call (``None`` if never called)."""
+    num_params: int = 0
+    """Elements of the used parameters this row carries."""
+    trainable_params: int = 0
+    """The part of ``num_params`` with ``requires_grad``."""
+    param_bytes: int = 0
+    """Bytes of the parameters this row carries."""
+    shared: tuple[SharedParam, ...] = ()
+    """Parameters registered here but counted on another row."""
+    used_by: tuple[str, ...] = ()
+    """Paths of other modules whose operators used this module's parameters."""
+    buffers: int = 0
+    """Elements of the buffers registered directly on the module."""
+    mult_adds: int = 0
+    """Multiply-accumulates of all calls, without the children's."""
+    kernel_size: tuple[int, ...] | None = None
+    """Kernel shape of convolution-like modules."""
+    traced: bool = True
+    """False for modules that run no Python hooks (TorchScript)."""
+    subtree_params: int = 0
+    """Used parameters carried by this row and every row below it."""
+    subtree_trainable: int = 0
+    """The part of ``subtree_params`` with ``requires_grad``."""
+    subtree_mult_adds: int = 0
+    """``mult_adds`` of this row and every row below it."""
+    children: tuple[SummaryNode, ...] = ()
+    """Active child modules, in the order they first ran."""
+
+    @property
+    def name(self) -> str:
+        """The last component of the path (the root's is ``""``)."""
+        return self.path.rpartition(".")[2]
+
+    def walk(self) -> Iterator[SummaryNode]:
+        """This node and every node below it, depth first, in display order."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+
+@dataclass(frozen=True, slots=True)
+class UnusedEntry:
+    """A module never called whose parameters were never used, or a lone unused parameter.
+
+    Example:
+        >>> UnusedEntry("conv2", "Conv2d", 9).params
+        9
+    """
+
+    path: str
+    """Dotted path of the module (or of the parameter)."""
+    type_name: str
+    """Class of the module, or ``"Parameter"``."""
+    params: int
+    """Elements of unused parameters counted under this entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Model-wide counts and sizes.
+
+    Example:
+        >>> Totals(total_params=9, unused_params=9).all_params
+        18
+    """
+
+    total_params: int = 0
+    """Unique parameters the pass used."""
+    trainable_params: int = 0
+    """The part of ``total_params`` with ``requires_grad``."""
+    unused_params: int = 0
+    """Unique parameters the pass never used."""
+    buffers: int = 0
+    """Elements of the model's unique buffers."""
+    param_bytes: int = 0
+    """Bytes of all unique parameters, used or not (what the model holds)."""
+    buffer_bytes: int = 0
+    """Bytes of the model's unique buffers."""
+    input_bytes: int = 0
+    """Bytes of the input tensors."""
+    activation_bytes: int = 0
+    """Bytes of the distinct tensors the module calls returned."""
+    mult_adds: int = 0
+    """Multiply-accumulates of the whole pass."""
+
+    @property
+    def non_trainable_params(self) -> int:
+        """Used parameters without ``requires_grad``."""
+        return self.total_params - self.trainable_params
+
+    @property
+    def all_params(self) -> int:
+        """Used and unused: the unique numel of ``model.parameters()``."""
+        return self.total_params + self.unused_params
+
+    @property
+    def total_bytes(self) -> int:
+        """Input, parameters, buffers and forward activations together."""
+        return self.input_bytes + self.param_bytes + self.buffer_bytes + self.activation_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryTree:
+    """The root node, the unused section and the totals.
+
+    Example:
+        >>> SummaryTree(SummaryNode("", "Net", 0, 1)).unused
+        ()
+    """
+
+    root: SummaryNode
+    """The model itself."""
+    unused: tuple[UnusedEntry, ...] = ()
+    """Roots of inactive subtrees and unused parameters of active modules."""
+    unused_modules: tuple[str, ...] = ()
+    """Every module that was never called and none of whose parameters was used."""
+    totals: Totals = Totals()
+    """Model-wide numbers."""
+
+
+def build_tree(trace: Trace) -> SummaryTree:
+    """Apply the counting rules to a trace and build the summary tree.
+
+    Args:
+        trace: What one traced forward pass recorded.
+
+    Returns:
+        The tree of active modules, the unused section, and the totals.
+    """
+    index = _Index(trace)
+    unused = index.unused_section()
+    totals = Totals(
+        total_params=sum(index.params[k].numel for k in index.used),
+        trainable_params=sum(index.params[k].numel for k in index.used if index.params[k].trainable),
+        unused_params=sum(e.params for e in unused),
+        buffers=sum(b.numel for b in trace.buffers),
+        param_bytes=sum(p.nbytes for p in trace.params),
+        buffer_bytes=sum(b.nbytes for b in trace.buffers),
+        input_bytes=trace.input_bytes,
+        activation_bytes=trace.activation_bytes,
+        mult_adds=sum(call.mult_adds for call in trace.calls),
+    )
+    return SummaryTree(
+        root=index.node(trace.modules[0].path, 0),
+        unused=unused,
+        unused_modules=tuple(m.path for m in trace.modules if m.path not in index.active),
+        totals=totals,
+    )
+
+
+class _Index:
+    """Look-up tables derived once from a trace; the tree is read off them."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.modules = trace.modules
+        self.params = {p.key: p for p in trace.params}
+        self.infos = {m.path: m for m in trace.modules}
+        self.children: dict[str, list[str]] = {m.path: [] for m in trace.modules}
+        for m in trace.modules:
+            if m.parent is not None:
+                self.children[m.parent].append(m.path)
+
+        self.calls: dict[str, list[CallRecord]] = {}
+        self.first_call: dict[str, int] = {}
+        for i, call in enumerate(trace.calls):
+            self.calls.setdefault(call.path, []).append(call)
+            self.first_call.setdefault(call.path, i)
+
+        self.owners: dict[int, list[str]] = {}
+        for m in trace.modules:
+            for _, key in m.param_keys:
+                self.owners.setdefault(key, []).append(m.path)
+        self.used = {key for key, _ in trace.param_uses}
+        self.carrier: dict[int, str] = {}
+        self.users: dict[int, list[str]] = {}
+        for key, path in trace.param_uses:
+            self.users.setdefault(key, []).append(path)
+            if key not in self.carrier and path in self.owners.get(key, ()):
+                self.carrier[key] = path
+        for key in self.used:
+            if key in self.owners:
+                self.carrier.setdefault(key, self.owners[key][0])
+
+        self.active: set[str] = set()
+        self.first_activity: dict[str, float] = {}
+        for m in reversed(trace.modules):  # children follow their parent in named_modules order
+            kids = [c for c in self.children[m.path] if c in self.active]
+            if m.path in self.calls or kids or any(k in self.used for _, k in m.param_keys):
+                self.active.add(m.path)
+                self.first_activity[m.path] = min(
+                    [self.first_call.get(m.path, math.inf)] + [self.first_activity[c] for c in kids]
+                )
+        root = trace.modules[0].path
+        self.active.add(root)
+        self.first_activity.setdefault(root, 0)
+
+    def node(self, path: str, depth: int) -> SummaryNode:
+        # Recursion depth equals module nesting depth, far below Python's limit in practice.
+        info = self.infos[path]
+        kids = sorted(
+            (c for c in self.children[path] if c in self.active),
+            key=lambda c: self.first_activity[c],
+        )
+        child_nodes = tuple(self.node(c, depth + 1) for c in kids)
+        carried = [self.params[k] for _, k in info.param_keys if self.carrier.get(k) == path]
+        calls = self.calls.get(path, [])
+        own_macs = sum(c.mult_adds for c in calls)
+        num = sum(p.numel for p in carried)
+        trainable = sum(p.numel for p in carried if p.trainable)
+        return SummaryNode(
+            path=path,
+            type_name=info.type_name,
+            depth=depth,
+            calls=len(calls),
+            inputs=calls[0].inputs if calls else None,
+            output=calls[0].output if calls else None,
+            num_params=num,
+            trainable_params=trainable,
+            param_bytes=sum(p.nbytes for p in carried),
+            shared=tuple(
+                SharedParam(name, self.params[k].name, self.carrier[k])
+                for name, k in info.param_keys
+                if k in self.carrier and self.carrier[k] != path
+            ),
+            used_by=tuple(
+                dict.fromkeys(u for p in carried for u in self.users.get(p.key, ()) if u != path)
+            )
+            if not calls
+            else (),
+            buffers=info.buffer_numel,
+            mult_adds=own_macs,
+            kernel_size=info.kernel_size,
+            traced=info.traced,
+            subtree_params=num + sum(c.subtree_params for c in child_nodes),
+            subtree_trainable=trainable + sum(c.subtree_trainable for c in child_nodes),
+            subtree_mult_adds=own_macs + sum(c.subtree_mult_adds for c in child_nodes),
+            children=child_nodes,
+        )
+
+    def unused_section(self) -> tuple[UnusedEntry, ...]:
+        """Each unused tensor once: under the root of the inactive subtree holding its
+        first owner, or as a lone parameter when that owner is active."""
+        entries: dict[str, int] = {}
+        types: dict[str, str] = {}
+        roots = {
+            m.path
+            for m in self.modules
+            if m.path not in self.active and m.parent is not None and m.parent in self.active
+        }
+        for m in self.modules:
+            if m.path in roots:
+                entries[m.path], types[m.path] = 0, m.type_name
+        for key, p in self.params.items():
+            if key in self.used:
+                continue
+            owner = self.owners[key][0] if key in self.owners else ""
+            root = self._inactive_root(owner, roots)
+            if root is None:
+                entries[p.name], types[p.name] = p.numel, "Parameter"
+            else:
+                entries[root] += p.numel
+        return tuple(UnusedEntry(path, types[path], n) for path, n in entries.items())
+
+    def _inactive_root(self, path: str, roots: set[str]) -> str | None:
+        node: str | None = path
+        while node is not None and node in self.infos:
+            if node in roots:
+                return node
+            node = self.infos[node].parent
+        return None

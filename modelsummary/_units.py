@@ -1,0 +1,71 @@
+"""Counts and byte sizes turned into short, readable text. Pure functions.
+
+Example:
+    >>> format_count(25_557_032)
+    '25.56M'
+    >>> format_bytes(102_228_128)
+    '102.23 MB'
+"""
+
+from __future__ import annotations
+
+_COUNT_SUFFIXES = ("", "K", "M", "G", "T", "P")
+_BYTE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
+
+
+def format_count(n: int) -> str:
+    """Format a count with a decimal SI suffix and two decimals.
+
+    Args:
+        n: A non-negative count.
+
+    Returns:
+        The count itself below 1000, else a scaled value such as ``"21.84K"``.
+
+    Example:
+        >>> format_count(999)
+        '999'
+        >>> format_count(21_840)
+        '21.84K'
+        >>> format_count(4_089_184_256)
+        '4.09G'
+    """
+    value = float(n)
+    for suffix in _COUNT_SUFFIXES:
+        if abs(value) < 1000 or suffix == _COUNT_SUFFIXES[-1]:
+            return str(n) if suffix == "" else f"{value:.2f}{suffix}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def format_bytes(n: int) -> str:
+    """Format a byte count with decimal units (1 MB = 1,000,000 bytes).
+
+    Args:
+        n: A non-negative number of bytes.
+
+    Returns:
+        Text such as ``"72 B"`` or ``"1.05 MB"``.
+
+    Example:
+        >>> format_bytes(72)
+        '72 B'
+        >>> format_bytes(1_048_576)
+        '1.05 MB'
+    """
+    value = float(n)
+    for unit in _BYTE_UNITS:
+        if abs(value) < 1000 or unit == _BYTE_UNITS[-1]:
+            return f"{n} B" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def format_int(n: int) -> str:
+    """Format an integer with thousands separators.
+
+    Example:
+        >>> format_int(124439808)
+        '124,439,808'
+    """
+    return f"{n:,}"

@@ -1,0 +1,431 @@
+"""``summary()``: check the arguments, trace one pass, build the tree, return a ``ModelSummary``.
+
+Example:
+    >>> import torch
+    >>> from torch import nn
+    >>> class Net(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.conv1 = nn.Conv2d(1, 1, 3, padding=1, bias=False)
+    ...         self.conv2 = nn.Conv2d(1, 1, 3, padding=1, bias=False)
+    ...     def forward(self, x):
+    ...         return self.conv1(self.conv1(x))
+    >>> s = summary(Net(), (1, 1, 512, 512), verbose=0)
+    >>> s.total_params, s.unused_params, s.all_params, s.unused_modules
+    (9, 9, 18, ('conv2',))
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ._errors import ModelSummaryError
+from ._inputs import (
+    make_inputs,
+    model_device,
+    normalize_device,
+    normalize_dtypes,
+    normalize_input_size,
+    to_device,
+)
+from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
+from ._render import COLUMN_HEADERS, ROW_SETTINGS, RenderOptions, format_value, render_table
+from ._state import preserved_state
+from ._tracer import Tracer, iter_tensors, tensor_nbytes
+from ._tree import SummaryNode, SummaryTree, build_tree
+
+SCHEMA_VERSION = 1
+"""Version of the layout :meth:`ModelSummary.to_dict` returns."""
+
+_MODES = ("eval", "train", "same")
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ModelSummary:
+    """The result of :func:`summary`: counts as data, and the table as its text.
+
+    ``str(s)``, ``print(s)`` and the value shown at a REPL or as a notebook cell's
+    result are the rendered table.
+
+    Example:
+        >>> s = summary(nn.Sequential(nn.Linear(4, 2)), (1, 4), verbose=0)
+        >>> s.total_params, s.trainable_params, s.non_trainable_params
+        (10, 10, 0)
+        >>> [(layer.path, layer.num_params) for layer in s.layers]
+        [('', 0), ('0', 10)]
+    """
+
+    tree: SummaryTree
+    """The summary tree the table is drawn from."""
+    options: RenderOptions = field(default_factory=RenderOptions)
+    """How the table is drawn."""
+
+    @property
+    def total_params(self) -> int:
+        """Unique parameters the forward pass used (a tied or reused tensor counts once)."""
+        return self.tree.totals.total_params
+
+    @property
+    def trainable_params(self) -> int:
+        """The part of :attr:`total_params` with ``requires_grad``."""
+        return self.tree.totals.trainable_params
+
+    @property
+    def non_trainable_params(self) -> int:
+        """The part of :attr:`total_params` without ``requires_grad`` (frozen)."""
+        return self.tree.totals.non_trainable_params
+
+    @property
+    def unused_params(self) -> int:
+        """Unique parameters the forward pass never used."""
+        return self.tree.totals.unused_params
+
+    @property
+    def all_params(self) -> int:
+        """``total_params + unused_params``: the unique numel of ``model.parameters()``."""
+        return self.tree.totals.all_params
+
+    @property
+    def unused_modules(self) -> tuple[str, ...]:
+        """Dotted paths of modules never called and none of whose parameters were used."""
+        return self.tree.unused_modules
+
+    @property
+    def total_buffers(self) -> int:
+        """Elements of the model's unique buffers (e.g. BatchNorm running statistics)."""
+        return self.tree.totals.buffers
+
+    @property
+    def total_mult_adds(self) -> int:
+        """Multiply-accumulates of the pass (0 until operator counting is enabled)."""
+        return self.tree.totals.mult_adds
+
+    @property
+    def total_input(self) -> int:
+        """Bytes of the input tensors (torchinfo's name)."""
+        return self.tree.totals.input_bytes
+
+    @property
+    def total_param_bytes(self) -> int:
+        """Bytes of all unique parameters, used or not (torchinfo's name)."""
+        return self.tree.totals.param_bytes
+
+    @property
+    def total_output_bytes(self) -> int:
+        """Bytes of the distinct tensors the module calls returned."""
+        return self.tree.totals.activation_bytes
+
+    @property
+    def layers(self) -> tuple[SummaryNode, ...]:
+        """Every row of the tree, root first, in display order (all depths)."""
+        return tuple(self.tree.root.walk())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The totals and rows as JSON-serializable data.
+
+        Example:
+            >>> import json
+            >>> d = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_dict()
+            >>> d["totals"]["total_params"], d["layers"][0]["output"]
+            (8, {'shape': [1, 2], 'dtype': 'float32'})
+            >>> _ = json.dumps(d)
+        """
+        t = self.tree.totals
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model": self.tree.root.type_name,
+            "totals": {
+                "total_params": t.total_params,
+                "trainable_params": t.trainable_params,
+                "non_trainable_params": t.non_trainable_params,
+                "unused_params": t.unused_params,
+                "all_params": t.all_params,
+                "buffers": t.buffers,
+                "total_mult_adds": t.mult_adds,
+                "input_bytes": t.input_bytes,
+                "param_bytes": t.param_bytes,
+                "buffer_bytes": t.buffer_bytes,
+                "activation_bytes": t.activation_bytes,
+                "total_bytes": t.total_bytes,
+            },
+            "layers": [_layer_dict(node) for node in self.layers],
+            "unused": [
+                {"path": e.path, "type": e.type_name, "params": e.params} for e in self.tree.unused
+            ],
+            "unused_modules": list(self.tree.unused_modules),
+        }
+
+    def __str__(self) -> str:
+        return render_table(self.tree, self.options)
+
+    def __repr__(self) -> str:
+        return render_table(self.tree, self.options)
+
+
+def _spec_dict(spec: ValueSpec | None) -> Any:
+    if spec is None:
+        return None
+    if isinstance(spec, TensorSpec):
+        return {"shape": list(spec.shape), "dtype": spec.dtype}
+    if isinstance(spec, OtherSpec):
+        return {"type": spec.type_name}
+    if isinstance(spec, SeqSpec):
+        return [_spec_dict(item) for item in spec.items]
+    assert isinstance(spec, MapSpec)
+    return {key: _spec_dict(value) for key, value in spec.items}
+
+
+def _layer_dict(node: SummaryNode) -> dict[str, Any]:
+    return {
+        "path": node.path,
+        "type": node.type_name,
+        "depth": node.depth,
+        "calls": node.calls,
+        "inputs": _spec_dict(node.inputs),
+        "output": _spec_dict(node.output),
+        "num_params": node.num_params,
+        "trainable_params": node.trainable_params,
+        "subtree_params": node.subtree_params,
+        "shared": [
+            {"name": s.name, "param": s.param, "counted_at": s.counted_at} for s in node.shared
+        ],
+        "used_by": list(node.used_by),
+        "buffers": node.buffers,
+        "mult_adds": node.mult_adds,
+        "subtree_mult_adds": node.subtree_mult_adds,
+        "kernel_size": list(node.kernel_size) if node.kernel_size else None,
+        "traced": node.traced,
+    }
+
+
+def summary(
+    model: nn.Module,
+    input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
+    input_data: torch.Tensor | Sequence[Any] | Mapping[str, Any] | None = None,
+    batch_dim: int | None = None,
+    cache_forward_pass: bool | None = None,
+    col_names: Iterable[str] | None = None,
+    col_width: int = 25,
+    depth: int = 3,
+    device: torch.device | str | None = None,
+    dtypes: Sequence[torch.dtype] | None = None,
+    mode: str | None = None,
+    row_settings: Iterable[str] | None = None,
+    verbose: int | None = None,
+    **kwargs: Any,
+) -> ModelSummary:
+    """Summarise ``model``: run one forward pass and count what it used.
+
+    The signature matches torchinfo's ``summary`` so switching is one import.
+
+    Args:
+        model: The module to summarise. It is left exactly as it was.
+        input_size: One shape, or a list of shapes for several positional inputs.
+        input_data: A tensor, a sequence of positional arguments, or a dict of
+            keyword arguments. Give this or ``input_size``.
+        batch_dim: Insert a dimension of size 1 at this index of each ``input_size``.
+        cache_forward_pass: Accepted for torchinfo compatibility. Every call runs
+            its own pass: no process-global cache is kept.
+        col_names: Columns to show: ``input_size``, ``output_size``,
+            ``num_params``, ``params_percent``, ``kernel_size``, ``mult_adds``,
+            ``trainable``, ``calls``. Defaults to output size and parameters.
+        col_width: Minimum width of each value column.
+        depth: Deepest row to show; deeper modules fold into their ancestor,
+            whose numbers then cover the folded rows.
+        device: Where to run the pass. Defaults to the model's device; a model on
+            another device is moved there for the pass and moved back after.
+        dtypes: One dtype per ``input_size`` entry (default float32).
+        mode: ``"eval"`` (default), ``"train"``, or ``"same"`` (keep each
+            module's current mode). Modes are restored afterwards.
+        row_settings: ``ascii_only`` (ASCII tree), ``depth`` (append
+            ``depth-index``); ``var_names`` and ``hide_recursive_layers`` are
+            accepted and always in effect.
+        verbose: 0 prints nothing, 1 prints the table, 2 prints every depth.
+            Default: 1 in scripts, 0 in an interactive session, where the
+            returned value displays itself.
+        **kwargs: Passed to ``model.forward``.
+
+    Returns:
+        The :class:`ModelSummary`.
+
+    Raises:
+        TypeError: An argument of the wrong type (checked before any pass).
+        ValueError: An argument with a wrong value (checked before any pass).
+        ModelSummaryError: The forward pass raised; names the innermost module.
+
+    Example:
+        >>> s = summary(nn.Linear(8, 4), input_size=(2, 8), verbose=0)
+        >>> s.total_params
+        36
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    options, verbose = _check_options(col_names, col_width, depth, row_settings, verbose)
+    mode = _check_mode(mode)
+    if cache_forward_pass not in (None, True, False):
+        raise TypeError(f"cache_forward_pass must be a bool or None, got {cache_forward_pass!r}")
+    if batch_dim is not None and (not _is_int(batch_dim) or batch_dim < 0):
+        raise ValueError(f"batch_dim must be a non-negative integer or None, got {batch_dim!r}")
+    target = normalize_device(device) or model_device(model)
+    args, forward_kwargs = _build_inputs(input_size, input_data, batch_dim, dtypes, target)
+    forward_kwargs.update(kwargs)
+    input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, forward_kwargs]))
+
+    trace = _traced_pass(model, args, forward_kwargs, target, mode)
+    result = ModelSummary(build_tree(trace.finish(input_bytes)), options)
+    if verbose:
+        print(result)
+    return result
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_options(
+    col_names: Iterable[str] | None,
+    col_width: int,
+    depth: int,
+    row_settings: Iterable[str] | None,
+    verbose: int | None,
+) -> tuple[RenderOptions, int]:
+    columns = ("output_size", "num_params") if col_names is None else _names(col_names, "col_names")
+    unknown = [c for c in columns if c not in COLUMN_HEADERS]
+    if unknown:
+        raise ValueError(f"unknown col_names {unknown}; choose from {sorted(COLUMN_HEADERS)}")
+    settings = () if row_settings is None else _names(row_settings, "row_settings")
+    unknown = [r for r in settings if r not in ROW_SETTINGS]
+    if unknown:
+        raise ValueError(f"unknown row_settings {unknown}; choose from {sorted(ROW_SETTINGS)}")
+    if not _is_int(col_width) or col_width <= 0:
+        raise ValueError(f"col_width must be a positive integer, got {col_width!r}")
+    if not _is_int(depth) or depth < 0:
+        raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
+    if verbose is None:
+        verbose = 0 if hasattr(sys, "ps1") or "ipykernel" in sys.modules else 1
+    verbose = int(getattr(verbose, "value", verbose))
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    options = RenderOptions(
+        columns=columns,
+        depth=sys.maxsize if verbose == 2 else depth,
+        ascii_only="ascii_only" in settings,
+        show_depth_index="depth" in settings,
+        col_width=col_width,
+    )
+    return options, verbose
+
+
+def _names(values: Iterable[str], what: str) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = (values,)
+    names = tuple(getattr(v, "value", v) for v in values)  # torchinfo passes enums too
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{what} must be strings, got {list(names)!r}")
+    return tuple(n.lower() for n in names)
+
+
+def _check_mode(mode: object) -> str:
+    mode = getattr(mode, "value", mode)  # torchinfo's Mode enum
+    if mode is None:
+        return "eval"
+    if not isinstance(mode, str) or mode.lower() not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+    return mode.lower()
+
+
+def _build_inputs(
+    input_size: object,
+    input_data: object,
+    batch_dim: int | None,
+    dtypes: object,
+    device: torch.device,
+) -> tuple[list[Any], dict[str, Any]]:
+    if input_size is not None and input_data is not None:
+        raise ValueError("give input_size or input_data, not both")
+    if input_data is not None:
+        if dtypes is not None:
+            raise ValueError("dtypes applies to input_size; input_data carries its own dtypes")
+        if isinstance(input_data, torch.Tensor):
+            return [to_device(input_data, device)], {}
+        if isinstance(input_data, Mapping):
+            if not all(isinstance(k, str) for k in input_data):
+                raise TypeError("input_data as a dict must have str keys (forward's argument names)")
+            return [], dict(to_device(dict(input_data), device))
+        if isinstance(input_data, (list, tuple)):
+            return list(to_device(list(input_data), device)), {}
+        raise TypeError(
+            "input_data must be a tensor, a list/tuple of positional arguments or a dict of"
+            f" keyword arguments, got {type(input_data).__name__}"
+        )
+    if input_size is None:
+        return [], {}
+    shapes = normalize_input_size(input_size)
+    return list(make_inputs(shapes, normalize_dtypes(dtypes, len(shapes)), device, batch_dim)), {}
+
+
+def _traced_pass(
+    model: nn.Module,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    target: torch.device,
+    mode: str,
+) -> Tracer:
+    if not args and not kwargs and _forward_needs_input(model):
+        raise ValueError("summary() needs an input: give input_size, input_data, or forward kwargs")
+    original = model_device(model)
+    tracer = Tracer(model)
+    with preserved_state(model):
+        moved = target != original and any(True for _ in _tensors(model))
+        try:
+            if moved:
+                model.to(target)
+            if mode != "same":
+                model.train(mode == "train")
+            with torch.no_grad(), tracer:
+                model(*args, **kwargs)
+        except Exception as err:
+            raise _forward_error(model, tracer, err) from err
+        finally:
+            if moved:
+                model.to(original)
+    return tracer
+
+
+def _tensors(model: nn.Module) -> Iterable[torch.Tensor]:
+    yield from model.parameters()
+    yield from model.buffers()
+
+
+def _forward_needs_input(model: nn.Module) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.default is inspect.Parameter.empty
+        and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for p in parameters
+    )
+
+
+def _forward_error(model: nn.Module, tracer: Tracer, err: Exception) -> ModelSummaryError:
+    frame = tracer.failed_frame
+    if frame is None:
+        where = f"{type(model).__name__} (before any module ran)"
+        inputs = ""
+    else:
+        name = f"'{frame.path}'" if frame.path else "the root"
+        where = f"module {name} ({type(frame.module).__name__})"
+        inputs = f" with inputs {format_value(frame.inputs)}"
+    return ModelSummaryError(
+        f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}"
+    )
