@@ -8,17 +8,17 @@ Example:
     >>> from modelsummary._tree import SummaryNode, SummaryTree, Totals
     >>> leaf = SummaryNode("fc", "Linear", 1, 1, num_params=6, subtree_params=6)
     >>> root = SummaryNode("", "Net", 0, 1, subtree_params=6, children=(leaf,))
-    >>> tree = SummaryTree(root, totals=Totals(total_params=6))
+    >>> tree = SummaryTree(root, totals=Totals(total_params=6, trainable_params=6))
     >>> print(render_table(tree, RenderOptions(columns=("num_params",))))
     =========================
     Layer (type)      Param #
-    ---------------  --------
+    --------------  ---------
     Net                    --
     └─fc (Linear)           6
     =========================
     Total params: 6
-    Trainable params: 0
-    Non-trainable params: 6
+    Trainable params: 6
+    Non-trainable params: 0
     Unused params: 0
     All params: 6
     Buffers: 0

@@ -89,6 +89,8 @@ class SummaryNode:
     """Output of the first call (``None`` if never called)."""
     num_params: int = 0
     """Elements of the used parameters this row carries."""
+    param_names: tuple[str, ...] = ()
+    """Canonical dotted names of the parameters this row carries."""
     trainable_params: int = 0
     """The part of ``num_params`` with ``requires_grad``."""
     param_bytes: int = 0
@@ -305,6 +307,7 @@ class _Index:
             inputs=calls[0].inputs if calls else None,
             output=calls[0].output if calls else None,
             num_params=num,
+            param_names=tuple(p.name for p in carried),
             trainable_params=trainable,
             param_bytes=sum(p.nbytes for p in carried),
             shared=tuple(

@@ -190,6 +190,7 @@ def _layer_dict(node: SummaryNode) -> dict[str, Any]:
         "inputs": _spec_dict(node.inputs),
         "output": _spec_dict(node.output),
         "num_params": node.num_params,
+        "param_names": list(node.param_names),
         "trainable_params": node.trainable_params,
         "subtree_params": node.subtree_params,
         "shared": [
@@ -423,8 +424,8 @@ def _forward_error(model: nn.Module, tracer: Tracer, err: Exception) -> ModelSum
         where = f"{type(model).__name__} (before any module ran)"
         inputs = ""
     else:
-        name = f"'{frame.path}'" if frame.path else "the root"
-        where = f"module {name} ({type(frame.module).__name__})"
+        name = f"module '{frame.path}'" if frame.path else "the root module"
+        where = f"{name} ({type(frame.module).__name__})"
         inputs = f" with inputs {format_value(frame.inputs)}"
     return ModelSummaryError(
         f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}"
