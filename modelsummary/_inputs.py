@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -129,9 +130,9 @@ def make_inputs(
     """
     generator = torch.Generator().manual_seed(0)
     tensors = []
-    for shape, dtype in zip(shapes, dtypes):
+    for shape, dtype in zip(shapes, dtypes, strict=True):
         if batch_dim is not None:
-            shape = shape[:batch_dim] + (1,) + shape[batch_dim:]
+            shape = (*shape[:batch_dim], 1, *shape[batch_dim:])
         if device.type == "meta":
             tensors.append(torch.empty(shape, dtype=dtype, device=device))
         elif dtype.is_floating_point or dtype.is_complex:
@@ -166,8 +167,6 @@ def model_device(model: torch.nn.Module) -> torch.device:
         >>> model_device(torch.nn.ReLU())
         device(type='cpu')
     """
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        return tensor.device
     return torch.device("cpu")

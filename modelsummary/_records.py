@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +71,7 @@ class MapSpec:
     """``(key, value)`` pairs in the container's own order."""
 
 
-ValueSpec = Union[TensorSpec, OtherSpec, SeqSpec, MapSpec]
+ValueSpec = TensorSpec | OtherSpec | SeqSpec | MapSpec
 """What the tracer records of an input or output value."""
 
 

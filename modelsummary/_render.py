@@ -40,7 +40,7 @@ from typing import TypeVar
 
 from tabulate import tabulate
 
-from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
+from ._records import OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from ._tree import SummaryNode, SummaryTree
 from ._units import format_bytes, format_count, format_int
 
@@ -134,6 +134,7 @@ def format_value(spec: ValueSpec | None) -> str:
         '[1, 3, 224, 224]'
         >>> format_value(SeqSpec((TensorSpec((2,), "int64", 16), OtherSpec("NoneType"))))
         '[2], None'
+        >>> from modelsummary._records import MapSpec
         >>> format_value(MapSpec((("logits", TensorSpec((1, 10), "float32", 40)),)))
         '{logits: [1, 10]}'
     """
@@ -173,8 +174,10 @@ def visible_rows(root: SummaryNode, depth: int, guides: Guides) -> list[_Row]:
         rows.append(_Row(node, indent + glyph, node.depth >= depth and bool(node.children), index))
         if node.depth >= depth:
             continue
-        child_indent = indent if node.depth == 0 else indent + (
-            guides.space if glyph == guides.last else guides.line
+        child_indent = (
+            indent
+            if node.depth == 0
+            else indent + (guides.space if glyph == guides.last else guides.line)
         )
         children = list(enumerate(loop_last(node.children), start=1))
         for i, (last, child) in reversed(children):
@@ -200,7 +203,9 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
         + [_cell(col, row, tree, notes) for col in options.columns]
         for row in rows
     ]
-    headers = ["Layer (type)"] + [COLUMN_HEADERS[c].rjust(options.col_width) for c in options.columns]
+    headers = ["Layer (type)"] + [
+        COLUMN_HEADERS[c].rjust(options.col_width) for c in options.columns
+    ]
     table = tabulate(
         body,
         headers=headers,
@@ -310,7 +315,10 @@ def _join(path: str, name: str) -> str:
 
 
 def _unused_table(tree: SummaryTree) -> str:
-    body = [[f"{e.path} ({e.type_name})", format_int(e.params) if e.params else "--"] for e in tree.unused]
+    body = [
+        [f"{e.path} ({e.type_name})", format_int(e.params) if e.params else "--"]
+        for e in tree.unused
+    ]
     return tabulate(
         body,
         headers=["Unused (never called or used)", "Param #"],

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
+from torch.nn.parameter import is_lazy
 
 
 @contextmanager
@@ -43,11 +44,7 @@ def preserved_state(model: nn.Module) -> Iterator[None]:
         for m in modules
         for name, p in m._parameters.items()
     ]
-    buffers = [
-        (m, name, b, _snapshot(b))
-        for m in modules
-        for name, b in m._buffers.items()
-    ]
+    buffers = [(m, name, b, _snapshot(b)) for m in modules for name, b in m._buffers.items()]
     cuda_devices = sorted(
         {t.device.index or 0 for t in [*model.parameters(), *model.buffers()] if t.is_cuda}
     )
@@ -73,6 +70,6 @@ def _snapshot(t: torch.Tensor | None) -> torch.Tensor | None:
 
     Lazy (uninitialised) buffers have no values yet and meta tensors have no data.
     """
-    if t is None or isinstance(t, nn.parameter.UninitializedTensorMixin) or t.is_meta:
+    if t is None or is_lazy(t) or t.is_meta:
         return None
     return t.detach().clone()

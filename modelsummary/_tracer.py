@@ -102,8 +102,8 @@ def describe(value: Any) -> ValueSpec:
     one), and dataclass instances.
 
     Example:
-        >>> describe((torch.zeros(2, 3), None))
-        SeqSpec(items=(TensorSpec(shape=(2, 3), dtype='float32', nbytes=24), OtherSpec(type_name='NoneType')))
+        >>> describe((torch.zeros(2, 3), None)).items
+        (TensorSpec(shape=(2, 3), dtype='float32', nbytes=24), OtherSpec(type_name='NoneType'))
         >>> describe({"n": 3}).items[0]
         ('n', OtherSpec(type_name='int'))
     """
@@ -259,8 +259,10 @@ class Tracer:
                 self._handles.append(
                     module.register_forward_pre_hook(self._pre_hook, with_kwargs=True)
                 )
-                self._handles.append(module.register_forward_hook(self._post_hook, with_kwargs=True))
-            self._mode.__enter__()
+                self._handles.append(
+                    module.register_forward_hook(self._post_hook, with_kwargs=True)
+                )
+            self._mode.__enter__()  # type: ignore[no-untyped-call]
         except BaseException:
             self._remove_hooks()
             raise
@@ -273,7 +275,7 @@ class Tracer:
         tb: TracebackType | None,
     ) -> None:
         try:
-            self._mode.__exit__(exc_type, exc, tb)
+            self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
         finally:
             self._remove_hooks()
             if exc is not None and self._stack:
@@ -351,7 +353,9 @@ class Tracer:
             )
         buffers: dict[int, BufferInfo] = {}
         for name, b in self._model.named_buffers():
-            buffers.setdefault(id(b), BufferInfo(name=name, numel=b.numel(), nbytes=tensor_nbytes(b)))
+            buffers.setdefault(
+                id(b), BufferInfo(name=name, numel=b.numel(), nbytes=tensor_nbytes(b))
+            )
         modules = tuple(self._module_info(path, module) for path, module in self._modules)
         calls = tuple(
             CallRecord(path=f.path, inputs=f.inputs, output=f.output, mult_adds=f.mult_adds)

@@ -223,7 +223,9 @@ def build_tree(trace: Trace) -> SummaryTree:
     unused = index.unused_section()
     totals = Totals(
         total_params=sum(index.params[k].numel for k in index.used),
-        trainable_params=sum(index.params[k].numel for k in index.used if index.params[k].trainable),
+        trainable_params=sum(
+            index.params[k].numel for k in index.used if index.params[k].trainable
+        ),
         unused_params=sum(e.params for e in unused),
         buffers=sum(b.numel for b in trace.buffers),
         param_bytes=sum(p.nbytes for p in trace.params),

@@ -357,7 +357,9 @@ def _build_inputs(
             return [to_device(input_data, device)], {}
         if isinstance(input_data, Mapping):
             if not all(isinstance(k, str) for k in input_data):
-                raise TypeError("input_data as a dict must have str keys (forward's argument names)")
+                raise TypeError(
+                    "input_data as a dict must have str keys (forward's argument names)"
+                )
             return [], dict(to_device(dict(input_data), device))
         if isinstance(input_data, (list, tuple)):
             return list(to_device(list(input_data), device)), {}
@@ -427,6 +429,4 @@ def _forward_error(model: nn.Module, tracer: Tracer, err: Exception) -> ModelSum
         name = f"module '{frame.path}'" if frame.path else "the root module"
         where = f"{name} ({type(frame.module).__name__})"
         inputs = f" with inputs {format_value(frame.inputs)}"
-    return ModelSummaryError(
-        f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}"
-    )
+    return ModelSummaryError(f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}")

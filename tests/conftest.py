@@ -56,7 +56,9 @@ class StateSnapshot:
             )
             for m in self.modules
         ]
-        self.params = [(n, p, p.detach().clone(), p.requires_grad) for n, p in model.named_parameters()]
+        self.params = [
+            (n, p, p.detach().clone(), p.requires_grad) for n, p in model.named_parameters()
+        ]
         self.buffers = [(n, b, b.detach().clone()) for n, b in model.named_buffers()]
         self.grad_enabled = torch.is_grad_enabled()
         self.rng = torch.random.get_rng_state()
@@ -70,20 +72,20 @@ class StateSnapshot:
         model = self.model
         assert list(model.modules()) == self.modules, "module tree changed"
         assert [m.training for m in self.modules] == self.training, "train/eval flags changed"
-        for m, (fwd, pre, bwd, kw) in zip(self.modules, self.hooks):
+        for m, (fwd, pre, bwd, kw) in zip(self.modules, self.hooks, strict=True):
             assert dict(m._forward_hooks) == fwd, f"forward hooks changed on {type(m).__name__}"
             assert dict(m._forward_pre_hooks) == pre, "forward pre-hooks changed"
             assert dict(m._backward_hooks) == bwd, "backward hooks changed"
             assert dict(m._forward_hooks_with_kwargs) == kw, "hook kwargs flags changed"
         now = list(model.named_parameters())
         assert [(n, id(p)) for n, p in now] == [(n, id(p)) for n, p, _, _ in self.params]
-        for (name, p, saved, requires_grad), (_, q) in zip(self.params, now):
+        for (name, _, saved, requires_grad), (_, q) in zip(self.params, now, strict=True):
             assert q.requires_grad == requires_grad, f"requires_grad of {name} changed"
             assert q.device == saved.device, f"{name} moved to {q.device}"
             assert torch.equal(q.detach(), saved), f"values of {name} changed"
         now_buffers = list(model.named_buffers())
         assert [n for n, _ in now_buffers] == [n for n, _, _ in self.buffers]
-        for (name, b, saved), (_, c) in zip(self.buffers, now_buffers):
+        for (name, b, saved), (_, c) in zip(self.buffers, now_buffers, strict=True):
             assert c is b, f"buffer {name} was replaced"
             assert torch.equal(c, saved), f"values of buffer {name} changed"
         assert torch.is_grad_enabled() == self.grad_enabled, "grad mode changed"
@@ -122,7 +124,9 @@ def check_invariants(s: ModelSummary, model: nn.Module | None = None) -> None:
     assert sum(layer.num_params for layer in s.layers) == s.total_params
     assert s.layers[0].subtree_params == s.total_params
     for layer in s.layers:
-        assert layer.subtree_params == layer.num_params + sum(c.subtree_params for c in layer.children)
+        assert layer.subtree_params == layer.num_params + sum(
+            c.subtree_params for c in layer.children
+        )
     assert sum(e.params for e in s.tree.unused) == s.unused_params
     if model is not None:
         assert s.all_params == unique_numel(model.parameters())
@@ -145,9 +149,9 @@ def backward_reached(model: nn.Module, *args: object, **kwargs: object) -> set[s
             total = sum(t.float().sum() for t in iter_tensors(out) if t.is_floating_point())
             grads = torch.autograd.grad(total, params, allow_unused=True)  # type: ignore[arg-type]
     finally:
-        for m, flag in zip(model.modules(), training):
+        for m, flag in zip(model.modules(), training, strict=True):
             m.training = flag
-    return {names[id(p)] for p, g in zip(params, grads) if g is not None}
+    return {names[id(p)] for p, g in zip(params, grads, strict=True) if g is not None}
 
 
 def used_names(s: ModelSummary) -> set[str]:

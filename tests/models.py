@@ -121,7 +121,10 @@ class Nested(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.stages = nn.ModuleList(
-            [nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.Linear(4, 4), nn.ReLU())) for _ in range(2)]
+            [
+                nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.Linear(4, 4), nn.ReLU()))
+                for _ in range(2)
+            ]
         )
         self.extra = nn.Sequential(nn.Linear(4, 100), nn.Linear(100, 4))
 

@@ -36,7 +36,9 @@ def test_functional_use_marks_parameter_used_though_module_not_called(audit):
     assert s.unused_modules == ()  # proj's weight was used: it is not "unused"
     proj = next(layer for layer in s.layers if layer.path == "proj")
     assert (proj.calls, proj.num_params, proj.used_by) == (0, 32, ("",))
-    assert [(e.path, e.type_name, e.params) for e in s.tree.unused] == [("proj.bias", "Parameter", 4)]
+    assert [(e.path, e.type_name, e.params) for e in s.tree.unused] == [
+        ("proj.bias", "Parameter", 4)
+    ]
     check_invariants(s, model)
     assert used_names(s) == backward_reached(model, x)
 
@@ -104,9 +106,7 @@ def test_depth_folds_rows_into_ancestor_with_unique_counts():
     assert str(deep).count("(Linear)") == 4 + 0
 
 
-@pytest.mark.parametrize(
-    "cell", [nn.RNN, nn.LSTM, nn.GRU], ids=["rnn", "lstm", "gru"]
-)
+@pytest.mark.parametrize("cell", [nn.RNN, nn.LSTM, nn.GRU], ids=["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 def test_recurrent_layers(audit, cell, bidirectional):
     model = audit(cell(10, 20, num_layers=2, bidirectional=bidirectional))
