@@ -54,7 +54,7 @@ def normalize_input_size(input_size: object) -> list[tuple[int, ...]]:
         )
     if len(input_size) == 0:
         raise ValueError("input_size is empty; give a shape such as (1, 3, 224, 224)")
-    if all(_is_int(d) for d in input_size):
+    if not any(isinstance(d, Sequence) and not isinstance(d, (str, bytes)) for d in input_size):
         return [_check_shape(input_size, "input_size")]
     shapes = []
     for item in input_size:

@@ -162,6 +162,8 @@ class CallRecord:
     """What the call returned."""
     mult_adds: int = 0
     """Multiply-accumulates of the operators run while this call was innermost."""
+    raised: bool = False
+    """True when the call raised (and a caller caught the exception); ``output`` is then unknown."""
 
 
 @dataclass(frozen=True, slots=True)

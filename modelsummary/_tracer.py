@@ -204,9 +204,11 @@ class _ParamWatcher(TorchFunctionMode):
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        # Noted after the operator returned: an operator that raised used nothing.
         if getattr(func, "__name__", "") not in _METADATA_OPS:
             self._tracer._note_operands(args, kwargs)
-        return func(*args, **kwargs)
+        return result
 
 
 class Tracer:
@@ -358,9 +360,14 @@ class Tracer:
             )
         modules = tuple(self._module_info(path, module) for path, module in self._modules)
         calls = tuple(
-            CallRecord(path=f.path, inputs=f.inputs, output=f.output, mult_adds=f.mult_adds)
+            CallRecord(
+                path=f.path,
+                inputs=f.inputs,
+                output=f.output if f.output is not None else OtherSpec("NoneType"),
+                mult_adds=f.mult_adds,
+                raised=f.output is None,
+            )
             for f in self._frames
-            if f.output is not None
         )
         return Trace(
             modules=modules,

@@ -307,7 +307,7 @@ class _Index:
             depth=depth,
             calls=len(calls),
             inputs=calls[0].inputs if calls else None,
-            output=calls[0].output if calls else None,
+            output=calls[0].output if calls and not calls[0].raised else None,
             num_params=num,
             param_names=tuple(p.name for p in carried),
             trainable_params=trainable,

@@ -1,0 +1,105 @@
+"""Wrong arguments fail before any forward pass; a failing forward names the module."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from modelsummary import ModelSummaryError, summary
+from tests import models as M
+
+
+class NeverRun(nn.Module):
+    """Fails the test if its forward is ever called."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise AssertionError("the forward pass ran before the arguments were checked")
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({}, ValueError, "needs an input"),
+        ({"input_size": (1, 0)}, ValueError, "positive sizes"),
+        ({"input_size": (1, -3)}, ValueError, "positive sizes"),
+        ({"input_size": (1, 2.5)}, TypeError, "integers"),
+        ({"input_size": (1, True)}, TypeError, "integers"),
+        ({"input_size": "1,2"}, TypeError, "input_size must be a shape"),
+        ({"input_size": ()}, ValueError, "empty"),
+        ({"input_size": [(1, 2), ()]}, ValueError, "empty shape"),
+        ({"input_size": [(1, 2), 3]}, TypeError, "one shape or a list of shapes"),
+        ({"input_size": (1, 2), "input_data": torch.zeros(1, 2)}, ValueError, "not both"),
+        ({"input_data": 3}, TypeError, "input_data must be"),
+        ({"input_data": {1: torch.zeros(1)}}, TypeError, "str keys"),
+        ({"input_size": (1, 2), "dtypes": [torch.float, torch.long]}, ValueError, "2 entries"),
+        ({"input_size": (1, 2), "dtypes": ["float"]}, TypeError, "torch.dtype"),
+        ({"input_size": (1, 2), "col_names": ["output_size", "nope"]}, ValueError, "nope"),
+        ({"input_size": (1, 2), "col_names": [3]}, TypeError, "strings"),
+        ({"input_size": (1, 2), "row_settings": ["tree"]}, ValueError, "row_settings"),
+        ({"input_size": (1, 2), "depth": -1}, ValueError, "depth"),
+        ({"input_size": (1, 2), "depth": 1.5}, ValueError, "depth"),
+        ({"input_size": (1, 2), "col_width": 0}, ValueError, "col_width"),
+        ({"input_size": (1, 2), "device": "nonsense"}, ValueError, "not a valid torch device"),
+        ({"input_size": (1, 2), "device": 3}, TypeError, "device"),
+        ({"input_size": (1, 2), "mode": "test"}, ValueError, "mode"),
+        ({"input_size": (1, 2), "verbose": 5}, ValueError, "verbose"),
+        ({"input_size": (1, 2), "batch_dim": -1}, ValueError, "batch_dim"),
+        ({"input_size": (1, 2), "cache_forward_pass": "yes"}, TypeError, "cache_forward_pass"),
+    ],
+    ids=lambda v: None,
+)
+def test_bad_arguments_raise_before_forward(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        summary(NeverRun(), **{"verbose": 0, **kwargs})
+
+
+def test_model_must_be_a_module():
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        summary(lambda x: x, (1, 2))  # type: ignore[arg-type]
+
+
+def test_failing_forward_names_innermost_module_and_its_shapes():
+    with pytest.raises(ModelSummaryError) as info:
+        summary(M.Failing(), (3, 4), verbose=0)
+    message = str(info.value)
+    assert "module 'body.1' (Linear)" in message
+    assert "with inputs [3, 4]" in message
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert isinstance(info.value, RuntimeError)
+
+
+def test_failure_in_the_root_itself():
+    class Root(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise ValueError("bad input")
+
+    with pytest.raises(ModelSummaryError, match=r"the root module \(Root\).*ValueError: bad input"):
+        summary(Root(), (1, 2), verbose=0)
+
+
+def test_child_error_caught_by_parent_does_not_confuse_attribution():
+    class Tolerant(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bad = nn.Linear(5, 5)
+            self.good = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            try:
+                self.bad(x)
+            except RuntimeError:
+                pass
+            return self.good(x)
+
+    s = summary(Tolerant(), (1, 4), verbose=0)
+    assert s.total_params == 20  # bad's weight reached no operator that completed
+    assert s.unused_params == 30
+    assert s.unused_modules == ()  # bad was called (and raised); it is not "never called"
+    bad = next(layer for layer in s.layers if layer.path == "bad")
+    assert (bad.calls, bad.num_params, bad.output) == (1, 0, None)
+    assert [(e.path, e.params) for e in s.tree.unused] == [("bad.weight", 25), ("bad.bias", 5)]

@@ -1,0 +1,162 @@
+"""A summary leaves the model, its hooks, and the process exactly as it found them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from modelsummary import ModelSummaryError, summary
+from tests import models as M
+
+
+def test_train_mode_batchnorm_statistics_do_not_move(audit):
+    model = audit(M.Frozen().train())
+    summary(model, (4, 10), mode="train", verbose=0)
+    assert model.training and model.backbone[1].training
+
+
+def test_every_modules_own_mode_is_restored(audit):
+    model = M.Frozen().train()
+    model.backbone.eval()  # mixed modes: the root in train, a child in eval
+    audit(model)
+    summary(model, (4, 10), verbose=0)
+    assert model.training and not model.backbone.training and not model.backbone[1].training
+
+
+@pytest.mark.parametrize("mode", ["eval", "train", "same"])
+def test_modes_restored_for_each_mode(audit, mode):
+    model = audit(nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)).train())
+    summary(model, (2, 3), mode=mode, verbose=0)
+
+
+def test_mode_train_runs_modules_in_train_mode():
+    seen = []
+
+    class Probe(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(self.training)
+            return x
+
+    model = nn.Sequential(Probe()).eval()
+    summary(model, (1, 2), mode="train", verbose=0)
+    summary(model, (1, 2), verbose=0)
+    summary(model, (1, 2), mode="same", verbose=0)
+    assert seen == [True, False, False]
+    assert not model.training
+
+
+def test_user_hooks_untouched_and_still_called(audit):
+    model = nn.Sequential(nn.Linear(3, 3))
+    calls = []
+    model[0].register_forward_hook(lambda m, i, o: calls.append("fwd"))
+    model[0].register_forward_pre_hook(lambda m, i: calls.append("pre"))
+    audit(model)
+    summary(model, (1, 3), verbose=0)
+    assert calls == ["pre", "fwd"]
+
+
+def test_user_hook_replacing_output_is_kept():
+    model = nn.Sequential(nn.Linear(3, 3))
+    model[0].register_forward_hook(lambda m, i, o: o[:, :2])
+    s = summary(model, (1, 3), verbose=0)
+    assert s.to_dict()["layers"][1]["output"]["shape"] == [1, 2]
+
+
+def test_no_hooks_left_after_a_failing_forward(audit):
+    model = audit(M.Failing())
+    with pytest.raises(ModelSummaryError):
+        summary(model, (1, 4), verbose=0)
+
+
+def test_keyboard_interrupt_still_restores(audit):
+    class Interrupt(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bn = nn.BatchNorm1d(3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.bn(x)
+            raise KeyboardInterrupt
+
+    model = audit(Interrupt().train())
+    with pytest.raises(KeyboardInterrupt):
+        summary(model, (4, 3), mode="train", verbose=0)
+
+
+def test_requires_grad_and_grad_mode_restored(audit):
+    class Toggler(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.fc.weight.requires_grad_(False)
+            return self.fc(x)
+
+    model = audit(Toggler())
+    with torch.enable_grad():
+        summary(model, (1, 2), verbose=0)
+        assert torch.is_grad_enabled()
+    assert model.fc.weight.requires_grad
+
+
+def test_pass_builds_no_autograd_graph():
+    outputs = []
+    model = nn.Linear(2, 2)
+    model.register_forward_hook(lambda m, i, o: outputs.append(o))
+    with torch.enable_grad():
+        summary(model, (1, 2), verbose=0)
+    assert outputs[0].grad_fn is None
+
+
+def test_global_rng_stream_not_moved_by_input_generation_or_dropout(audit):
+    model = audit(nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)))
+    before = torch.random.get_rng_state()
+    summary(model, (8, 4), mode="train", verbose=0)
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+def test_buffer_replaced_in_forward_is_put_back(audit):
+    class Replacer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("steps", torch.zeros(1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.steps = self.steps + 1  # rebinds the buffer to a new tensor
+            return x
+
+    model = audit(Replacer())
+    summary(model, (1, 2), verbose=0)
+    assert model.steps.item() == 0
+
+
+def test_in_place_buffer_update_is_undone(audit):
+    class Counter(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("count", torch.zeros((), dtype=torch.long))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.count += 1
+            return x
+
+    model = audit(Counter())
+    summary(model, (1, 2), verbose=0)
+    assert model.count.item() == 0
+
+
+def test_device_argument_same_as_model_keeps_model_in_place(audit):
+    model = audit(nn.Linear(2, 2))
+    s = summary(model, (1, 2), device="cpu", verbose=0)
+    assert s.total_params == 6
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cpu_model_summarised_on_cuda_comes_back(audit):
+    model = audit(nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8)))
+    s = summary(model, (4, 8), device="cuda", verbose=0)
+    assert s.total_params == 8 * 8 + 8 + 16
+    assert next(model.parameters()).device.type == "cpu"

@@ -1,0 +1,131 @@
+"""The tree builder alone: hand-built records in, counts out. No forward pass."""
+
+from __future__ import annotations
+
+from modelsummary._records import (
+    CallRecord,
+    ModuleInfo,
+    OtherSpec,
+    ParamInfo,
+    SeqSpec,
+    TensorSpec,
+    Trace,
+)
+from modelsummary._tree import build_tree
+
+OUT = TensorSpec((1, 2), "float32", 8)
+
+
+def call(path: str, raised: bool = False, macs: int = 0) -> CallRecord:
+    return CallRecord(path, SeqSpec(()), OUT, mult_adds=macs, raised=raised)
+
+
+def param(key: int, name: str, numel: int, trainable: bool = True) -> ParamInfo:
+    return ParamInfo(key, name, numel, numel * 4, trainable, "float32")
+
+
+def trace(modules, params, calls, uses) -> Trace:
+    return Trace(tuple(modules), tuple(params), (), tuple(calls), tuple(uses))
+
+
+def test_tied_weight_carried_by_first_owner_that_used_it():
+    t = trace(
+        [
+            ModuleInfo("", "LM", None),
+            ModuleInfo("head", "Linear", "", (("weight", 0),)),  # registered first ...
+            ModuleInfo("embed", "Embedding", "", (("weight", 0),)),
+        ],
+        [param(0, "head.weight", 100)],
+        [call(""), call("embed"), call("head")],
+        [(0, "embed"), (0, "head")],  # ... but embed used it first
+    )
+    tree = build_tree(t)
+    rows = {n.path: n for n in tree.root.walk()}
+    assert rows["embed"].num_params == 100 and rows["head"].num_params == 0
+    assert [(s.name, s.counted_at) for s in rows["head"].shared] == [("weight", "embed")]
+    assert [n.path for n in tree.root.children] == ["embed", "head"]  # order of first call
+    assert tree.totals.total_params == 100
+
+
+def test_weight_used_only_by_a_non_owner_is_carried_by_its_first_owner():
+    t = trace(
+        [
+            ModuleInfo("", "Net", None),
+            ModuleInfo("proj", "Linear", "", (("weight", 0), ("bias", 1))),
+        ],
+        [param(0, "proj.weight", 12), param(1, "proj.bias", 3)],
+        [call("")],
+        [(0, "")],
+    )
+    tree = build_tree(t)
+    proj = tree.root.children[0]
+    assert (proj.path, proj.calls, proj.num_params, proj.used_by) == ("proj", 0, 12, ("",))
+    assert [(e.path, e.type_name, e.params) for e in tree.unused] == [("proj.bias", "Parameter", 3)]
+    assert tree.unused_modules == ()
+
+
+def test_inactive_subtree_listed_once_at_its_root_with_all_its_params():
+    t = trace(
+        [
+            ModuleInfo("", "Net", None),
+            ModuleInfo("used", "Linear", "", (("weight", 0),)),
+            ModuleInfo("spare", "Sequential", ""),
+            ModuleInfo("spare.0", "Linear", "spare", (("weight", 1),)),
+            ModuleInfo("spare.1", "ReLU", "spare"),
+        ],
+        [param(0, "used.weight", 4), param(1, "spare.0.weight", 6)],
+        [call(""), call("used")],
+        [(0, "used")],
+    )
+    tree = build_tree(t)
+    assert [(e.path, e.params) for e in tree.unused] == [("spare", 6)]
+    assert tree.unused_modules == ("spare", "spare.0", "spare.1")
+    assert (tree.totals.total_params, tree.totals.unused_params, tree.totals.all_params) == (
+        4,
+        6,
+        10,
+    )
+
+
+def test_trainable_split_and_subtree_rollups():
+    t = trace(
+        [
+            ModuleInfo("", "Net", None),
+            ModuleInfo("a", "Block", ""),
+            ModuleInfo("a.x", "Linear", "a", (("weight", 0),)),
+            ModuleInfo("a.y", "Linear", "a", (("weight", 1),)),
+        ],
+        [param(0, "a.x.weight", 10, trainable=False), param(1, "a.y.weight", 5)],
+        [call(""), call("a"), call("a.x", macs=7), call("a.y", macs=3), call("a.y", macs=3)],
+        [(0, "a.x"), (1, "a.y")],
+    )
+    tree = build_tree(t)
+    a = tree.root.children[0]
+    assert (a.subtree_params, a.subtree_trainable, a.subtree_mult_adds) == (15, 5, 13)
+    assert [c.calls for c in a.children] == [1, 2]
+    assert tree.totals.trainable_params == 5 and tree.totals.non_trainable_params == 10
+    assert tree.totals.mult_adds == 13
+
+
+def test_call_that_raised_counts_as_a_call_without_an_output():
+    t = trace(
+        [ModuleInfo("", "Net", None), ModuleInfo("bad", "Linear", "")],
+        [],
+        [call(""), call("bad", raised=True)],
+        [],
+    )
+    bad = build_tree(t).root.children[0]
+    assert (bad.calls, bad.output) == (1, None)
+
+
+def test_first_call_inputs_and_output_are_kept():
+    inputs = SeqSpec((TensorSpec((1, 3), "float32", 12),))
+    t = Trace(
+        (ModuleInfo("", "Net", None),),
+        (),
+        (),
+        (CallRecord("", inputs, OtherSpec("int")), CallRecord("", SeqSpec(()), OUT)),
+        (),
+    )
+    root = build_tree(t).root
+    assert (root.calls, root.inputs, root.output) == (2, inputs, OtherSpec("int"))
