@@ -59,7 +59,7 @@ def test_bad_arguments_raise_before_forward(kwargs, error, message):
 
 
 def test_model_must_be_a_module():
-    with pytest.raises(TypeError, match="torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"torch\.nn\.Module"):
         summary(lambda x: x, (1, 2))  # type: ignore[arg-type]
 
 
@@ -90,7 +90,7 @@ def test_child_error_caught_by_parent_does_not_confuse_attribution():
             self.good = nn.Linear(4, 4)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            try:
+            try:  # noqa: SIM105 - the point is a plain try/except in user code
                 self.bad(x)
             except RuntimeError:
                 pass

@@ -1,4 +1,4 @@
-"""Real models built from their constructors and configs (no downloads), against published counts."""
+"""Real models built from constructors and configs (no downloads), against published counts."""
 
 from __future__ import annotations
 
