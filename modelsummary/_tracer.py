@@ -98,8 +98,8 @@ def tensor_nbytes(t: torch.Tensor) -> int:
 def describe(value: Any) -> ValueSpec:
     """Describe a value: tensors by shape, containers element-wise, others by type.
 
-    Walks tuples, lists, namedtuples, mappings (Hugging Face ``ModelOutput`` is
-    one), and dataclass instances.
+    Walks tuples, lists, namedtuples and dataclass instances (by field name), and
+    mappings (Hugging Face ``ModelOutput`` is one).
 
     Example:
         >>> describe((torch.zeros(2, 3), None)).items
@@ -111,6 +111,8 @@ def describe(value: Any) -> ValueSpec:
         return TensorSpec(tuple(value.shape), dtype_name(value.dtype), tensor_nbytes(value))
     if isinstance(value, Mapping):
         return MapSpec(tuple((str(k), describe(v)) for k, v in value.items()))
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple: keep its names
+        return MapSpec(tuple((name, describe(v)) for name, v in zip(value._fields, value)))
     if isinstance(value, (tuple, list)):
         return SeqSpec(tuple(describe(v) for v in value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

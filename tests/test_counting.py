@@ -242,3 +242,50 @@ def test_to_dict_is_json_serializable_and_complete():
     assert d["unused_modules"] == ["conv2"]
     assert [row["path"] for row in d["layers"]] == ["", "conv1"]
     assert d["layers"][1]["calls"] == 2
+
+
+def test_namedtuple_and_dataclass_outputs_keep_their_field_names():
+    import dataclasses
+    from typing import NamedTuple
+
+    class Pair(NamedTuple):
+        mean: torch.Tensor
+        scale: torch.Tensor
+
+    @dataclasses.dataclass
+    class Result:
+        pair: Pair
+        extra: int
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x: torch.Tensor) -> Result:
+            y = self.fc(x)
+            return Result(Pair(y, y.exp()), 1)
+
+    s = summary(Net(), (1, 3), verbose=0)
+    out = s.to_dict()["layers"][0]["output"]
+    assert out["pair"]["mean"] == {"shape": [1, 2], "dtype": "float32"}
+    assert out["extra"] == {"type": "int"}
+    assert "{pair: {mean: [1, 2], scale: [1, 2]}, extra: int}" in str(s)
+
+
+def test_hugging_face_model_output_is_walked_as_a_mapping():
+    transformers = __import__("transformers")
+    config = transformers.BertConfig(
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+    )
+    model = transformers.BertModel(config)
+    s = summary(model, input_data={"input_ids": torch.zeros(1, 5, dtype=torch.long)}, verbose=0)
+    out = s.to_dict()["layers"][0]["output"]
+    assert out["last_hidden_state"] == {"shape": [1, 5, 16], "dtype": "float32"}
+    assert s.total_params + s.unused_params == unique_numel(model.parameters())
+    check_invariants(s, model)

@@ -12,6 +12,7 @@ from tests.conftest import check_invariants, unique_numel
 @pytest.fixture(scope="module")
 def resnet50() -> torch.nn.Module:
     import torchvision
+
     return torchvision.models.resnet50()
 
 
@@ -36,6 +37,7 @@ def test_resnet50_depth_one_rows_cover_their_subtrees(resnet50):
 @pytest.fixture(scope="module")
 def gpt2() -> torch.nn.Module:
     import transformers
+
     return transformers.GPT2LMHeadModel(transformers.GPT2Config())
 
 
