@@ -256,8 +256,11 @@ class Tracer:
                 if isinstance(module, torch.jit.ScriptModule):
                     self._untraced.add(path)
                     continue
+                # Prepended, so the frame is open before the user's pre-hooks run:
+                # pruning and old-style weight_norm compute ``weight`` from
+                # ``weight_orig`` there, and that use belongs to this module.
                 self._handles.append(
-                    module.register_forward_pre_hook(self._pre_hook, with_kwargs=True)
+                    module.register_forward_pre_hook(self._pre_hook, with_kwargs=True, prepend=True)
                 )
                 self._handles.append(
                     module.register_forward_hook(self._post_hook, with_kwargs=True)
@@ -367,10 +370,30 @@ class Tracer:
             params=tuple(params[k] for k in sorted(params)),
             buffers=tuple(buffers.values()),
             calls=calls,
-            param_uses=tuple(self._uses),
+            param_uses=tuple({**self._uses, **self._script_uses()}),
             input_bytes=input_bytes,
             activation_bytes=self._activations.total,
         )
+
+    def _script_uses(self) -> dict[tuple[int, str], None]:
+        """Uses assumed for TorchScript modules, which run no Python hooks or modes.
+
+        A scripted module whose parent ran is taken to have used all its
+        parameters (each noted at the module that registers it); its row says
+        "not traced". One whose parent never ran stays unused.
+        """
+        called = {f.path for f in self._frames}
+        uses: dict[tuple[int, str], None] = {}
+        for path, module in self._modules:
+            parent = path.rpartition(".")[0]
+            top = path in self._untraced and (path == "" or parent not in self._untraced)
+            if not top or (path != "" and parent not in called):
+                continue
+            for sub in module.modules():
+                for p in sub._parameters.values():
+                    if p is not None and id(p) in self._param_keys:
+                        uses[(self._param_keys[id(p)], self._paths[id(sub)])] = None
+        return uses
 
     def _module_info(self, path: str, module: nn.Module) -> ModuleInfo:
         kernel = getattr(module, "kernel_size", None)

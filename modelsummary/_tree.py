@@ -287,6 +287,15 @@ class _Index:
         root = trace.modules[0].path
         self.active.add(root)
         self.first_activity.setdefault(root, 0)
+        for m in trace.modules:  # parents first
+            # TorchScript runs no hooks: a scripted module counts as run when its
+            # parent ran (or is itself scripted and counted so).
+            parent = m.parent
+            if not m.traced and parent is not None and m.path not in self.active:
+                ran = parent in self.calls or (not self.infos[parent].traced and parent in self.active)
+                if ran:
+                    self.active.add(m.path)
+                    self.first_activity[m.path] = math.inf
 
     def node(self, path: str, depth: int) -> SummaryNode:
         # Recursion depth equals module nesting depth, far below Python's limit in practice.
