@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 from torch import nn
 
 from modelsummary import ModelSummary
 
 GOLDENS = Path(__file__).parent / "goldens"
+
+# Hypothesis profiles, chosen with HYPOTHESIS_PROFILE (default "ci"). CI is
+# derandomised (the same examples every run, no example database written);
+# nightly draws ten times more, fresh each run.
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile(
+    "ci", max_examples=500, deadline=None, derandomize=True, database=None,
+    suppress_health_check=_SLOW_OK,
+)
+settings.register_profile("nightly", max_examples=5000, deadline=None, suppress_health_check=_SLOW_OK)
+settings.register_profile("dev", max_examples=50, deadline=None, suppress_health_check=_SLOW_OK)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -147,6 +161,8 @@ def backward_reached(model: nn.Module, *args: object, **kwargs: object) -> set[s
         with torch.enable_grad():
             out = model(*args, **kwargs)
             total = sum(t.float().sum() for t in iter_tensors(out) if t.is_floating_point())
+            if not params or not getattr(total, "requires_grad", False):
+                return set()  # no parameter reaches the outputs
             grads = torch.autograd.grad(total, params, allow_unused=True)  # type: ignore[arg-type]
     finally:
         for m, flag in zip(model.modules(), training, strict=True):
