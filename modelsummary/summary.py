@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import inspect
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +26,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import is_lazy
 
 from ._errors import ModelSummaryError
 from ._inputs import (
@@ -228,7 +230,8 @@ def summary(
     The signature matches torchinfo's ``summary`` so switching is one import.
 
     Args:
-        model: The module to summarise. It is left exactly as it was.
+        model: The module to summarise. It is left exactly as it was; a model
+            with lazy modules is summarised on a copy, so it stays lazy.
         input_size: One shape, or a list of shapes for several positional inputs.
         input_data: A tensor, a sequence of positional arguments, or a dict of
             keyword arguments. Give this or ``input_size``.
@@ -281,7 +284,7 @@ def summary(
     _check_forward_arguments(model, args, forward_kwargs)
     input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, forward_kwargs]))
 
-    trace = _traced_pass(model, args, forward_kwargs, target, mode)
+    trace = _traced_pass(_unmaterialised_copy(model), args, forward_kwargs, target, mode)
     result = ModelSummary(build_tree(trace.finish(input_bytes)), options)
     if verbose:
         print(result)
@@ -297,7 +300,7 @@ def _check_model(model: object) -> None:
         raise TypeError(f"model must be a module instance, got the class {model.__name__}")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if inspect.getattr_static(type(model), "forward", None) is nn.Module.forward:
+    if inspect.getattr_static(model, "forward", None) is nn.Module.forward:
         raise TypeError(f"{type(model).__name__} defines no forward() to run")
 
 
@@ -433,6 +436,17 @@ def _traced_pass(
             if moved:
                 model.to(original)
     return tracer
+
+
+def _unmaterialised_copy(model: nn.Module) -> nn.Module:
+    """A lazy model's first pass materialises it and changes its classes: run a copy.
+
+    Only models holding uninitialised (lazy) parameters or buffers are copied; a
+    copy is small then, since the lazy tensors hold no data yet.
+    """
+    if any(is_lazy(t) for t in _tensors(model)):
+        return copy.deepcopy(model)
+    return model
 
 
 def _tensors(model: nn.Module) -> Iterable[torch.Tensor]:
