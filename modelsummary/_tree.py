@@ -295,7 +295,7 @@ class _Index:
             for m in trace.modules
             if m.path in self.calls
             or any(k in self.used for _, k in m.param_keys)
-            or self._script_ran(m.path, root)
+            or self._script_ran(m.path)
         ]
         self.active: set[str] = set()
         while pending:
@@ -311,16 +311,13 @@ class _Index:
                     + [self.first_activity.get(c, math.inf) for c in held[m.path]]
                 )
 
-    def _script_ran(self, path: str, root: str) -> bool:
-        """TorchScript runs no hooks: a scripted module counts as run when its
-        parent ran, or is scripted too and counts as run (or is the root)."""
+    def _script_ran(self, path: str) -> bool:
+        """Inside TorchScript no hooks run: a scripted module counts as run when
+        the scripted module holding it ran (or counts as run)."""
         info = self.infos[path]
-        if info.traced or info.parent is None:
+        if info.traced or info.parent is None or self.infos[info.parent].traced:
             return False
-        parent = self.infos[info.parent]
-        if info.parent in self.calls:
-            return True
-        return not parent.traced and (info.parent == root or self._script_ran(info.parent, root))
+        return info.parent in self.calls or self._script_ran(info.parent)
 
     def node(self, path: str, depth: int) -> SummaryNode:
         # Recursion depth equals module nesting depth, far below Python's limit in practice.
