@@ -272,7 +272,9 @@ class Tracer:
             if self._scripts:
                 # A ScriptModule refuses per-module hooks, but the global ones still
                 # see it when Python calls it; they ignore every other module.
-                self._handles.append(module_hooks.register_module_forward_pre_hook(self._global_pre))
+                self._handles.append(
+                    module_hooks.register_module_forward_pre_hook(self._global_pre)
+                )
                 self._handles.append(module_hooks.register_module_forward_hook(self._global_post))
             self._mode.__enter__()  # type: ignore[no-untyped-call]
         except BaseException:

@@ -144,9 +144,15 @@ def models(draw: st.DrawFn, max_depth: int = 3, max_children: int = 3) -> Genera
     model = build(0)
     _tie_some(draw, model)
     unique = list({id(p): p for p in model.parameters()}.values())
-    for p, frozen in zip(unique, draw(st.lists(st.booleans(), min_size=len(unique), max_size=len(unique))), strict=True):
+    for p, frozen in zip(
+        unique,
+        draw(st.lists(st.booleans(), min_size=len(unique), max_size=len(unique))),
+        strict=True,
+    ):
         p.requires_grad_(not frozen)
-    x = torch.rand((2, width, width), generator=torch.Generator().manual_seed(draw(st.integers(0, 9))))
+    x = torch.rand(
+        (2, width, width), generator=torch.Generator().manual_seed(draw(st.integers(0, 9)))
+    )
     return Generated(model, x, draw(st.sampled_from(("eval", "train", "same"))))
 
 

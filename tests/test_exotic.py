@@ -34,8 +34,13 @@ def test_torch_compile_counts_the_original_module(audit):
     s = summary(model, (2, 4), verbose=0)
     assert type(model).__name__ == "OptimizedModule"
     assert (s.total_params, s.all_params) == (plain.total_params, unique_numel(inner.parameters()))
-    assert [layer.path for layer in s.layers] == ["", "_orig_mod", "_orig_mod.0", "_orig_mod.1",
-                                                  "_orig_mod.2"]
+    assert [layer.path for layer in s.layers] == [
+        "",
+        "_orig_mod",
+        "_orig_mod.0",
+        "_orig_mod.1",
+        "_orig_mod.2",
+    ]
     check_invariants(s, model)
 
 
