@@ -112,6 +112,24 @@ def normalize_device(device: object) -> torch.device | None:
         raise ValueError(f"device {device!r} is not a valid torch device") from err
 
 
+def check_available(device: torch.device) -> None:
+    """Raise ``ValueError`` if no tensor can be made on ``device`` in this process.
+
+    Example:
+        >>> check_available(torch.device("meta"))
+        >>> check_available(torch.device("cuda", 99))
+        Traceback (most recent call last):
+        ...
+        ValueError: device 'cuda:99' is not available here: ...
+    """
+    if device.type in ("cpu", "meta"):
+        return
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as err:  # torch asserts when built without CUDA
+        raise ValueError(f"device '{device}' is not available here: {err}") from err
+
+
 def make_inputs(
     shapes: list[tuple[int, ...]],
     dtypes: list[torch.dtype],
@@ -131,6 +149,11 @@ def make_inputs(
     generator = torch.Generator().manual_seed(0)
     tensors = []
     for shape, dtype in zip(shapes, dtypes, strict=True):
+        if batch_dim is not None and batch_dim > len(shape):
+            raise ValueError(
+                f"batch_dim {batch_dim} is past the end of input shape {list(shape)}"
+                f" (at most {len(shape)})"
+            )
         if batch_dim is not None:
             shape = (*shape[:batch_dim], 1, *shape[batch_dim:])
         if device.type == "meta":

@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules import module as module_hooks
 from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
 
@@ -245,6 +246,7 @@ class Tracer:
             self._param_keys.setdefault(id(p), len(self._param_keys))
         self._handles: list[RemovableHandle] = []
         self._untraced: set[str] = set()
+        self._scripts: dict[int, nn.Module] = {}
         self._stack: list[_Frame] = []
         self._frames: list[_Frame] = []
         self._uses: dict[tuple[int, str], None] = {}
@@ -258,14 +260,26 @@ class Tracer:
         try:
             for path, module in self._modules:
                 if isinstance(module, torch.jit.ScriptModule):
+                    if path.rpartition(".")[0] not in self._untraced or path == "":
+                        self._scripts[id(module)] = module
                     self._untraced.add(path)
                     continue
+                # Prepended, so the frame is open before the user's pre-hooks run:
+                # pruning and old-style weight_norm compute ``weight`` from
+                # ``weight_orig`` there, and that use belongs to this module.
                 self._handles.append(
-                    module.register_forward_pre_hook(self._pre_hook, with_kwargs=True)
+                    module.register_forward_pre_hook(self._pre_hook, with_kwargs=True, prepend=True)
                 )
                 self._handles.append(
                     module.register_forward_hook(self._post_hook, with_kwargs=True)
                 )
+            if self._scripts:
+                # A ScriptModule refuses per-module hooks, but the global ones still
+                # see it when Python calls it; they ignore every other module.
+                self._handles.append(
+                    module_hooks.register_module_forward_pre_hook(self._global_pre)
+                )
+                self._handles.append(module_hooks.register_module_forward_hook(self._global_post))
             self._mode.__enter__()  # type: ignore[no-untyped-call]
         except BaseException:
             self._remove_hooks()
@@ -309,6 +323,14 @@ class Tracer:
                 break
         for t in iter_tensors(output):
             self._activations.add(t)
+
+    def _global_pre(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        if self._scripts.get(id(module)) is module:
+            self._pre_hook(module, args, {})
+
+    def _global_post(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        if self._scripts.get(id(module)) is module:
+            self._post_hook(module, args, {}, output)
 
     def _note_operands(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
         if not self._stack:
@@ -376,10 +398,28 @@ class Tracer:
             params=tuple(params[k] for k in sorted(params)),
             buffers=tuple(buffers.values()),
             calls=calls,
-            param_uses=tuple(self._uses),
+            param_uses=tuple({**self._uses, **self._script_uses()}),
             input_bytes=input_bytes,
             activation_bytes=self._activations.total,
         )
+
+    def _script_uses(self) -> dict[tuple[int, str], None]:
+        """Uses assumed for TorchScript modules, which run no Python hooks or modes.
+
+        A scripted module called from Python (seen by the global hooks) is taken
+        to have used all its parameters, each noted at the module that registers
+        it; its row says "not traced". One never called stays unused.
+        """
+        called = {id(f.module) for f in self._frames}
+        uses: dict[tuple[int, str], None] = {}
+        for module in self._scripts.values():
+            if id(module) not in called:
+                continue
+            for sub in module.modules():
+                for p in sub._parameters.values():
+                    if p is not None and id(p) in self._param_keys:
+                        uses[(self._param_keys[id(p)], self._paths[id(sub)])] = None
+        return uses
 
     def _module_info(self, path: str, module: nn.Module) -> ModuleInfo:
         kernel = getattr(module, "kernel_size", None)

@@ -275,18 +275,49 @@ class _Index:
             if key in self.owners:
                 self.carrier.setdefault(key, self.owners[key][0])
 
-        self.active: set[str] = set()
-        self.first_activity: dict[str, float] = {}
-        for m in reversed(trace.modules):  # children follow their parent in named_modules order
-            kids = [c for c in self.children[m.path] if c in self.active]
-            if m.path in self.calls or kids or any(k in self.used for _, k in m.param_keys):
-                self.active.add(m.path)
-                self.first_activity[m.path] = min(
-                    [self.first_call.get(m.path, math.inf)] + [self.first_activity[c] for c in kids]
-                )
+        # A module is active if it ran, one of its parameters was used, or a module
+        # it holds is active, under its canonical path or an alias (a module shared
+        # by a parent that never ran is still held by that parent).
         root = trace.modules[0].path
-        self.active.add(root)
-        self.first_activity.setdefault(root, 0)
+        canonical = {alias: m.path for m in trace.modules for alias in m.aliases}
+        held: dict[str, list[str]] = {m.path: [] for m in trace.modules}
+        holders: dict[str, list[str]] = {m.path: [] for m in trace.modules}
+        for m in trace.modules:
+            if m.parent is None:
+                continue
+            for where in (m.path, *m.aliases):
+                holder = where.rpartition(".")[0]
+                holder = canonical.get(holder, holder)
+                held[holder].append(m.path)
+                holders[m.path].append(holder)
+        pending = [root] + [
+            m.path
+            for m in trace.modules
+            if m.path in self.calls
+            or any(k in self.used for _, k in m.param_keys)
+            or self._script_ran(m.path)
+        ]
+        self.active: set[str] = set()
+        while pending:
+            path = pending.pop()
+            if path not in self.active:
+                self.active.add(path)
+                pending.extend(holders[path])
+        self.first_activity: dict[str, float] = {root: 0}
+        for m in reversed(trace.modules):  # what a module holds follows it in this order
+            if m.path in self.active and m.path != root:
+                self.first_activity[m.path] = min(
+                    [self.first_call.get(m.path, math.inf)]
+                    + [self.first_activity.get(c, math.inf) for c in held[m.path]]
+                )
+
+    def _script_ran(self, path: str) -> bool:
+        """Inside TorchScript no hooks run: a scripted module counts as run when
+        the scripted module holding it ran (or counts as run)."""
+        info = self.infos[path]
+        if info.traced or info.parent is None or self.infos[info.parent].traced:
+            return False
+        return info.parent in self.calls or self._script_ran(info.parent)
 
     def node(self, path: str, depth: int) -> SummaryNode:
         # Recursion depth equals module nesting depth, far below Python's limit in practice.

@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import copy
+import inspect
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,9 +26,11 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import is_lazy
 
 from ._errors import ModelSummaryError
 from ._inputs import (
+    check_available,
     make_inputs,
     model_device,
     normalize_device,
@@ -226,7 +230,8 @@ def summary(
     The signature matches torchinfo's ``summary`` so switching is one import.
 
     Args:
-        model: The module to summarise. It is left exactly as it was.
+        model: The module to summarise. It is left exactly as it was; a model
+            with lazy modules is summarised on a copy, so it stays lazy.
         input_size: One shape, or a list of shapes for several positional inputs.
         input_data: A tensor, a sequence of positional arguments, or a dict of
             keyword arguments. Give this or ``input_size``.
@@ -265,8 +270,7 @@ def summary(
         >>> s.total_params
         36
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_model(model)
     options, verbose = _check_options(col_names, col_width, depth, row_settings, verbose)
     mode = _check_mode(mode)
     if cache_forward_pass not in (None, True, False):
@@ -274,11 +278,13 @@ def summary(
     if batch_dim is not None and (not _is_int(batch_dim) or batch_dim < 0):
         raise ValueError(f"batch_dim must be a non-negative integer or None, got {batch_dim!r}")
     target = normalize_device(device) or model_device(model)
+    check_available(target)
     args, forward_kwargs = _build_inputs(input_size, input_data, batch_dim, dtypes, target)
     forward_kwargs.update(kwargs)
+    _check_forward_arguments(model, args, forward_kwargs)
     input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, forward_kwargs]))
 
-    trace = _traced_pass(model, args, forward_kwargs, target, mode)
+    trace = _traced_pass(_unmaterialised_copy(model), args, forward_kwargs, target, mode)
     result = ModelSummary(build_tree(trace.finish(input_bytes)), options)
     if verbose:
         print(result)
@@ -287,6 +293,32 @@ def summary(
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_model(model: object) -> None:
+    if isinstance(model, type) and issubclass(model, nn.Module):
+        raise TypeError(f"model must be a module instance, got the class {model.__name__}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if inspect.getattr_static(model, "forward", None) is nn.Module.forward:
+        raise TypeError(f"{type(model).__name__} defines no forward() to run")
+
+
+def _check_forward_arguments(model: nn.Module, args: list[Any], kwargs: dict[str, Any]) -> None:
+    """The inputs must fit ``model.forward``'s signature (when it has one to read)."""
+    try:
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return
+    if not args and not kwargs and _needs_input(signature):
+        raise ValueError("summary() needs an input: give input_size, input_data, or forward kwargs")
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(
+            f"the inputs do not fit {type(model).__name__}.forward{signature}: {err}"
+            f" (got {len(args)} positional and keywords {sorted(kwargs)})"
+        ) from err
 
 
 def _check_options(
@@ -310,7 +342,10 @@ def _check_options(
         raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
     if verbose is None:
         verbose = 0 if hasattr(sys, "ps1") or "ipykernel" in sys.modules else 1
-    verbose = int(getattr(verbose, "value", verbose))
+    verbose = getattr(verbose, "value", verbose)  # torchinfo's Verbosity enum
+    if not isinstance(verbose, int):
+        raise TypeError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    verbose = int(verbose)
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     options = RenderOptions(
@@ -326,6 +361,8 @@ def _check_options(
 def _names(values: Iterable[str], what: str) -> tuple[str, ...]:
     if isinstance(values, str):
         values = (values,)
+    if not isinstance(values, Iterable):
+        raise TypeError(f"{what} must be a list of strings, got {type(values).__name__}")
     names = tuple(getattr(v, "value", v) for v in values)  # torchinfo passes enums too
     if not all(isinstance(n, str) for n in names):
         raise TypeError(f"{what} must be strings, got {list(names)!r}")
@@ -368,6 +405,8 @@ def _build_inputs(
             f" keyword arguments, got {type(input_data).__name__}"
         )
     if input_size is None:
+        if dtypes is not None:
+            raise ValueError("dtypes applies to input_size, which is not given")
         return [], {}
     shapes = normalize_input_size(input_size)
     return list(make_inputs(shapes, normalize_dtypes(dtypes, len(shapes)), device, batch_dim)), {}
@@ -380,8 +419,6 @@ def _traced_pass(
     target: torch.device,
     mode: str,
 ) -> Tracer:
-    if not args and not kwargs and _forward_needs_input(model):
-        raise ValueError("summary() needs an input: give input_size, input_data, or forward kwargs")
     original = model_device(model)
     tracer = Tracer(model)
     with preserved_state(model):
@@ -401,18 +438,24 @@ def _traced_pass(
     return tracer
 
 
+def _unmaterialised_copy(model: nn.Module) -> nn.Module:
+    """A lazy model's first pass materialises it and changes its classes: run a copy.
+
+    Only models holding uninitialised (lazy) parameters or buffers are copied; a
+    copy is small then, since the lazy tensors hold no data yet.
+    """
+    if any(is_lazy(t) for t in _tensors(model)):
+        return copy.deepcopy(model)
+    return model
+
+
 def _tensors(model: nn.Module) -> Iterable[torch.Tensor]:
     yield from model.parameters()
     yield from model.buffers()
 
 
-def _forward_needs_input(model: nn.Module) -> bool:
-    import inspect
-
-    try:
-        parameters = inspect.signature(model.forward).parameters.values()
-    except (TypeError, ValueError):
-        return True
+def _needs_input(signature: inspect.Signature) -> bool:
+    parameters = signature.parameters.values()
     return any(
         p.default is inspect.Parameter.empty
         and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 from torch import nn
+from torch.overrides import _get_current_function_mode_stack
 
 from modelsummary import ModelSummary
 
 GOLDENS = Path(__file__).parent / "goldens"
+
+# Hypothesis profiles, chosen with HYPOTHESIS_PROFILE (default "ci"). CI is
+# derandomised (the same examples every run, no example database written);
+# nightly draws ten times more, fresh each run.
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile(
+    "ci",
+    max_examples=500,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=_SLOW_OK,
+)
+settings.register_profile(
+    "nightly", max_examples=5000, deadline=None, suppress_health_check=_SLOW_OK
+)
+settings.register_profile("dev", max_examples=50, deadline=None, suppress_health_check=_SLOW_OK)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,30 +74,55 @@ class StateSnapshot:
                 dict(m._forward_pre_hooks),
                 dict(m._backward_hooks),
                 dict(m._forward_hooks_with_kwargs),
+                dict(m._forward_pre_hooks_with_kwargs),
+                dict(m._forward_hooks_always_called),
+                dict(m._backward_pre_hooks),
+                dict(m._state_dict_hooks),
+                dict(m._load_state_dict_pre_hooks),
             )
             for m in self.modules
         ]
+        self.attributes = [set(vars(m)) for m in self.modules]
+        self.classes = [type(m) for m in self.modules]
+        self.param_meta = [
+            (p.dtype, p.device, p._version, p.grad) for _, p in model.named_parameters()
+        ]
+        self.buffer_meta = [(b.dtype, b.device, b.requires_grad) for _, b in model.named_buffers()]
         self.params = [
             (n, p, p.detach().clone(), p.requires_grad) for n, p in model.named_parameters()
         ]
         self.buffers = [(n, b, b.detach().clone()) for n, b in model.named_buffers()]
         self.grad_enabled = torch.is_grad_enabled()
         self.rng = torch.random.get_rng_state()
-        self.global_hooks = (
-            dict(nn.modules.module._global_forward_hooks),
-            dict(nn.modules.module._global_forward_pre_hooks),
-        )
+        self.global_hooks = _global_hooks()
+        self.default_dtype = torch.get_default_dtype()
+        self.inference_mode = torch.is_inference_mode_enabled()
         self.threads = threading.active_count()
 
     def assert_unchanged(self) -> None:
         model = self.model
         assert list(model.modules()) == self.modules, "module tree changed"
         assert [m.training for m in self.modules] == self.training, "train/eval flags changed"
-        for m, (fwd, pre, bwd, kw) in zip(self.modules, self.hooks, strict=True):
+        for m, (fwd, pre, bwd, kw, *more) in zip(self.modules, self.hooks, strict=True):
             assert dict(m._forward_hooks) == fwd, f"forward hooks changed on {type(m).__name__}"
             assert dict(m._forward_pre_hooks) == pre, "forward pre-hooks changed"
             assert dict(m._backward_hooks) == bwd, "backward hooks changed"
             assert dict(m._forward_hooks_with_kwargs) == kw, "hook kwargs flags changed"
+            assert [
+                dict(m._forward_pre_hooks_with_kwargs),
+                dict(m._forward_hooks_always_called),
+                dict(m._backward_pre_hooks),
+                dict(m._state_dict_hooks),
+                dict(m._load_state_dict_pre_hooks),
+            ] == more, f"other hooks changed on {type(m).__name__}"
+        assert [type(m) for m in self.modules] == self.classes, "a module changed class"
+        assert [set(vars(m)) for m in self.modules] == self.attributes, "module attributes added"
+        assert [
+            (p.dtype, p.device, p._version, p.grad) for _, p in model.named_parameters()
+        ] == self.param_meta, "parameter dtype, device, version (written in place) or grad changed"
+        assert [
+            (b.dtype, b.device, b.requires_grad) for _, b in model.named_buffers()
+        ] == self.buffer_meta, "buffer dtype, device or requires_grad changed"
         now = list(model.named_parameters())
         assert [(n, id(p)) for n, p in now] == [(n, id(p)) for n, p, _, _ in self.params]
         for (name, _, saved, requires_grad), (_, q) in zip(self.params, now, strict=True):
@@ -90,10 +136,24 @@ class StateSnapshot:
             assert torch.equal(c, saved), f"values of buffer {name} changed"
         assert torch.is_grad_enabled() == self.grad_enabled, "grad mode changed"
         assert torch.equal(torch.random.get_rng_state(), self.rng), "global RNG stream moved"
-        assert (
-            dict(nn.modules.module._global_forward_hooks),
-            dict(nn.modules.module._global_forward_pre_hooks),
-        ) == self.global_hooks, "global hooks changed"
+        assert _global_hooks() == self.global_hooks, "global hooks changed"
+        assert torch.get_default_dtype() == self.default_dtype, "default dtype changed"
+        assert torch.is_inference_mode_enabled() == self.inference_mode, "inference mode changed"
+        assert not _get_current_function_mode_stack(), "a TorchFunctionMode was left active"
+
+
+def _global_hooks() -> list[dict[object, object]]:
+    hooks = nn.modules.module
+    return [
+        dict(hooks._global_forward_hooks),
+        dict(hooks._global_forward_pre_hooks),
+        dict(hooks._global_forward_hooks_always_called),
+        dict(hooks._global_backward_hooks),
+        dict(hooks._global_backward_pre_hooks),
+        dict(hooks._global_module_registration_hooks),
+        dict(hooks._global_parameter_registration_hooks),
+        dict(hooks._global_buffer_registration_hooks),
+    ]
 
 
 @pytest.fixture
@@ -147,6 +207,8 @@ def backward_reached(model: nn.Module, *args: object, **kwargs: object) -> set[s
         with torch.enable_grad():
             out = model(*args, **kwargs)
             total = sum(t.float().sum() for t in iter_tensors(out) if t.is_floating_point())
+            if not params or not getattr(total, "requires_grad", False):
+                return set()  # no parameter reaches the outputs
             grads = torch.autograd.grad(total, params, allow_unused=True)  # type: ignore[arg-type]
     finally:
         for m, flag in zip(model.modules(), training, strict=True):
