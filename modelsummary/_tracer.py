@@ -113,7 +113,8 @@ def describe(value: Any) -> ValueSpec:
     if isinstance(value, Mapping):
         return MapSpec(tuple((str(k), describe(v)) for k, v in value.items()))
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple: keep its names
-        return MapSpec(tuple((name, describe(v)) for name, v in zip(value._fields, value, strict=True)))
+        fields = zip(value._fields, value, strict=True)
+        return MapSpec(tuple((name, describe(v)) for name, v in fields))
     if isinstance(value, (tuple, list)):
         return SeqSpec(tuple(describe(v) for v in value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
