@@ -139,13 +139,14 @@ def plot(
             if bar_info.unused:
                 bar.set_edgecolor("black")
         ax.set_title(title)
-        ax.set_xscale("log" if log else "linear")
+        as_log = log and any(v > 0 for v in values)  # a log axis needs a positive value
+        ax.set_xscale("log" if as_log else "linear")
+        ax.set_xlabel("count (log scale)" if as_log else "count")
         ax.grid(axis="x", alpha=0.3)
         ax.set_axisbelow(True)
     first = axes[0]
     first.set_yticks(positions, labels)
     first.invert_yaxis()
-    first.set_ylabel(f"Layer (depth {depth})")
     if any(b.unused for b in bars):
         first.legend(
             handles=[
@@ -154,7 +155,7 @@ def plot(
             ],
             loc="lower right",
         )
-    fig.suptitle(f"{tree.root.type_name}: parameters per layer")
+    fig.suptitle(f"{tree.root.type_name}: layers at depth {depth}")
     if path is not None:
         fig.savefig(path)
     return fig
