@@ -50,7 +50,11 @@ def test_default_names_number_repeated_classes():
     [
         ((), {}, ValueError),
         ((nn.Linear(2, 2),), {"names": ["a", "b"], "input_size": (1, 2)}, ValueError),
-        ((nn.Linear(2, 2), nn.Linear(2, 2)), {"names": ["a", "a"], "input_size": (1, 2)}, ValueError),
+        (
+            (nn.Linear(2, 2), nn.Linear(2, 2)),
+            {"names": ["a", "a"], "input_size": (1, 2)},
+            ValueError,
+        ),
         (("not a model",), {}, TypeError),
         ((nn.Linear(2, 2),), {"input_size": (1, 2), "verbose": 1}, ValueError),
     ],

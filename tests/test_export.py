@@ -109,7 +109,9 @@ def test_optional_dependencies_are_not_imported_with_the_package():
 def _split_pipe_row(line: str) -> list[str]:
     assert line.startswith("|") and line.endswith("|"), line
     cells = re.split(r"(?<!\\)\|", line[1:-1])
-    return [c.strip().replace("\\|", "|").replace("\\\\", "\\").replace("\u00a0", " ") for c in cells]
+    return [
+        c.strip().replace("\\|", "|").replace("\\\\", "\\").replace("\u00a0", " ") for c in cells
+    ]
 
 
 def test_markdown_tables_hold_the_same_cells_with_pipes_escaped():

@@ -127,7 +127,9 @@ def test_executed_notebook_cell_displays_the_html_table(tmp_path, monkeypatch):
         nbformat.v4.new_code_cell("import modelsummary; print(modelsummary.__file__)"),
     ]
     # The kernel imports the package from this checkout: cwd and PYTHONPATH at the repo root.
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
     client = NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
     )
