@@ -12,12 +12,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from torch import nn
 from tabulate import tabulate
+from torch import nn
 
 from ._render import format_value
 from ._tree import SummaryNode
@@ -166,7 +166,7 @@ class LayerChange:
     """The value in the second summary, as text."""
 
 
-_FIELDS = {
+_FIELDS: dict[str, Callable[[SummaryNode], str]] = {
     "type": lambda n: n.type_name,
     "input": lambda n: format_value(n.inputs),
     "output": lambda n: format_value(n.output),

@@ -99,10 +99,11 @@ def layers_dataframe(data: Mapping[str, Any]) -> Any:
         np.int64(6)
     """
     try:
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped,unused-ignore]
     except ImportError as err:
         raise ImportError(
-            "to_dataframe() needs pandas: pip install 'modelsummary[pandas]' (or pip install pandas)"
+            "to_dataframe() needs pandas: pip install 'modelsummary[pandas]'"
+            " (or pip install pandas)"
         ) from err
     return pd.DataFrame.from_records(layer_records(data))
 

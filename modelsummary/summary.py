@@ -44,9 +44,9 @@ from ._inputs import (
     normalize_input_size,
     to_device,
 )
+from ._plot import plot as plot_summary
 from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from ._render import COLUMN_HEADERS, ROW_SETTINGS, RenderOptions, format_value, render_table
-from ._plot import plot as plot_summary
 from ._select import LayerSelection, select_layers
 from ._state import preserved_state
 from ._tracer import Tracer, iter_tensors, tensor_nbytes
@@ -176,7 +176,7 @@ class ModelSummary:
     # Outputs: thin delegations to the pure renderers in _export, _html, _select and _plot.
 
     def to_json(self, path: PathLike | None = None, *, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text (schema in ``docs/outputs.md``); written to ``path`` if given.
+        """:meth:`to_dict` as JSON text (see ``docs/outputs.md``); written to ``path`` if given.
 
         Example:
             >>> import json

@@ -13,7 +13,7 @@ import torch
 from modelsummary import summary
 from modelsummary._cli import main
 from modelsummary._demo import DEMO_INPUT, DemoNet
-from tests.models import Siamese, TiedLM
+from tests.models import TiedLM
 
 ROOT = Path(__file__).resolve().parents[1]
 

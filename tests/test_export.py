@@ -134,7 +134,7 @@ def test_markdown_tables_hold_the_same_cells_with_pipes_escaped():
     assert [_split_pipe_row(line) for line in layer_lines[2:]] == [
         [c.strip() for c in row] for row in cells.rows
     ]
-    headers, rows = unused_cells(s.tree)
+    _, rows = unused_cells(s.tree)
     assert [_split_pipe_row(line) for line in blocks[1].splitlines()[2:]] == list(map(list, rows))
     totals = dict(_split_pipe_row(line) for line in blocks[2].splitlines()[2:])
     assert totals["Total params"] == "24"
