@@ -7,10 +7,24 @@ Example:
     10
 """
 
+from ._compare import Comparison, LayerChange, SummaryDiff, compare, diff
 from ._errors import ModelSummaryError
+from ._select import LayerSelection
 from ._tree import SummaryNode
 from .summary import ModelSummary, summary
 
 __version__ = "0.1.0"
 
-__all__ = ["ModelSummary", "ModelSummaryError", "SummaryNode", "__version__", "summary"]
+__all__ = [
+    "Comparison",
+    "LayerChange",
+    "LayerSelection",
+    "ModelSummary",
+    "ModelSummaryError",
+    "SummaryDiff",
+    "SummaryNode",
+    "__version__",
+    "compare",
+    "diff",
+    "summary",
+]

@@ -106,6 +106,8 @@ class RenderOptions:
     """Append ``: depth-index`` to each name, as torchinfo's ``depth`` row setting does."""
     col_width: int = 0
     """Minimum width of each value column."""
+    tablefmt: str = "simple"
+    """The tabulate format of the table (any name in ``tabulate.tabulate_formats``)."""
 
 
 def loop_last(values: Iterable[T]) -> Iterator[tuple[bool, T]]:
@@ -185,43 +187,89 @@ def visible_rows(root: SummaryNode, depth: int, guides: Guides) -> list[_Row]:
     return rows
 
 
-def render_table(tree: SummaryTree, options: RenderOptions) -> str:
-    """Render the summary table, the unused section and the footer.
+@dataclass(frozen=True, slots=True)
+class TableCells:
+    """The summary table as text cells: what the text, HTML and Markdown renderers draw.
+
+    Example:
+        >>> from modelsummary._tree import SummaryNode, SummaryTree
+        >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1))
+        >>> cells = table_cells(tree, RenderOptions(columns=("num_params",)))
+        >>> cells.headers, cells.rows
+        (('Layer (type)', 'Param #'), (('Net', '--'),))
+    """
+
+    headers: tuple[str, ...]
+    """``"Layer (type)"`` and the header of each column."""
+    rows: tuple[tuple[str, ...], ...]
+    """One tuple of cells per visible row; the first cell holds the tree prefix and name."""
+    nodes: tuple[SummaryNode, ...]
+    """The node each row shows."""
+    collapsed: tuple[bool, ...]
+    """Per row: deeper rows are folded into it."""
+    colalign: tuple[str, ...]
+    """``"left"`` for the name column, ``"right"`` for the value columns."""
+    notes: tuple[str, ...]
+    """Footnotes the cells refer to as ``[n]``."""
+
+
+def table_cells(tree: SummaryTree, options: RenderOptions) -> TableCells:
+    """The visible rows of the summary table, each as formatted cells.
 
     Args:
         tree: The summary tree.
         options: Columns, depth and glyphs.
 
     Returns:
-        The whole printed summary, without a trailing newline.
+        Headers, cells and footnotes, shared by every renderer.
     """
     guides = ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES
     rows = visible_rows(tree.root, options.depth, guides)
     notes: list[str] = []
-    body = [
-        [_name_cell(row, guides, options)]
-        + [_cell(col, row, tree, notes) for col in options.columns]
+    body = tuple(
+        (
+            _name_cell(row, guides, options),
+            *(_cell(col, row, tree, notes) for col in options.columns),
+        )
         for row in rows
-    ]
-    headers = ["Layer (type)"] + [
-        COLUMN_HEADERS[c].rjust(options.col_width) for c in options.columns
-    ]
-    table = tabulate(
-        body,
-        headers=headers,
-        tablefmt="simple",
-        disable_numparse=True,
-        colalign=("left",) + ("right",) * len(options.columns),
-        preserve_whitespace=True,
     )
-    sections = [table]
-    if notes:
-        sections.append("\n".join(notes))
-    if tree.unused:
-        sections.append(_unused_table(tree))
-    width = max(len(line) for s in sections for line in s.splitlines())
+    return TableCells(
+        headers=("Layer (type)", *(COLUMN_HEADERS[c] for c in options.columns)),
+        rows=body,
+        nodes=tuple(row.node for row in rows),
+        collapsed=tuple(row.collapsed for row in rows),
+        colalign=("left",) + ("right",) * len(options.columns),
+        notes=tuple(notes),
+    )
+
+
+def unused_cells(tree: SummaryTree) -> tuple[tuple[str, str], tuple[tuple[str, str], ...]]:
+    """Headers and rows of the unused section (no rows when nothing is unused).
+
+    Example:
+        >>> from modelsummary._tree import SummaryNode, SummaryTree, UnusedEntry
+        >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), (UnusedEntry("fc", "Linear", 6),))
+        >>> unused_cells(tree)
+        (('Unused (never called or used)', 'Param #'), (('fc (Linear)', '6'),))
+    """
+    rows = tuple(
+        (f"{e.path} ({e.type_name})", format_int(e.params) if e.params else "--")
+        for e in tree.unused
+    )
+    return ("Unused (never called or used)", "Param #"), rows
+
+
+def footer_lines(tree: SummaryTree) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The footer as ``"Label: value"`` lines: the counts, then the sizes.
+
+    Example:
+        >>> from modelsummary._tree import SummaryNode, SummaryTree, Totals
+        >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), totals=Totals(total_params=1500))
+        >>> footer_lines(tree)[0][0]
+        'Total params: 1,500 (1.50K)'
+    """
     totals = tree.totals
-    counts = [
+    counts = (
         f"Total params: {_count(totals.total_params)}",
         f"Trainable params: {_count(totals.trainable_params)}",
         f"Non-trainable params: {_count(totals.non_trainable_params)}",
@@ -229,15 +277,44 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
         f"All params: {_count(totals.all_params)}",
         f"Buffers: {_count(totals.buffers)}",
         f"Total mult-adds: {_count(totals.mult_adds)}",
-    ]
-    sizes = [
+    )
+    sizes = (
         f"Input size: {format_bytes(totals.input_bytes)}",
         f"Parameters size: {format_bytes(totals.param_bytes)}",
         f"Buffers size: {format_bytes(totals.buffer_bytes)}",
         f"Forward activations: {format_bytes(totals.activation_bytes)}",
         f"Estimated total size: {format_bytes(totals.total_bytes)}",
-    ]
-    width = max([width] + [len(line) for line in counts + sizes])
+    )
+    return counts, sizes
+
+
+def render_table(tree: SummaryTree, options: RenderOptions) -> str:
+    """Render the summary table, the unused section and the footer.
+
+    Args:
+        tree: The summary tree.
+        options: Columns, depth, glyphs and the tabulate format.
+
+    Returns:
+        The whole printed summary, without a trailing newline.
+    """
+    cells = table_cells(tree, options)
+    headers = [cells.headers[0]] + [h.rjust(options.col_width) for h in cells.headers[1:]]
+    table = tabulate(
+        cells.rows,
+        headers=headers,
+        tablefmt=options.tablefmt,
+        disable_numparse=True,
+        colalign=cells.colalign,
+        preserve_whitespace=True,
+    )
+    sections = [table]
+    if cells.notes:
+        sections.append("\n".join(cells.notes))
+    if tree.unused:
+        sections.append(_unused_table(tree, options.tablefmt))
+    counts, sizes = footer_lines(tree)
+    width = max(len(line) for s in [*sections, *counts, *sizes] for line in s.splitlines())
     rule, thin = "=" * width, "-" * width
     parts = [rule, table]
     for extra in sections[1:]:
@@ -314,15 +391,12 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _unused_table(tree: SummaryTree) -> str:
-    body = [
-        [f"{e.path} ({e.type_name})", format_int(e.params) if e.params else "--"]
-        for e in tree.unused
-    ]
+def _unused_table(tree: SummaryTree, tablefmt: str) -> str:
+    headers, rows = unused_cells(tree)
     return tabulate(
-        body,
-        headers=["Unused (never called or used)", "Param #"],
-        tablefmt="simple",
+        rows,
+        headers=headers,
+        tablefmt=tablefmt,
         disable_numparse=True,
         colalign=("left", "right"),
         preserve_whitespace=True,

@@ -21,14 +21,24 @@ import copy
 import inspect
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
+from tabulate import tabulate_formats
 from torch import nn
 from torch.nn.parameter import is_lazy
 
 from ._errors import ModelSummaryError
+from ._export import (
+    PathLike,
+    layers_csv,
+    layers_dataframe,
+    render_markdown,
+    to_json_text,
+    write_text,
+)
+from ._html import render_html
 from ._inputs import (
     check_available,
     make_inputs,
@@ -38,8 +48,10 @@ from ._inputs import (
     normalize_input_size,
     to_device,
 )
+from ._plot import plot as plot_summary
 from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from ._render import COLUMN_HEADERS, ROW_SETTINGS, RenderOptions, format_value, render_table
+from ._select import LayerSelection, select_layers
 from ._state import preserved_state
 from ._tracer import Tracer, iter_tensors, tensor_nbytes
 from ._tree import SummaryNode, SummaryTree, build_tree
@@ -164,6 +176,135 @@ class ModelSummary:
             ],
             "unused_modules": list(self.tree.unused_modules),
         }
+
+    # Outputs: thin delegations to the pure renderers in _export, _html, _select and _plot.
+
+    def to_json(self, path: PathLike | None = None, *, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text (see ``docs/outputs.md``); written to ``path`` if given.
+
+        Example:
+            >>> import json
+            >>> text = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_json()
+            >>> json.loads(text)["totals"]["total_params"]
+            8
+        """
+        return write_text(to_json_text(self.to_dict(), indent), path)
+
+    def to_csv(self, path: PathLike | None = None) -> str:
+        """Every layer (all depths) as CSV, one column per :meth:`to_dict` layer field.
+
+        Example:
+            >>> print(summary(nn.Linear(3, 2), (1, 3), verbose=0).to_csv().splitlines()[0])
+            path,type,depth,calls,inputs,output,num_params,...
+        """
+        return write_text(layers_csv(self.to_dict()), path)
+
+    def to_dataframe(self) -> Any:
+        """Every layer as a row of a ``pandas.DataFrame`` (needs the ``pandas`` extra).
+
+        Example:
+            >>> df = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_dataframe()
+            >>> df[["path", "type", "num_params"]].values.tolist()
+            [['', 'Linear', 8]]
+        """
+        return layers_dataframe(self.to_dict())
+
+    def to_markdown(self, path: PathLike | None = None) -> str:
+        """The table, unused section and totals as GitHub pipe tables.
+
+        Example:
+            >>> md = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_markdown()
+            >>> for line in md.splitlines()[:3]:
+            ...     print(line)
+            | Layer (type)   |   Output Shape |   Param # |
+            |:---------------|---------------:|----------:|
+            | Linear         |         [1, 2] |         8 |
+        """
+        return write_text(render_markdown(self.tree, self.options), path)
+
+    def to_text(self, path: PathLike | None = None, *, tablefmt: str = "simple") -> str:
+        """The printed summary, with the table in any tabulate format.
+
+        Example:
+            >>> s = summary(nn.Linear(3, 2), (1, 3), col_width=12, verbose=0)
+            >>> for line in s.to_text(tablefmt="grid").splitlines()[:6]:
+            ...     print(line)
+            ====================================================
+            +----------------+----------------+----------------+
+            | Layer (type)   |   Output Shape |        Param # |
+            +================+================+================+
+            | Linear         |         [1, 2] |              8 |
+            +----------------+----------------+----------------+
+        """
+        if not isinstance(tablefmt, str) or tablefmt not in tabulate_formats:
+            raise ValueError(f"unknown tablefmt {tablefmt!r}; choose from {tabulate_formats}")
+        options = replace(self.options, tablefmt=tablefmt)
+        return write_text(render_table(self.tree, options), path)
+
+    def to_html(self, path: PathLike | None = None) -> str:
+        """The summary as an HTML fragment, as a notebook shows it.
+
+        Example:
+            >>> summary(nn.Linear(3, 2), (1, 3), verbose=0).to_html()[:25]
+            '<div class="modelsummary"'
+        """
+        return write_text(render_html(self.tree, self.options), path)
+
+    def _repr_html_(self) -> str:
+        return render_html(self.tree, self.options)
+
+    def large_layers(self, threshold: float, by: str = "params") -> LayerSelection:
+        """Rows whose own parameters (or ``by="mult_adds"``) exceed ``threshold``, largest first.
+
+        Example:
+            >>> s = summary(nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 2)), (1, 10), verbose=0)
+            >>> s.large_layers(100).to_dict()
+            {'0': 220}
+        """
+        return select_layers(self.tree, by, threshold=threshold)
+
+    def top_layers(self, k: int, by: str = "params") -> LayerSelection:
+        """The ``k`` rows with the most own parameters (or ``by="mult_adds"``), largest first.
+
+        Example:
+            >>> s = summary(nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 2)), (1, 10), verbose=0)
+            >>> print(s.top_layers(2))
+            Layer    Type      Param #  % of total
+            -------  ------  ---------  ------------
+            0        Linear        220  83.97%
+            1        Linear         42  16.03%
+        """
+        return select_layers(self.tree, by, top=k)
+
+    def plot(
+        self,
+        depth: int | None = None,
+        *,
+        log: bool = False,
+        mult_adds: bool = False,
+        max_label: int = 40,
+        path: PathLike | None = None,
+    ) -> Any:
+        """Parameters per layer as a bar chart: a ``matplotlib.figure.Figure``.
+
+        Needs the ``plot`` extra. ``depth`` defaults to the summary's depth; rows
+        below it fold into their ancestor's bar. Unused entries are grey and
+        hatched. See :func:`modelsummary._plot.plot` for the arguments.
+
+        Example:
+            >>> fig = summary(nn.Linear(3, 2), (1, 3), verbose=0).plot(log=True)
+            >>> fig.axes[0].get_xscale()
+            'log'
+        """
+        if depth is None:
+            depth = self.options.depth
+        elif isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
+        if isinstance(max_label, bool) or not isinstance(max_label, int) or max_label < 5:
+            raise ValueError(f"max_label must be an integer >= 5, got {max_label!r}")
+        return plot_summary(
+            self.tree, depth, log=log, mult_adds=mult_adds, max_label=max_label, path=path
+        )
 
     def __str__(self) -> str:
         return render_table(self.tree, self.options)

@@ -1,0 +1,256 @@
+"""The command line: ``modelsummary [PACKAGE.MODULE:FACTORY] [options]``.
+
+Without a model spec it prints the summary of the built-in demo model. With one,
+it imports ``PACKAGE.MODULE`` (which runs that module's top-level code, as any
+import does), takes ``FACTORY`` from it — an ``nn.Module`` subclass, a function
+returning a module, or a module instance — calls it with the ``--kwarg``
+values, and summarises the result. The current directory is searched first, as
+``python -m`` does.
+
+A bad spec or argument prints one line on stderr and exits with status 2; a
+forward pass that fails exits with status 1.
+
+Example:
+    >>> main(["--depth", "1", "--ascii"])  # doctest: +ELLIPSIS
+    ===...
+    DemoNet ...
+    |-embed (Embedding) ...
+    ...
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import torch
+from torch import nn
+
+from ._demo import DEMO_INPUT, DemoNet
+from ._errors import ModelSummaryError
+from .summary import ModelSummary, summary
+
+FORMATS = ("table", "json", "csv", "markdown", "html")
+"""Values of ``--format``."""
+
+
+class CommandLineError(Exception):
+    """A bad spec or argument: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise CommandLineError(f"{message} (see --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="modelsummary",
+        description="Print the summary of a PyTorch model built by FACTORY in PACKAGE.MODULE"
+        " (the module is imported, so its top-level code runs). Without a spec, print the"
+        " summary of the built-in demo model: a block called twice, a head tied to the"
+        " embedding, and a module the forward never calls.",
+    )
+    parser.add_argument(
+        "spec",
+        nargs="?",
+        metavar="PACKAGE.MODULE:FACTORY",
+        help="e.g. torchvision.models:resnet18; FACTORY is a module class, a function"
+        " returning a module, or a module instance",
+    )
+    parser.add_argument(
+        "--input-size",
+        action="append",
+        default=[],
+        metavar="N,N,...",
+        help="shape of one input, e.g. 1,3,224,224; repeat for several inputs",
+    )
+    parser.add_argument(
+        "--dtype",
+        action="append",
+        default=[],
+        metavar="DTYPE",
+        help="dtype of the inputs (float32, long, ...): once for all, or once per --input-size",
+    )
+    parser.add_argument("--device", help="where to run the pass, e.g. cpu or cuda:0")
+    parser.add_argument("--depth", default="3", help="deepest row to show (default 3)")
+    parser.add_argument(
+        "--format", default="table", choices=FORMATS, help="output format (default table)"
+    )
+    parser.add_argument("--tablefmt", default="simple", help="tabulate format of the table")
+    parser.add_argument(
+        "--columns", help="comma-separated col_names, e.g. output_size,num_params,calls"
+    )
+    parser.add_argument(
+        "--kwarg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keyword argument for FACTORY; VALUE is a Python literal or else a string;"
+        " repeat for several",
+    )
+    parser.add_argument("--ascii", action="store_true", help="draw the tree with ASCII only")
+    return parser
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(part) for part in text.replace("x", ",").split(","))
+    except ValueError:
+        raise CommandLineError(
+            f"bad --input-size {text!r}: expected comma-separated integers such as 1,3,224,224"
+        ) from None
+    if not shape or any(n < 0 for n in shape):
+        raise CommandLineError(f"bad --input-size {text!r}: sizes must be non-negative")
+    return shape
+
+
+def _dtype(text: str) -> torch.dtype:
+    value = getattr(torch, text.removeprefix("torch."), None)
+    if not isinstance(value, torch.dtype):
+        raise CommandLineError(f"bad --dtype {text!r}: expected a torch dtype such as float32")
+    return value
+
+
+def _kwarg(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise CommandLineError(f"bad --kwarg {text!r}: expected KEY=VALUE, e.g. num_classes=10")
+    try:
+        value: Any = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return key, value
+
+
+def load_model(spec: str, kwargs: dict[str, Any]) -> nn.Module:
+    """Import ``PACKAGE.MODULE``, take ``FACTORY`` and build the model.
+
+    Raises:
+        CommandLineError: The spec is malformed, the module or attribute is
+            missing, or the attribute is not a module or a factory of one.
+
+    Example:
+        >>> load_model("torch.nn:Linear", {"in_features": 2, "out_features": 1})
+        Linear(in_features=2, out_features=1, bias=True)
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise CommandLineError(f"bad model spec {spec!r}: expected PACKAGE.MODULE:FACTORY")
+    added = "" not in sys.path
+    if added:
+        sys.path.insert(0, "")  # like python -m: the current directory first
+    try:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            raise CommandLineError(f"cannot import {module_name!r}: {err}") from None
+        except Exception as err:
+            raise CommandLineError(
+                f"importing {module_name!r} raised {type(err).__name__}: {err}"
+            ) from None
+        obj: Any = module
+        for part in attr.split("."):
+            if not hasattr(obj, part):
+                raise CommandLineError(f"{module_name!r} has no attribute {attr!r}")
+            obj = getattr(obj, part)
+        if isinstance(obj, nn.Module):
+            if kwargs:
+                raise CommandLineError(f"{spec} is a module instance; --kwarg needs a factory")
+            return obj
+        if not callable(obj):
+            raise CommandLineError(
+                f"{spec} is a {type(obj).__name__}, not an nn.Module or a factory of one"
+            )
+        try:
+            model = obj(**kwargs)
+        except Exception as err:
+            raise CommandLineError(
+                f"calling {spec} raised {type(err).__name__}: {err}".splitlines()[0]
+            ) from None
+    finally:
+        if added:
+            sys.path.remove("")
+    if not isinstance(model, nn.Module):
+        raise CommandLineError(f"{spec} returned a {type(model).__name__}, not an nn.Module")
+    return model
+
+
+def _render(result: ModelSummary, fmt: str, tablefmt: str) -> str:
+    if fmt == "json":
+        return result.to_json()
+    if fmt == "csv":
+        return result.to_csv().rstrip("\n")
+    if fmt == "markdown":
+        return result.to_markdown()
+    if fmt == "html":
+        return result.to_html()
+    return result.to_text(tablefmt=tablefmt)
+
+
+def _run(argv: Sequence[str] | None) -> str:
+    args = _parser().parse_args(argv)
+    if not args.depth.isdigit():
+        raise CommandLineError(f"bad --depth {args.depth!r}: expected a non-negative integer")
+    kwargs = dict(_kwarg(k) for k in args.kwarg)
+    options: dict[str, Any] = {
+        "depth": int(args.depth),
+        "device": args.device,
+        "row_settings": ["ascii_only"] if args.ascii else [],
+        "verbose": 0,
+    }
+    if args.columns:
+        options["col_names"] = [c.strip() for c in args.columns.split(",") if c.strip()]
+    if args.input_size:
+        options["input_size"] = [_shape(s) for s in args.input_size]
+    if args.dtype:
+        dtypes = [_dtype(d) for d in args.dtype]
+        count = len(args.input_size)
+        if len(dtypes) == 1 and count > 1:
+            dtypes *= count
+        if len(dtypes) != count:
+            raise CommandLineError(f"got {len(dtypes)} --dtype for {count} --input-size")
+        options["dtypes"] = dtypes
+    if args.spec is None:
+        if kwargs:
+            raise CommandLineError("--kwarg needs a model spec")
+        model: nn.Module = DemoNet()
+        options.setdefault("col_names", ("output_size", "num_params", "calls"))
+        options["col_width"] = 12
+        if not args.input_size:
+            options.update(DEMO_INPUT)
+    else:
+        model = load_model(args.spec, kwargs)
+    try:
+        result = summary(model, **options)
+        return _render(result, args.format, args.tablefmt)
+    except (TypeError, ValueError) as err:
+        raise CommandLineError(str(err)) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    Example:
+        >>> main(["torch.nn:Nope"])  # prints the error on stderr
+        2
+    """
+    try:
+        print(_run(argv))
+    except BrokenPipeError:  # e.g. piped into head: not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except CommandLineError as err:
+        print(f"modelsummary: error: {err}", file=sys.stderr)
+        return 2
+    except ModelSummaryError as err:
+        print(f"modelsummary: {err}", file=sys.stderr)
+        return 1
+    return 0

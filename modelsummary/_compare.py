@@ -1,0 +1,308 @@
+"""Compare summaries: totals side by side, and what changed between two versions of a model.
+
+Example:
+    >>> from torch import nn
+    >>> from modelsummary import compare
+    >>> small = nn.Sequential(nn.Linear(10, 2))
+    >>> big = nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 2))
+    >>> table = compare(small, big, names=["small", "big"], input_size=(1, 10))
+    >>> table.to_dict()["big"]["total_params"]
+    262
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tabulate import tabulate
+from torch import nn
+
+from ._render import format_value
+from ._tree import SummaryNode
+from ._units import format_bytes, format_int
+from .summary import ModelSummary, summary
+
+
+def _as_summary(item: object, kwargs: Mapping[str, Any]) -> ModelSummary:
+    if isinstance(item, ModelSummary):
+        return item
+    if isinstance(item, nn.Module):
+        return summary(item, **{**kwargs, "verbose": 0})
+    raise TypeError(f"expected a ModelSummary or a torch.nn.Module, got {type(item).__name__}")
+
+
+def _summaries(items: Sequence[object], kwargs: Mapping[str, Any]) -> tuple[ModelSummary, ...]:
+    if kwargs and not any(isinstance(i, nn.Module) for i in items):
+        raise ValueError(
+            f"keyword arguments {sorted(kwargs)} are passed to summary() and apply only to"
+            " models; every item is already a ModelSummary"
+        )
+    if "verbose" in kwargs:
+        raise ValueError("verbose does not apply here: nothing is printed")
+    return tuple(_as_summary(item, kwargs) for item in items)
+
+
+def _format_total(key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return str(value)
+    return format_bytes(value) if key.endswith("_bytes") else format_int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Totals of several summaries side by side: one row per total, one column per model.
+
+    The rows are the ``totals`` of :meth:`ModelSummary.to_dict`, so every total a
+    summary reports appears here.
+
+    Example:
+        >>> from torch import nn
+        >>> s = summary(nn.Linear(4, 2), (1, 4), verbose=0)
+        >>> Comparison(("a",), (s,)).to_dict()["a"]["all_params"]
+        10
+    """
+
+    names: tuple[str, ...]
+    """A column name per summary."""
+    summaries: tuple[ModelSummary, ...]
+    """The summaries compared."""
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """``{name: totals}``, the totals as :meth:`ModelSummary.to_dict` gives them."""
+        return {
+            name: dict(s.to_dict()["totals"])
+            for name, s in zip(self.names, self.summaries, strict=True)
+        }
+
+    def __str__(self) -> str:
+        totals = list(self.to_dict().values())
+        keys = list(dict.fromkeys(k for t in totals for k in t))
+        rows = [
+            [key, *(_format_total(key, t[key]) if key in t else "--" for t in totals)]
+            for key in keys
+        ]
+        return tabulate(
+            rows,
+            headers=["", *self.names],
+            tablefmt="simple",
+            disable_numparse=True,
+            colalign=("left",) + ("right",) * len(self.names),
+            preserve_whitespace=True,
+        )
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def compare(
+    *items: ModelSummary | nn.Module, names: Sequence[str] | None = None, **kwargs: Any
+) -> Comparison:
+    """Put the totals of several models or summaries side by side.
+
+    Args:
+        *items: Summaries, or models to summarise with ``kwargs``.
+        names: A column name per item (default: the root module's class name,
+            numbered when repeated).
+        **kwargs: Passed to :func:`~modelsummary.summary` for the models
+            (``input_size``, ``input_data``, ``dtypes``, ``device`` ...).
+
+    Returns:
+        The :class:`Comparison`; print it for the table.
+
+    Raises:
+        TypeError: An item that is neither a summary nor a module.
+        ValueError: No items, or ``names`` of the wrong length or repeated.
+
+    Example:
+        >>> from torch import nn
+        >>> print(compare(nn.Linear(10, 2), nn.Linear(10, 4), names=["two", "four"],
+        ...               input_size=(1, 10)))  # doctest: +ELLIPSIS
+                                two    four
+        --------------------  -----  ------
+        total_params             22      44
+        trainable_params         22      44
+        ...
+        param_bytes            88 B   176 B
+        ...
+    """
+    if not items:
+        raise ValueError("compare() needs at least one summary or model")
+    if names is None:
+        counts: dict[str, int] = {}
+        labels = []
+        for item in items:
+            base = (
+                item.tree.root.type_name if isinstance(item, ModelSummary) else type(item).__name__
+            )
+            counts[base] = counts.get(base, 0) + 1
+            labels.append(base if counts[base] == 1 else f"{base} #{counts[base]}")
+        names = labels
+    names = tuple(names) if not isinstance(names, str) else (names,)
+    if len(names) != len(items):
+        raise ValueError(f"got {len(names)} names for {len(items)} items")
+    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"names must be distinct strings, got {list(names)!r}")
+    return Comparison(names, _summaries(items, kwargs))
+
+
+@dataclass(frozen=True, slots=True)
+class LayerChange:
+    """One field of one layer that differs between two summaries.
+
+    Example:
+        >>> LayerChange("fc", "num_params", "55", "33").field
+        'num_params'
+    """
+
+    path: str
+    """Dotted path of the layer."""
+    field: str
+    """``type``, ``input``, ``output``, ``num_params``, ``calls`` or ``mult_adds``."""
+    before: str
+    """The value in the first summary, as text."""
+    after: str
+    """The value in the second summary, as text."""
+
+
+_FIELDS: dict[str, Callable[[SummaryNode], str]] = {
+    "type": lambda n: n.type_name,
+    "input": lambda n: format_value(n.inputs),
+    "output": lambda n: format_value(n.output),
+    "num_params": lambda n: format_int(n.num_params),
+    "calls": lambda n: str(n.calls),
+    "mult_adds": lambda n: format_int(n.mult_adds),
+}
+
+
+def _label(node: SummaryNode) -> str:
+    return f"{node.path or '(root)'} ({node.type_name})"
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryDiff:
+    """What changed from one summary of a model to another, layer by layer (by path).
+
+    False when nothing changed. Print it for a ``+``/``-``/``~`` listing.
+
+    Example:
+        >>> from torch import nn
+        >>> a = summary(nn.Sequential(nn.Linear(4, 4)), (1, 4), verbose=0)
+        >>> bool(SummaryDiff.between(a, a))
+        False
+    """
+
+    added: tuple[SummaryNode, ...]
+    """Layers only the second summary has."""
+    removed: tuple[SummaryNode, ...]
+    """Layers only the first summary has."""
+    changed: tuple[LayerChange, ...]
+    """Fields that differ in layers both have."""
+    totals: tuple[tuple[str, Any, Any], ...]
+    """``(key, before, after)`` of every total that differs."""
+    unused_added: tuple[str, ...] = ()
+    """Modules unused in the second summary only."""
+    unused_removed: tuple[str, ...] = ()
+    """Modules unused in the first summary only."""
+
+    @classmethod
+    def between(cls, before: ModelSummary, after: ModelSummary) -> SummaryDiff:
+        """Diff two summaries.
+
+        Example:
+            >>> from torch import nn
+            >>> a = summary(nn.Sequential(nn.Linear(4, 4)), (1, 4), verbose=0)
+            >>> b = summary(nn.Sequential(nn.Linear(4, 2)), (1, 4), verbose=0)
+            >>> [(c.path, c.field) for c in SummaryDiff.between(a, b).changed]
+            [('', 'output'), ('0', 'output'), ('0', 'num_params')]
+        """
+        old = {n.path: n for n in before.layers}
+        new = {n.path: n for n in after.layers}
+        changed = [
+            LayerChange(path, field, get(old[path]), get(node))
+            for path, node in new.items()
+            if path in old
+            for field, get in _FIELDS.items()
+            if get(old[path]) != get(node)
+        ]
+        t0, t1 = before.to_dict()["totals"], after.to_dict()["totals"]
+        totals = tuple(
+            (k, t0.get(k), t1.get(k)) for k in dict.fromkeys([*t0, *t1]) if t0.get(k) != t1.get(k)
+        )
+        u0, u1 = before.unused_modules, after.unused_modules
+        return cls(
+            added=tuple(n for p, n in new.items() if p not in old),
+            removed=tuple(n for p, n in old.items() if p not in new),
+            changed=tuple(changed),
+            totals=totals,
+            unused_added=tuple(p for p in u1 if p not in u0),
+            unused_removed=tuple(p for p in u0 if p not in u1),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.added or self.removed or self.changed or self.unused_added or self.unused_removed
+        )
+
+    def lines(self) -> Iterator[str]:
+        """The listing, one line per change."""
+        for node in self.removed:
+            yield f"- {_label(node)}: {format_int(node.num_params)} params"
+        for node in self.added:
+            yield f"+ {_label(node)}: {format_int(node.num_params)} params"
+        by_path: dict[str, list[LayerChange]] = {}
+        for change in self.changed:
+            by_path.setdefault(change.path, []).append(change)
+        for path, changes in by_path.items():
+            text = "; ".join(f"{c.field} {c.before} -> {c.after}" for c in changes)
+            yield f"~ {path or '(root)'}: {text}"
+        for path in self.unused_added:
+            yield f"+ unused: {path}"
+        for path in self.unused_removed:
+            yield f"- unused: {path}"
+        for key, a, b in self.totals:
+            delta = f" ({b - a:+,})" if isinstance(a, int) and isinstance(b, int) else ""
+            yield f"  {key}: {_format_total(key, a)} -> {_format_total(key, b)}{delta}"
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines()) if self else "no changes"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def diff(
+    before: ModelSummary | nn.Module, after: ModelSummary | nn.Module, **kwargs: Any
+) -> SummaryDiff:
+    """What changed between two summaries (or models) of the same model family.
+
+    Layers are matched by dotted path. A layer only in ``after`` is added, one
+    only in ``before`` removed; for layers in both, a different type, input or
+    output shape, parameter count, call count or mult-adds is a change.
+
+    Args:
+        before: The earlier summary or model.
+        after: The later summary or model.
+        **kwargs: Passed to :func:`~modelsummary.summary` for models.
+
+    Returns:
+        The :class:`SummaryDiff`; print it for the listing.
+
+    Example:
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Linear(10, 5), nn.ReLU(), nn.Linear(5, 2))
+        >>> before = summary(model, (1, 10), verbose=0)
+        >>> model[2] = nn.Linear(5, 3)
+        >>> print(diff(before, model, input_size=(1, 10)))
+        ~ (root): output [1, 2] -> [1, 3]
+        ~ 2: output [1, 2] -> [1, 3]; num_params 12 -> 18
+          total_params: 67 -> 73 (+6)
+          trainable_params: 67 -> 73 (+6)
+          all_params: 67 -> 73 (+6)
+          param_bytes: 268 B -> 292 B (+24)
+          activation_bytes: 48 B -> 52 B (+4)
+          total_bytes: 356 B -> 384 B (+28)
+    """
+    first, second = _summaries((before, after), kwargs)
+    return SummaryDiff.between(first, second)

@@ -1,0 +1,161 @@
+"""Summary tree -> a bar chart of parameters per layer. matplotlib is imported only by ``plot``.
+
+:func:`plot_bars` decides the bars (pure): the rows visible at a depth, each
+showing what it and its folded rows carry, plus one bar per unused entry. The
+bars of used rows add up to ``total_params`` and all bars to ``all_params``.
+
+Example:
+    >>> from modelsummary._tree import SummaryNode, SummaryTree, UnusedEntry
+    >>> a = SummaryNode("a", "Linear", 1, 1, num_params=6, subtree_params=6)
+    >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1, subtree_params=6, children=(a,)),
+    ...                    (UnusedEntry("b", "Linear", 4),))
+    >>> [(b.label, b.params, b.unused) for b in plot_bars(tree, 1)]
+    [('a (Linear)', 6, False), ('b (Linear)', 4, True)]
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ._render import UNICODE_GUIDES, visible_rows
+from ._tree import SummaryTree
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+_USED_COLOR = "#4C72B0"
+_MACS_COLOR = "#DD8452"
+_UNUSED_COLOR = "#9E9E9E"
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One bar of the chart.
+
+    Example:
+        >>> Bar("fc (Linear)", 6, 0, False).params
+        6
+    """
+
+    label: str
+    """``path (Type)``; the root is its type name."""
+    params: int
+    """Parameters the row carries, with its folded rows."""
+    mult_adds: int
+    """Mult-adds of the row, with its folded rows."""
+    unused: bool
+    """An entry of the unused section."""
+
+
+def plot_bars(tree: SummaryTree, depth: int) -> list[Bar]:
+    """The bars for the rows visible at ``depth``, then the unused entries.
+
+    A row deeper than ``depth`` folds into its ancestor, whose bar then covers
+    it; a row with children shown only gets a bar for what it carries itself.
+    Rows with neither parameters nor mult-adds get no bar.
+    """
+    bars = []
+    for row in visible_rows(tree.root, depth, UNICODE_GUIDES):
+        node = row.node
+        whole = row.collapsed or not node.children
+        params = node.subtree_params if whole else node.num_params
+        macs = node.subtree_mult_adds if whole else node.mult_adds
+        if params or macs:
+            label = f"{node.path} ({node.type_name})" if node.path else node.type_name
+            bars.append(Bar(label, params, macs, False))
+    bars += [Bar(f"{e.path} ({e.type_name})", e.params, 0, True) for e in tree.unused if e.params]
+    return bars
+
+
+def shorten(label: str, limit: int) -> str:
+    """Cut the middle of a long label, keeping its start and its end.
+
+    Example:
+        >>> shorten("encoder.layers.11.self_attn.out_proj (Linear)", 24)
+        'encoder.lay…roj (Linear)'
+    """
+    if len(label) <= limit:
+        return label
+    head = (limit - 1) // 2
+    return label[:head] + "…" + label[len(label) - (limit - 1 - head) :]
+
+
+def plot(
+    tree: SummaryTree,
+    depth: int,
+    *,
+    log: bool = False,
+    mult_adds: bool = False,
+    max_label: int = 40,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Draw parameters per layer as horizontal bars, unused entries hatched in grey.
+
+    Args:
+        tree: The summary tree.
+        depth: Rows deeper than this fold into their ancestor's bar.
+        log: Use a logarithmic axis for the counts.
+        mult_adds: Add a second panel with each row's mult-adds.
+        max_label: Longer layer names are cut in the middle to this many characters.
+        path: Save the figure there (format from the suffix, e.g. ``.png``, ``.svg``).
+
+    Returns:
+        A ``matplotlib.figure.Figure`` (not registered with pyplot).
+
+    Raises:
+        ImportError: matplotlib is not installed; the message names the extra.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Patch
+    except ImportError as err:
+        raise ImportError(
+            "plot() needs matplotlib: pip install 'modelsummary[plot]' (or pip install matplotlib)"
+        ) from err
+    bars = plot_bars(tree, depth)
+    labels = [shorten(b.label, max_label) for b in bars]
+    positions = list(range(len(bars)))
+    panels = 2 if mult_adds else 1
+    fig = Figure(
+        figsize=(
+            4.5 * panels + 0.09 * max(map(len, labels), default=10),
+            1.4 + 0.28 * max(len(bars), 1),
+        ),
+        layout="constrained",
+    )
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, panels, sharey=True, squeeze=False)[0]
+    colors = [_UNUSED_COLOR if b.unused else _USED_COLOR for b in bars]
+    hatches = ["//" if b.unused else "" for b in bars]
+    series = [("Parameters", [b.params for b in bars], colors)]
+    if mult_adds:
+        series.append(("Mult-adds", [b.mult_adds for b in bars], [_MACS_COLOR] * len(bars)))
+    for ax, (title, values, color) in zip(axes, series, strict=True):
+        drawn = ax.barh(positions, values, color=color, hatch=hatches, edgecolor="white")
+        for bar, bar_info in zip(drawn, bars, strict=True):
+            if bar_info.unused:
+                bar.set_edgecolor("black")
+        ax.set_title(title)
+        as_log = log and any(v > 0 for v in values)  # a log axis needs a positive value
+        ax.set_xscale("log" if as_log else "linear")
+        ax.set_xlabel("count (log scale)" if as_log else "count")
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_axisbelow(True)
+    first = axes[0]
+    first.set_yticks(positions, labels)
+    first.invert_yaxis()
+    if any(b.unused for b in bars):
+        first.legend(
+            handles=[
+                Patch(color=_USED_COLOR, label="used"),
+                Patch(facecolor=_UNUSED_COLOR, hatch="//", edgecolor="black", label="unused"),
+            ],
+            loc="lower right",
+        )
+    fig.suptitle(f"{tree.root.type_name}: layers at depth {depth}")
+    if path is not None:
+        fig.savefig(path)
+    return fig

@@ -1,0 +1,135 @@
+"""compare() puts totals side by side; diff() says what changed when a model changes."""
+
+from __future__ import annotations
+
+import pytest
+from torch import nn
+
+from modelsummary import Comparison, compare, diff, summary
+from tests.models import SeedCase2, SeedCase3
+
+
+def _a() -> nn.Module:
+    return nn.Sequential(nn.Linear(10, 5), nn.ReLU(), nn.Linear(5, 2))
+
+
+def _b() -> nn.Module:
+    return nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 2))
+
+
+def test_compare_models_and_summaries_side_by_side(audit):
+    a, b = _a(), _b()  # both built before the audit snapshots the RNG
+    audit(a), audit(b)
+    sa = summary(a, (1, 10), verbose=0)
+    table = compare(a, sa, b, names=["A", "A again", "B"], input_size=(1, 10))
+    assert isinstance(table, Comparison)
+    data = table.to_dict()
+    assert data["A"] == data["A again"] == sa.to_dict()["totals"]
+    assert data["B"]["total_params"] == sum(p.numel() for p in b.parameters())
+    lines = str(table).splitlines()
+    assert lines[0].split() == ["A", "A", "again", "B"]
+    # every total the summaries report is a row, in to_dict() order
+    assert [line.split()[0] for line in lines[2:]] == list(sa.to_dict()["totals"])
+
+
+def test_compare_used_unused_and_all_params():
+    table = compare(SeedCase2(), SeedCase3(), input_size=(1, 1, 4, 4)).to_dict()
+    assert list(table) == ["SeedCase2", "SeedCase3"]
+    two, three = table["SeedCase2"], table["SeedCase3"]
+    assert (two["total_params"], two["unused_params"], two["all_params"]) == (9, 0, 9)
+    assert (three["total_params"], three["unused_params"], three["all_params"]) == (9, 9, 18)
+
+
+def test_default_names_number_repeated_classes():
+    table = compare(_a(), _b(), nn.Linear(10, 2), input_size=(1, 10))
+    assert table.names == ("Sequential", "Sequential #2", "Linear")
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, error",
+    [
+        ((), {}, ValueError),
+        ((nn.Linear(2, 2),), {"names": ["a", "b"], "input_size": (1, 2)}, ValueError),
+        (
+            (nn.Linear(2, 2), nn.Linear(2, 2)),
+            {"names": ["a", "a"], "input_size": (1, 2)},
+            ValueError,
+        ),
+        (("not a model",), {}, TypeError),
+        ((nn.Linear(2, 2),), {"input_size": (1, 2), "verbose": 1}, ValueError),
+    ],
+    ids=["empty", "names_count", "names_repeat", "not_model", "verbose"],
+)
+def test_compare_bad_arguments(args, kwargs, error):
+    with pytest.raises(error):
+        compare(*args, **kwargs)
+
+
+def test_keyword_arguments_need_a_model():
+    s = summary(nn.Linear(2, 2), (1, 2), verbose=0)
+    with pytest.raises(ValueError, match="apply only to models"):
+        compare(s, input_size=(1, 2))
+
+
+class Small(nn.Module):
+    """The seed's monitored model: fc2 is replaced at epoch 2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(10, 5)
+        self.fc2 = nn.Linear(5, 2)
+
+    def forward(self, x):
+        return self.fc2(self.fc1(x))
+
+
+def test_diff_when_a_layer_is_replaced():
+    model = Small()  # changed on purpose below, so not audited
+    before = summary(model, (1, 10), verbose=0)
+    model.fc2 = nn.Linear(5, 3)
+    after = summary(model, (1, 10), verbose=0)
+    d = diff(before, after)
+    assert d and not d.added and not d.removed
+    fields = {(c.path, c.field): (c.before, c.after) for c in d.changed}
+    assert fields[("fc2", "num_params")] == ("12", "18")
+    assert fields[("fc2", "output")] == ("[1, 2]", "[1, 3]")
+    assert ("fc1", "num_params") not in fields
+    totals = {k: (a, b) for k, a, b in d.totals}
+    assert totals["total_params"] == (before.total_params, after.total_params)
+    assert "~ fc2: output [1, 2] -> [1, 3]; num_params 12 -> 18" in str(d)
+    assert f"total_params: 67 -> 73 (+{after.total_params - before.total_params})" in str(d)
+
+
+def test_diff_added_removed_and_newly_unused():
+    class V1(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(4, 4)
+            self.b = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.b(self.a(x))
+
+    class V2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(4, 4)
+            self.b = nn.Linear(4, 4)
+            self.c = nn.Linear(4, 4)
+            self.old = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.c(self.a(x))
+
+    d = diff(V1(), V2(), input_size=(1, 4))
+    assert [n.path for n in d.added] == ["c"]
+    assert [n.path for n in d.removed] == ["b"]
+    assert d.unused_added == ("b", "old")
+    text = str(d)
+    assert "- b (Linear): 20 params" in text and "+ c (Linear): 20 params" in text
+    assert "+ unused: old" in text
+
+
+def test_diff_of_identical_models_is_empty():
+    d = diff(_a(), _a(), input_size=(1, 10))
+    assert not d and str(d) == "no changes" and d.totals == ()

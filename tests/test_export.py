@@ -1,0 +1,170 @@
+"""Exports: JSON, CSV, Markdown, DataFrame and the tablefmt choice, checked against to_dict()."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tabulate import tabulate_formats
+from torch import nn
+
+from modelsummary import summary
+from modelsummary._export import layer_records, layers_csv
+from modelsummary._render import table_cells, unused_cells
+from tests.models import SeedCase3, Siamese, TiedLM, rand
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def seed3():
+    return summary(SeedCase3(), (1, 1, 6, 6), verbose=0)
+
+
+@pytest.fixture(scope="module")
+def tied():
+    return summary(TiedLM(), input_data=rand(2, 5).long(), verbose=0)
+
+
+def test_json_is_to_dict_with_a_schema_version(seed3, tied):
+    for s in (seed3, tied):
+        data = json.loads(s.to_json())
+        assert data == json.loads(json.dumps(s.to_dict()))
+        assert isinstance(data["schema_version"], int)
+        assert data["totals"]["total_params"] == s.total_params
+        assert [layer["path"] for layer in data["layers"]] == [n.path for n in s.layers]
+        assert data["unused_modules"] == list(s.unused_modules)
+
+
+def test_json_schema_documented_in_docs_is_what_to_dict_gives(tied):
+    """Every field the schema section of docs/outputs.md names is in the data."""
+    doc = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
+    section = doc.split("## JSON schema", 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^\| `([a-z_.\[\]]+)` \|", section, flags=re.M)
+    data = tied.to_dict()
+    assert f"version {data['schema_version']}" in section
+    assert len(documented) > 20
+    for name in documented:
+        value: object = data
+        for part in name.replace("[]", "").split("."):
+            if isinstance(value, list):
+                value = value[-1]
+            assert isinstance(value, dict) and part in value, name
+            value = value[part]
+    top_level = {n for n in documented if "." not in n}
+    assert top_level == set(data)
+
+
+def test_csv_has_one_row_per_layer_and_every_field(tied):
+    rows = list(csv.DictReader(io.StringIO(tied.to_csv())))
+    layers = tied.to_dict()["layers"]
+    assert len(rows) == len(layers) == len(tied.layers)
+    assert list(rows[0]) == list(layers[0])
+    assert sum(int(r["num_params"]) for r in rows) == tied.total_params
+    for row, layer in zip(rows, layers, strict=True):
+        assert json.loads(row["output"]) == layer["output"]
+        assert json.loads(row["shared"]) == layer["shared"]
+
+
+def test_exporters_pass_through_fields_they_do_not_know():
+    data = {"layers": [{"path": "", "future_field": {"x": 1}}, {"path": "a", "other": 2}]}
+    rows = list(csv.DictReader(io.StringIO(layers_csv(data))))
+    assert rows == [
+        {"path": "", "future_field": '{"x":1}', "other": ""},
+        {"path": "a", "future_field": "", "other": "2"},
+    ]
+    assert layer_records(data)[1] == {"path": "a", "other": 2}
+
+
+def test_dataframe_rows_are_the_layers(tied):
+    df = tied.to_dataframe()
+    assert list(df["path"]) == [n.path for n in tied.layers]
+    assert int(df["num_params"].sum()) == tied.total_params
+    assert list(df.columns) == list(tied.to_dict()["layers"][0])
+
+
+def test_dataframe_without_pandas_names_the_extra(seed3, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r"modelsummary\[pandas\]"):
+        seed3.to_dataframe()
+
+
+def test_optional_dependencies_are_not_imported_with_the_package():
+    code = (
+        "import sys, modelsummary;"
+        "print(sorted(m for m in ('pandas', 'matplotlib', 'nbclient') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def _split_pipe_row(line: str) -> list[str]:
+    assert line.startswith("|") and line.endswith("|"), line
+    cells = re.split(r"(?<!\\)\|", line[1:-1])
+    return [
+        c.strip().replace("\\|", "|").replace("\\\\", "\\").replace("\u00a0", " ") for c in cells
+    ]
+
+
+def test_markdown_tables_hold_the_same_cells_with_pipes_escaped():
+    class Pipe(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
+            self.unused = nn.Linear(3, 1)
+
+        def forward(self, x):
+            return self.inner(x)
+
+    Pipe.__name__ = "A|B"
+    s = summary(Pipe(), (1, 3), col_names=("output_size", "num_params", "calls"), verbose=0)
+    blocks = s.to_markdown().split("\n\n")
+    cells = table_cells(s.tree, s.options)
+    layer_lines = blocks[0].splitlines()
+    assert _split_pipe_row(layer_lines[0]) == list(cells.headers)
+    assert re.fullmatch(r"\|:-+(\|-+:)+\|", layer_lines[1])  # names left, numbers right
+    assert [_split_pipe_row(line) for line in layer_lines[2:]] == [
+        [c.strip() for c in row] for row in cells.rows
+    ]
+    _, rows = unused_cells(s.tree)
+    assert [_split_pipe_row(line) for line in blocks[1].splitlines()[2:]] == list(map(list, rows))
+    totals = dict(_split_pipe_row(line) for line in blocks[2].splitlines()[2:])
+    assert totals["Total params"] == "24"
+    assert totals["Unused params"] == "4"
+
+
+@pytest.mark.parametrize("fmt", ["simple", "grid", "github", "psql", "rst", "plain"])
+def test_tablefmt_draws_the_same_rows_in_any_tabulate_format(seed3, fmt):
+    text = seed3.to_text(tablefmt=fmt)
+    assert fmt in tabulate_formats
+    for row in table_cells(seed3.tree, seed3.options).rows:
+        assert row[0] in text
+    assert "Total params: 9" in text and "conv2 (Conv2d)" in text
+
+
+def test_tablefmt_simple_is_the_printed_table(seed3):
+    assert seed3.to_text() == str(seed3)
+
+
+@pytest.mark.parametrize("bad", ["nope", 3, None])
+def test_unknown_tablefmt_is_a_value_error(seed3, bad):
+    with pytest.raises(ValueError, match="tablefmt"):
+        seed3.to_text(tablefmt=bad)
+
+
+@pytest.mark.parametrize("method", ["to_json", "to_csv", "to_markdown", "to_text", "to_html"])
+def test_each_export_writes_to_a_path_when_given_one(tmp_path, method):
+    s = summary(Siamese(), [(1, 10), (1, 10)], verbose=0)
+    target = tmp_path / f"out.{method}"
+    text = getattr(s, method)(target)
+    assert text == getattr(s, method)()
+    assert target.read_text(encoding="utf-8") == text.rstrip("\n") + "\n"
+    assert getattr(s, method)(str(tmp_path / "b")) == text  # str paths too
