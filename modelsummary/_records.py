@@ -187,3 +187,5 @@ class Trace:
     """Bytes of the input tensors handed to the model."""
     activation_bytes: int = 0
     """Bytes of the distinct tensors the module calls returned."""
+    uncounted_ops: tuple[tuple[str, int], ...] = ()
+    """``(operator name, times run)`` of operators with no MAC formula that may compute."""

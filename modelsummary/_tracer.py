@@ -6,7 +6,11 @@ model (never process-global hooks, so two summaries in two threads cannot see
 each other) and enters a :class:`~torch.overrides.TorchFunctionMode` that sees
 every tensor operation with its original arguments. That is how a parameter is
 known to be *used*: it reached an operator, whether its module was called or a
-parent passed it to ``F.linear`` itself. ``__exit__`` removes everything.
+parent passed it to ``F.linear`` itself. A
+:class:`~torch.utils._python_dispatch.TorchDispatchMode` sees the aten operators
+below autograd, fused paths included, and adds their multiply-accumulates
+(:mod:`modelsummary._flops`) to the innermost module call running.
+``__exit__`` removes everything.
 
 Example:
     >>> import torch
@@ -19,12 +23,15 @@ Example:
     [('', (1, 2)), ('0', (1, 2))]
     >>> [p.name for p in trace.params if p.key in {k for k, _ in trace.param_uses}]
     ['0.weight', '0.bias']
+    >>> [(c.path, c.mult_adds) for c in trace.calls]
+    [('', 0), ('0', 8)]
 """
 
 from __future__ import annotations
 
 import dataclasses
 import weakref
+from collections import Counter
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -32,8 +39,10 @@ from typing import Any
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
+from ._flops import Formula, classify, op_name
 from ._records import (
     BufferInfo,
     CallRecord,
@@ -209,6 +218,41 @@ class _ParamWatcher(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+class _OpCounter(TorchDispatchMode):
+    """Sees every aten operator below autograd and adds its MACs to the innermost call."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        super().__init__()
+        self._tracer = tracer
+        self._kinds: dict[Any, Formula | bool] = {}
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        kind = self._kinds.get(func)
+        if kind is None:
+            kind = self._kinds[func] = classify(func)
+        if kind is True:
+            return out
+        stack = self._tracer._stack
+        if kind is False or not stack:
+            if kind is False:
+                self._tracer._uncounted[op_name(func)] += 1
+            return out
+        try:
+            stack[-1].mult_adds += kind(args, kwargs, out)
+        except (AttributeError, IndexError, TypeError, RuntimeError, ValueError):
+            # nested or otherwise shapeless arguments: report rather than guess
+            self._tracer._uncounted[op_name(func)] += 1
+        return out
+
+
 class Tracer:
     """Record module calls and parameter use during forward passes of ``model``.
 
@@ -246,6 +290,8 @@ class Tracer:
         self._uses: dict[tuple[int, str], None] = {}
         self._activations = _StorageCounter()
         self._mode = _ParamWatcher(self)
+        self._counter = _OpCounter(self)
+        self._uncounted: Counter[str] = Counter()
         self.failed_frame: _Frame | None = None
         """The innermost call still open when the pass raised, if it did."""
 
@@ -263,6 +309,11 @@ class Tracer:
                     module.register_forward_hook(self._post_hook, with_kwargs=True)
                 )
             self._mode.__enter__()  # type: ignore[no-untyped-call]
+            try:
+                self._counter.__enter__()
+            except BaseException:
+                self._mode.__exit__(None, None, None)  # type: ignore[no-untyped-call]
+                raise
         except BaseException:
             self._remove_hooks()
             raise
@@ -275,7 +326,10 @@ class Tracer:
         tb: TracebackType | None,
     ) -> None:
         try:
-            self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
+            try:
+                self._counter.__exit__(exc_type, exc, tb)
+            finally:
+                self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
         finally:
             self._remove_hooks()
             if exc is not None and self._stack:
@@ -370,6 +424,7 @@ class Tracer:
             param_uses=tuple(self._uses),
             input_bytes=input_bytes,
             activation_bytes=self._activations.total,
+            uncounted_ops=tuple(sorted(self._uncounted.items())),
         )
 
     def _module_info(self, path: str, module: nn.Module) -> ModuleInfo:
