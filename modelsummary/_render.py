@@ -42,7 +42,7 @@ from tabulate import tabulate
 
 from ._records import OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from ._tree import SummaryNode, SummaryTree
-from ._units import format_bytes, format_count, format_int
+from ._units import format_bytes, format_count, format_int, format_seconds
 
 T = TypeVar("T")
 
@@ -55,8 +55,9 @@ COLUMN_HEADERS: dict[str, str] = {
     "mult_adds": "Mult-Adds",
     "trainable": "Trainable",
     "calls": "Calls",
+    "time": "Time",
 }
-"""Column names accepted in ``col_names`` (torchinfo's spellings, plus ``calls``)."""
+"""Column names accepted in ``col_names`` (torchinfo's spellings, plus ``calls`` and ``time``)."""
 
 ROW_SETTINGS = frozenset({"depth", "var_names", "ascii_only", "hide_recursive_layers"})
 """Row settings accepted in ``row_settings`` (torchinfo's spellings)."""
@@ -230,6 +231,11 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
         f"Buffers: {_count(totals.buffers)}",
         f"Total mult-adds: {_count(totals.mult_adds)}",
     ]
+    if tree.uncounted_ops:
+        counts.append(
+            "Uncounted operators (mult-adds may be partial): "
+            + ", ".join(f"{name} {guides.times}{n}" for name, n in tree.uncounted_ops)
+        )
     sizes = [
         f"Input size: {format_bytes(totals.input_bytes)}",
         f"Parameters size: {format_bytes(totals.param_bytes)}",
@@ -237,12 +243,26 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
         f"Forward activations: {format_bytes(totals.activation_bytes)}",
         f"Estimated total size: {format_bytes(totals.total_bytes)}",
     ]
-    width = max([width] + [len(line) for line in counts + sizes])
+    if totals.peak_bytes is not None:
+        sizes.append(f"Measured CUDA peak during the pass: {format_bytes(totals.peak_bytes)}")
+    training = []
+    if totals.optimizer is not None:
+        training = [
+            f"Training estimate ({totals.optimizer}):",
+            f"Gradients: {format_bytes(totals.grad_bytes)}",
+            f"Optimizer state: {format_bytes(totals.optimizer_bytes)}",
+            f"Activations saved for backward: {format_bytes(totals.saved_bytes)}",
+            f"Estimated training size: {format_bytes(totals.training_bytes)}",
+        ]
+    width = max([width] + [len(line) for line in counts + sizes + training])
     rule, thin = "=" * width, "-" * width
     parts = [rule, table]
     for extra in sections[1:]:
         parts += [thin, extra]
-    parts += [rule, *counts, thin, *sizes, rule]
+    parts += [rule, *counts, thin, *sizes]
+    if training:
+        parts += [thin, *training]
+    parts.append(rule)
     return "\n".join(parts)
 
 
@@ -307,6 +327,8 @@ def _cell(column: str, row: _Row, tree: SummaryTree, notes: list[str]) -> str:
         return format_value(node.output)
     if column == "calls":
         return str(node.calls) if node.calls else "--"
+    if column == "time":
+        return format_seconds(node.time_s) if node.time_s is not None else "--"
     raise ValueError(f"unknown column {column!r}")  # validated before; a bug if reached
 
 

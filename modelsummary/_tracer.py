@@ -198,6 +198,10 @@ class _StorageCounter:
         self.total += nbytes
 
 
+def _unpack_saved(t: torch.Tensor) -> torch.Tensor:
+    return t
+
+
 class _ParamWatcher(TorchFunctionMode):
     """Sees the arguments of every torch operation and reports parameters among them."""
 
@@ -259,6 +263,9 @@ class Tracer:
     Use it as a context manager around the forward pass, then call
     :meth:`finish` for the :class:`~modelsummary._records.Trace`. If the pass
     raised, :attr:`failed_frame` names the innermost module that was running.
+    With ``saved_tensors=True`` (and grad enabled) it also counts the bytes of
+    the distinct tensors autograd saves for backward, parameters and buffers
+    excluded.
 
     Example:
         >>> model = nn.Linear(3, 1)
@@ -268,7 +275,7 @@ class Tracer:
         (2, 3)
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, *, saved_tensors: bool = False) -> None:
         self._model = model
         self._paths: dict[int, str] = {}
         self._aliases: dict[int, list[str]] = {}
@@ -292,6 +299,16 @@ class Tracer:
         self._mode = _ParamWatcher(self)
         self._counter = _OpCounter(self)
         self._uncounted: Counter[str] = Counter()
+        self._saved: _StorageCounter | None = None
+        self._saved_hooks: Any = None
+        if saved_tensors:
+            self._saved = _StorageCounter()
+            for t in [*model.parameters(), *model.buffers()]:
+                self._saved.add(t)  # seen already: parameters are not activations
+            self._saved.total = 0
+            self._saved_hooks = torch.autograd.graph.saved_tensors_hooks(
+                self._pack_saved, _unpack_saved
+            )
         self.failed_frame: _Frame | None = None
         """The innermost call still open when the pass raised, if it did."""
 
@@ -311,7 +328,10 @@ class Tracer:
             self._mode.__enter__()  # type: ignore[no-untyped-call]
             try:
                 self._counter.__enter__()
+                if self._saved_hooks is not None:
+                    self._saved_hooks.__enter__()
             except BaseException:
+                self._counter.__exit__(None, None, None)
                 self._mode.__exit__(None, None, None)  # type: ignore[no-untyped-call]
                 raise
         except BaseException:
@@ -327,6 +347,8 @@ class Tracer:
     ) -> None:
         try:
             try:
+                if self._saved_hooks is not None:
+                    self._saved_hooks.__exit__(exc_type, exc, tb)
                 self._counter.__exit__(exc_type, exc, tb)
             finally:
                 self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
@@ -359,6 +381,11 @@ class Tracer:
                 break
         for t in iter_tensors(output):
             self._activations.add(t)
+
+    def _pack_saved(self, t: torch.Tensor) -> torch.Tensor:
+        assert self._saved is not None
+        self._saved.add(t)
+        return t
 
     def _note_operands(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
         if not self._stack:
@@ -425,6 +452,7 @@ class Tracer:
             input_bytes=input_bytes,
             activation_bytes=self._activations.total,
             uncounted_ops=tuple(sorted(self._uncounted.items())),
+            saved_bytes=None if self._saved is None else self._saved.total,
         )
 
     def _module_info(self, path: str, module: nn.Module) -> ModuleInfo:
