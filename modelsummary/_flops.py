@@ -384,7 +384,8 @@ def classify(func: Any) -> Formula | bool:
     return any(tag in tags for tag in _FREE_TAGS)
 
 
-_FREE_TAGS = (torch.Tag.pointwise, torch.Tag.view_copy, torch.Tag.nondeterministic_seeded)
+# Not ``nondeterministic_seeded``: the attention kernels carry it (for their dropout).
+_FREE_TAGS = (torch.Tag.pointwise, torch.Tag.view_copy)
 
 
 def op_name(func: Any) -> str:
