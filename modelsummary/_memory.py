@@ -51,7 +51,7 @@ def check_optimizer(name: object) -> str | None:
         >>> check_optimizer("lion")
         Traceback (most recent call last):
         ...
-        ValueError: optimizer must be one of ['adagrad', 'adam', 'adamw', 'momentum', 'rmsprop', 'sgd'] or None, got 'lion'
+        ValueError: optimizer must be one of [...] or None, got 'lion'
     """
     if name is None:
         return None

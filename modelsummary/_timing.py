@@ -40,7 +40,9 @@ class ModuleTimer:
 
     def __init__(self, model: nn.Module, device: torch.device) -> None:
         self._modules = [
-            (path, m) for path, m in model.named_modules() if not isinstance(m, torch.jit.ScriptModule)
+            (path, m)
+            for path, m in model.named_modules()
+            if not isinstance(m, torch.jit.ScriptModule)
         ]
         self._paths = {id(m): path for path, m in self._modules}
         self._sync = device.type == "cuda"

@@ -222,11 +222,11 @@ class _ParamWatcher(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-class _OpCounter(TorchDispatchMode):
+class _OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Sees every aten operator below autograd and adds its MACs to the innermost call."""
 
     def __init__(self, tracer: Tracer) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._tracer = tracer
         self._kinds: dict[Any, Formula | bool] = {}
 
@@ -327,11 +327,11 @@ class Tracer:
                 )
             self._mode.__enter__()  # type: ignore[no-untyped-call]
             try:
-                self._counter.__enter__()
+                self._counter.__enter__()  # type: ignore[no-untyped-call]
                 if self._saved_hooks is not None:
                     self._saved_hooks.__enter__()
             except BaseException:
-                self._counter.__exit__(None, None, None)
+                self._counter.__exit__(None, None, None)  # type: ignore[no-untyped-call]
                 self._mode.__exit__(None, None, None)  # type: ignore[no-untyped-call]
                 raise
         except BaseException:
@@ -349,7 +349,7 @@ class Tracer:
             try:
                 if self._saved_hooks is not None:
                     self._saved_hooks.__exit__(exc_type, exc, tb)
-                self._counter.__exit__(exc_type, exc, tb)
+                self._counter.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
             finally:
                 self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
         finally:

@@ -41,7 +41,9 @@ def test_gradients_and_optimizer_state_match_a_real_step(audit, name):
     opt = OPTIMIZER_CTORS[name]([p for p in oracle.parameters() if p.requires_grad])
     oracle(rand(2, 8)).sum().backward()
     opt.step()
-    grads = sum(p.grad.numel() * p.grad.element_size() for p in oracle.parameters() if p.grad is not None)
+    grads = sum(
+        p.grad.numel() * p.grad.element_size() for p in oracle.parameters() if p.grad is not None
+    )
     state = sum(
         v.numel() * v.element_size()
         for per_param in opt.state.values()
