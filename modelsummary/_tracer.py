@@ -301,9 +301,11 @@ class Tracer:
         self._uncounted: Counter[str] = Counter()
         self._saved: _StorageCounter | None = None
         self._saved_hooks: Any = None
+        self._state_ids: set[int] = set()
         if saved_tensors:
             self._saved = _StorageCounter()
             for t in [*model.parameters(), *model.buffers()]:
+                self._state_ids.add(id(t))
                 self._saved.add(t)  # seen already: parameters are not activations
             self._saved.total = 0
             self._saved_hooks = torch.autograd.graph.saved_tensors_hooks(
@@ -384,7 +386,11 @@ class Tracer:
 
     def _pack_saved(self, t: torch.Tensor) -> torch.Tensor:
         assert self._saved is not None
-        self._saved.add(t)
+        # A view of a parameter (``weight.t()`` saved by addmm) is the parameter; on the
+        # meta device, where storages cannot tell, the view's base says so.
+        base = t._base if t._is_view() else t
+        if id(base) not in self._state_ids:
+            self._saved.add(t)
         return t
 
     def _note_operands(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:

@@ -199,3 +199,10 @@ def test_time_column_times_warmed_up_repeats(audit):
     assert times[""] >= times["fc"]  # the root's time includes its children's
     assert s.to_dict()["layers"][1]["time_s"] == times["fc"]
     assert "Time" in str(s).splitlines()[1]
+
+
+def test_saved_activations_on_the_meta_device_skip_parameter_views():
+    model = mlp().to("meta")  # no values: the audit's value comparison cannot run here
+    s = summary(model, (2, 8), optimizer="sgd", verbose=0)
+    # as on the CPU: addmm saves weight.t(), a view of a parameter, which is not an activation
+    assert s.tree.totals.saved_bytes == (2 * 8 + 2 * 16) * 4
