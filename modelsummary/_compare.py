@@ -215,7 +215,7 @@ class SummaryDiff:
             >>> a = summary(nn.Sequential(nn.Linear(4, 4)), (1, 4), verbose=0)
             >>> b = summary(nn.Sequential(nn.Linear(4, 2)), (1, 4), verbose=0)
             >>> [(c.path, c.field) for c in SummaryDiff.between(a, b).changed]
-            [('', 'output'), ('0', 'output'), ('0', 'num_params')]
+            [('', 'output'), ('0', 'output'), ('0', 'num_params'), ('0', 'mult_adds')]
         """
         old = {n.path: n for n in before.layers}
         new = {n.path: n for n in after.layers}
@@ -296,10 +296,11 @@ def diff(
         >>> model[2] = nn.Linear(5, 3)
         >>> print(diff(before, model, input_size=(1, 10)))
         ~ (root): output [1, 2] -> [1, 3]
-        ~ 2: output [1, 2] -> [1, 3]; num_params 12 -> 18
+        ~ 2: output [1, 2] -> [1, 3]; num_params 12 -> 18; mult_adds 10 -> 15
           total_params: 67 -> 73 (+6)
           trainable_params: 67 -> 73 (+6)
           all_params: 67 -> 73 (+6)
+          total_mult_adds: 60 -> 65 (+5)
           param_bytes: 268 B -> 292 B (+24)
           activation_bytes: 48 B -> 52 B (+4)
           total_bytes: 356 B -> 384 B (+28)

@@ -146,7 +146,6 @@ def render_markdown(tree: SummaryTree, options: RenderOptions) -> str:
     if tree.unused:
         headers, rows = unused_cells(tree)
         parts.append(_pipe_table(headers, rows, ("left", "right")))
-    counts, sizes = footer_lines(tree)
-    footer = [line.partition(": ")[::2] for line in counts + sizes]
+    footer = [line.partition(": ")[::2] for group in footer_lines(tree) for line in group]
     parts.append(_pipe_table(("Totals", ""), footer, ("left", "right")))
     return "\n\n".join(parts)

@@ -89,8 +89,9 @@ def render_html(tree: SummaryTree, options: RenderOptions) -> str:
         headers, rows = unused_cells(tree)
         parts.append('<div style="margin-top: 8px"></div>')
         parts += _table(headers, rows, ("left", "right"), "ms-unused")
-    counts, sizes = footer_lines(tree)
-    parts += _footer(counts, "ms-counts")
-    parts += _footer(sizes, "ms-sizes")
+    for group, css_class in zip(
+        footer_lines(tree), ("ms-counts", "ms-sizes", "ms-training"), strict=False
+    ):
+        parts += _footer(group, css_class)
     parts.append("</div>")
     return "\n".join(parts)

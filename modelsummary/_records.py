@@ -189,3 +189,13 @@ class Trace:
     """Bytes of the input tensors handed to the model."""
     activation_bytes: int = 0
     """Bytes of the distinct tensors the module calls returned."""
+    uncounted_ops: tuple[tuple[str, int], ...] = ()
+    """``(operator name, times run)`` of operators with no MAC formula that may compute."""
+    saved_bytes: int | None = None
+    """Bytes of the distinct tensors autograd saved for backward (``None``: not measured)."""
+    optimizer: str | None = None
+    """Optimizer named for the training-memory estimate (``None``: no estimate)."""
+    peak_bytes: int | None = None
+    """Peak bytes the CUDA allocator held during the pass (``None``: not on CUDA)."""
+    times: tuple[tuple[str, float], ...] = ()
+    """``(module path, seconds per pass)`` when per-module timing was asked for."""

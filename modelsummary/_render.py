@@ -42,7 +42,7 @@ from tabulate import tabulate
 
 from ._records import OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from ._tree import SummaryNode, SummaryTree
-from ._units import format_bytes, format_count, format_int
+from ._units import format_bytes, format_count, format_int, format_seconds
 
 T = TypeVar("T")
 
@@ -55,8 +55,9 @@ COLUMN_HEADERS: dict[str, str] = {
     "mult_adds": "Mult-Adds",
     "trainable": "Trainable",
     "calls": "Calls",
+    "time": "Time",
 }
-"""Column names accepted in ``col_names`` (torchinfo's spellings, plus ``calls``)."""
+"""Column names accepted in ``col_names`` (torchinfo's spellings, plus ``calls`` and ``time``)."""
 
 ROW_SETTINGS = frozenset({"depth", "var_names", "ascii_only", "hide_recursive_layers"})
 """Row settings accepted in ``row_settings`` (torchinfo's spellings)."""
@@ -259,17 +260,21 @@ def unused_cells(tree: SummaryTree) -> tuple[tuple[str, str], tuple[tuple[str, s
     return ("Unused (never called or used)", "Param #"), rows
 
 
-def footer_lines(tree: SummaryTree) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The footer as ``"Label: value"`` lines: the counts, then the sizes.
+def footer_lines(tree: SummaryTree, ascii_only: bool = False) -> tuple[tuple[str, ...], ...]:
+    """The footer as groups of ``"Label: value"`` lines: counts, sizes, and the
+    training estimate when an optimizer was named.
 
     Example:
         >>> from modelsummary._tree import SummaryNode, SummaryTree, Totals
         >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), totals=Totals(total_params=1500))
         >>> footer_lines(tree)[0][0]
         'Total params: 1,500 (1.50K)'
+        >>> len(footer_lines(tree))
+        2
     """
     totals = tree.totals
-    counts = (
+    times = (ASCII_GUIDES if ascii_only else UNICODE_GUIDES).times
+    counts = [
         f"Total params: {_count(totals.total_params)}",
         f"Trainable params: {_count(totals.trainable_params)}",
         f"Non-trainable params: {_count(totals.non_trainable_params)}",
@@ -277,15 +282,33 @@ def footer_lines(tree: SummaryTree) -> tuple[tuple[str, ...], tuple[str, ...]]:
         f"All params: {_count(totals.all_params)}",
         f"Buffers: {_count(totals.buffers)}",
         f"Total mult-adds: {_count(totals.mult_adds)}",
-    )
-    sizes = (
+    ]
+    if tree.uncounted_ops:
+        counts.append(
+            "Uncounted operators (mult-adds may be partial): "
+            + ", ".join(f"{name} {times}{n}" for name, n in tree.uncounted_ops)
+        )
+    sizes = [
         f"Input size: {format_bytes(totals.input_bytes)}",
         f"Parameters size: {format_bytes(totals.param_bytes)}",
         f"Buffers size: {format_bytes(totals.buffer_bytes)}",
         f"Forward activations: {format_bytes(totals.activation_bytes)}",
         f"Estimated total size: {format_bytes(totals.total_bytes)}",
-    )
-    return counts, sizes
+    ]
+    if totals.peak_bytes is not None:
+        sizes.append(f"Measured CUDA peak during the pass: {format_bytes(totals.peak_bytes)}")
+    groups = [tuple(counts), tuple(sizes)]
+    if totals.optimizer is not None:
+        groups.append(
+            (
+                f"Training estimate ({totals.optimizer}):",
+                f"Gradients: {format_bytes(totals.grad_bytes)}",
+                f"Optimizer state: {format_bytes(totals.optimizer_bytes)}",
+                f"Activations saved for backward: {format_bytes(totals.saved_bytes)}",
+                f"Estimated training size: {format_bytes(totals.training_bytes)}",
+            )
+        )
+    return tuple(groups)
 
 
 def render_table(tree: SummaryTree, options: RenderOptions) -> str:
@@ -313,13 +336,18 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
         sections.append("\n".join(cells.notes))
     if tree.unused:
         sections.append(_unused_table(tree, options.tablefmt))
-    counts, sizes = footer_lines(tree)
-    width = max(len(line) for s in [*sections, *counts, *sizes] for line in s.splitlines())
+    groups = footer_lines(tree, options.ascii_only)
+    lines = [line for s in sections for line in s.splitlines()]
+    width = max(len(line) for line in [*lines, *(x for g in groups for x in g)])
     rule, thin = "=" * width, "-" * width
     parts = [rule, table]
     for extra in sections[1:]:
         parts += [thin, extra]
-    parts += [rule, *counts, thin, *sizes, rule]
+    parts.append(rule)
+    for i, group in enumerate(groups):
+        parts += [thin] if i else []
+        parts += group
+    parts.append(rule)
     return "\n".join(parts)
 
 
@@ -384,6 +412,8 @@ def _cell(column: str, row: _Row, tree: SummaryTree, notes: list[str]) -> str:
         return format_value(node.output)
     if column == "calls":
         return str(node.calls) if node.calls else "--"
+    if column == "time":
+        return format_seconds(node.time_s) if node.time_s is not None else "--"
     raise ValueError(f"unknown column {column!r}")  # validated before; a bug if reached
 
 

@@ -6,7 +6,11 @@ model (never process-global hooks, so two summaries in two threads cannot see
 each other) and enters a :class:`~torch.overrides.TorchFunctionMode` that sees
 every tensor operation with its original arguments. That is how a parameter is
 known to be *used*: it reached an operator, whether its module was called or a
-parent passed it to ``F.linear`` itself. ``__exit__`` removes everything.
+parent passed it to ``F.linear`` itself. A
+:class:`~torch.utils._python_dispatch.TorchDispatchMode` sees the aten operators
+below autograd, fused paths included, and adds their multiply-accumulates
+(:mod:`modelsummary._flops`) to the innermost module call running.
+``__exit__`` removes everything.
 
 Example:
     >>> import torch
@@ -19,12 +23,15 @@ Example:
     [('', (1, 2)), ('0', (1, 2))]
     >>> [p.name for p in trace.params if p.key in {k for k, _ in trace.param_uses}]
     ['0.weight', '0.bias']
+    >>> [(c.path, c.mult_adds) for c in trace.calls]
+    [('', 0), ('0', 8)]
 """
 
 from __future__ import annotations
 
 import dataclasses
 import weakref
+from collections import Counter
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -33,8 +40,10 @@ import torch
 from torch import nn
 from torch.nn.modules import module as module_hooks
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
+from ._flops import Formula, classify, op_name
 from ._records import (
     BufferInfo,
     CallRecord,
@@ -193,6 +202,10 @@ class _StorageCounter:
         self.total += nbytes
 
 
+def _unpack_saved(t: torch.Tensor) -> torch.Tensor:
+    return t
+
+
 class _ParamWatcher(TorchFunctionMode):
     """Sees the arguments of every torch operation and reports parameters among them."""
 
@@ -215,12 +228,50 @@ class _ParamWatcher(TorchFunctionMode):
         return result
 
 
+class _OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
+    """Sees every aten operator below autograd and adds its MACs to the innermost call."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._tracer = tracer
+        self._kinds: dict[Any, Formula | bool] = {}
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        kind = self._kinds.get(func)
+        if kind is None:
+            kind = self._kinds[func] = classify(func)
+        if kind is True:
+            return out
+        stack = self._tracer._stack
+        if kind is False or not stack:
+            if kind is False:
+                self._tracer._uncounted[op_name(func)] += 1
+            return out
+        try:
+            stack[-1].mult_adds += kind(args, kwargs, out)
+        except (AttributeError, IndexError, TypeError, RuntimeError, ValueError):
+            # nested or otherwise shapeless arguments: report rather than guess
+            self._tracer._uncounted[op_name(func)] += 1
+        return out
+
+
 class Tracer:
     """Record module calls and parameter use during forward passes of ``model``.
 
     Use it as a context manager around the forward pass, then call
     :meth:`finish` for the :class:`~modelsummary._records.Trace`. If the pass
     raised, :attr:`failed_frame` names the innermost module that was running.
+    With ``saved_tensors=True`` (and grad enabled) it also counts the bytes of
+    the distinct tensors autograd saves for backward, parameters and buffers
+    excluded.
 
     Example:
         >>> model = nn.Linear(3, 1)
@@ -230,7 +281,7 @@ class Tracer:
         (2, 3)
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, *, saved_tensors: bool = False) -> None:
         self._model = model
         self._paths: dict[int, str] = {}
         self._aliases: dict[int, list[str]] = {}
@@ -253,6 +304,20 @@ class Tracer:
         self._uses: dict[tuple[int, str], None] = {}
         self._activations = _StorageCounter()
         self._mode = _ParamWatcher(self)
+        self._counter = _OpCounter(self)
+        self._uncounted: Counter[str] = Counter()
+        self._saved: _StorageCounter | None = None
+        self._saved_hooks: Any = None
+        self._state_ids: set[int] = set()
+        if saved_tensors:
+            self._saved = _StorageCounter()
+            for t in [*model.parameters(), *model.buffers()]:
+                self._state_ids.add(id(t))
+                self._saved.add(t)  # seen already: parameters are not activations
+            self._saved.total = 0
+            self._saved_hooks = torch.autograd.graph.saved_tensors_hooks(
+                self._pack_saved, _unpack_saved
+            )
         self.failed_frame: _Frame | None = None
         """The innermost call still open when the pass raised, if it did."""
 
@@ -282,6 +347,14 @@ class Tracer:
                 )
                 self._handles.append(module_hooks.register_module_forward_hook(self._global_post))
             self._mode.__enter__()  # type: ignore[no-untyped-call]
+            try:
+                self._counter.__enter__()  # type: ignore[no-untyped-call]
+                if self._saved_hooks is not None:
+                    self._saved_hooks.__enter__()
+            except BaseException:
+                self._counter.__exit__(None, None, None)  # type: ignore[no-untyped-call]
+                self._mode.__exit__(None, None, None)  # type: ignore[no-untyped-call]
+                raise
         except BaseException:
             self._remove_hooks()
             raise
@@ -294,7 +367,12 @@ class Tracer:
         tb: TracebackType | None,
     ) -> None:
         try:
-            self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
+            try:
+                if self._saved_hooks is not None:
+                    self._saved_hooks.__exit__(exc_type, exc, tb)
+                self._counter.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
+            finally:
+                self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
         finally:
             self._remove_hooks()
             if exc is not None and self._stack:
@@ -332,6 +410,15 @@ class Tracer:
     def _global_post(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         if self._scripts.get(id(module)) is module:
             self._post_hook(module, args, {}, output)
+
+    def _pack_saved(self, t: torch.Tensor) -> torch.Tensor:
+        assert self._saved is not None
+        # A view of a parameter (``weight.t()`` saved by addmm) is the parameter; on the
+        # meta device, where storages cannot tell, the view's base says so.
+        base = t._base if t._is_view() else t
+        if id(base) not in self._state_ids:
+            self._saved.add(t)
+        return t
 
     def _note_operands(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
         if not self._stack:
@@ -402,6 +489,8 @@ class Tracer:
             param_uses=tuple({**self._uses, **self._script_uses()}),
             input_bytes=input_bytes,
             activation_bytes=self._activations.total,
+            uncounted_ops=tuple(sorted(self._uncounted.items())),
+            saved_bytes=None if self._saved is None else self._saved.total,
         )
 
     def _script_uses(self) -> dict[tuple[int, str], None]:

@@ -41,6 +41,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ._memory import gradient_bytes, optimizer_state_bytes
 from ._records import CallRecord, SeqSpec, Trace, ValueSpec
 
 
@@ -107,6 +108,8 @@ class SummaryNode:
     """Kernel shape of convolution-like modules."""
     traced: bool = True
     """False for modules that run no Python hooks (TorchScript)."""
+    time_s: float | None = None
+    """Wall seconds of the module's calls in one pass, children included (when timed)."""
     subtree_params: int = 0
     """Used parameters carried by this row and every row below it."""
     subtree_trainable: int = 0
@@ -115,6 +118,11 @@ class SummaryNode:
     """``mult_adds`` of this row and every row below it."""
     children: tuple[SummaryNode, ...] = ()
     """Active child modules, in the order they first ran."""
+
+    @property
+    def mult_adds_per_call(self) -> int:
+        """``mult_adds`` divided by the number of calls (0 if never called)."""
+        return self.mult_adds // self.calls if self.calls else 0
 
     @property
     def name(self) -> str:
@@ -174,6 +182,27 @@ class Totals:
     """Bytes of the distinct tensors the module calls returned."""
     mult_adds: int = 0
     """Multiply-accumulates of the whole pass."""
+    optimizer: str | None = None
+    """Optimizer of the training estimate; ``None`` when none was asked for."""
+    grad_bytes: int = 0
+    """Bytes of the gradients of the used trainable parameters (training estimate)."""
+    optimizer_bytes: int = 0
+    """Bytes of the optimizer's state for those parameters (training estimate)."""
+    saved_bytes: int = 0
+    """Bytes of the distinct activations autograd saved for backward (training estimate)."""
+    peak_bytes: int | None = None
+    """Peak bytes the CUDA allocator held during the pass; ``None`` off CUDA."""
+
+    @property
+    def training_bytes(self) -> int:
+        """Parameters, buffers, gradients, optimizer state and saved activations together."""
+        return (
+            self.param_bytes
+            + self.buffer_bytes
+            + self.grad_bytes
+            + self.optimizer_bytes
+            + self.saved_bytes
+        )
 
     @property
     def non_trainable_params(self) -> int:
@@ -208,6 +237,8 @@ class SummaryTree:
     """Every module that was never called and none of whose parameters was used."""
     totals: Totals = Totals()
     """Model-wide numbers."""
+    uncounted_ops: tuple[tuple[str, int], ...] = ()
+    """``(operator, times run)`` of operators with no MAC formula: the MAC total may be partial."""
 
 
 def build_tree(trace: Trace) -> SummaryTree:
@@ -221,6 +252,8 @@ def build_tree(trace: Trace) -> SummaryTree:
     """
     index = _Index(trace)
     unused = index.unused_section()
+    used_params = [index.params[k] for k in sorted(index.used) if k in index.params]
+    optimizer = trace.optimizer
     totals = Totals(
         total_params=sum(index.params[k].numel for k in index.used),
         trainable_params=sum(
@@ -233,12 +266,18 @@ def build_tree(trace: Trace) -> SummaryTree:
         input_bytes=trace.input_bytes,
         activation_bytes=trace.activation_bytes,
         mult_adds=sum(call.mult_adds for call in trace.calls),
+        optimizer=optimizer,
+        grad_bytes=gradient_bytes(used_params) if optimizer else 0,
+        optimizer_bytes=optimizer_state_bytes(optimizer, used_params) if optimizer else 0,
+        saved_bytes=(trace.saved_bytes or 0) if optimizer else 0,
+        peak_bytes=trace.peak_bytes,
     )
     return SummaryTree(
         root=index.node(trace.modules[0].path, 0),
         unused=unused,
         unused_modules=tuple(m.path for m in trace.modules if m.path not in index.active),
         totals=totals,
+        uncounted_ops=trace.uncounted_ops,
     )
 
 
@@ -264,6 +303,7 @@ class _Index:
         for m in trace.modules:
             for _, key in m.param_keys:
                 self.owners.setdefault(key, []).append(m.path)
+        self.times = dict(trace.times)
         self.used = {key for key, _ in trace.param_uses}
         self.carrier: dict[int, str] = {}
         self.users: dict[int, list[str]] = {}
@@ -357,6 +397,7 @@ class _Index:
             mult_adds=own_macs,
             kernel_size=info.kernel_size,
             traced=info.traced,
+            time_s=self.times.get(path),
             subtree_params=num + sum(c.subtree_params for c in child_nodes),
             subtree_trainable=trainable + sum(c.subtree_trainable for c in child_nodes),
             subtree_mult_adds=own_macs + sum(c.subtree_mult_adds for c in child_nodes),

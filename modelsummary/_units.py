@@ -69,3 +69,19 @@ def format_int(n: int) -> str:
         '124,439,808'
     """
     return f"{n:,}"
+
+
+def format_seconds(seconds: float) -> str:
+    """Format a duration with the largest of s, ms and µs that keeps it at least 1.
+
+    Example:
+        >>> format_seconds(0.00123)
+        '1.23 ms'
+        >>> format_seconds(2.5), format_seconds(4e-6)
+        ('2.50 s', '4.00 µs')
+    """
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.2f} µs"

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -48,11 +49,13 @@ from ._inputs import (
     normalize_input_size,
     to_device,
 )
+from ._memory import check_optimizer
 from ._plot import plot as plot_summary
-from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
+from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, Trace, ValueSpec
 from ._render import COLUMN_HEADERS, ROW_SETTINGS, RenderOptions, format_value, render_table
 from ._select import LayerSelection, select_layers
 from ._state import preserved_state
+from ._timing import time_modules
 from ._tracer import Tracer, iter_tensors, tensor_nbytes
 from ._tree import SummaryNode, SummaryTree, build_tree
 
@@ -119,8 +122,33 @@ class ModelSummary:
 
     @property
     def total_mult_adds(self) -> int:
-        """Multiply-accumulates of the pass (0 until operator counting is enabled)."""
+        """Multiply-accumulates of the pass, counted per aten operator (FLOPs are twice this).
+
+        Matrix products, convolutions, attention and recurrent layers are counted;
+        bias additions, elementwise maths, normalisation, softmax and pooling are
+        not. See :attr:`uncounted_ops` for operators that may have been missed.
+        """
         return self.tree.totals.mult_adds
+
+    @property
+    def uncounted_ops(self) -> dict[str, int]:
+        """Operators that ran with no MAC formula, by name, with how often they ran.
+
+        Empty when :attr:`total_mult_adds` is complete; otherwise it may be partial.
+        """
+        return dict(self.tree.uncounted_ops)
+
+    @property
+    def training_bytes(self) -> int | None:
+        """Estimated training memory: parameters, buffers, gradients, optimizer state and
+        activations saved for backward. ``None`` unless ``summary(optimizer=...)`` was given."""
+        t = self.tree.totals
+        return None if t.optimizer is None else t.training_bytes
+
+    @property
+    def peak_bytes(self) -> int | None:
+        """Peak bytes the CUDA allocator held during the pass; ``None`` off CUDA."""
+        return self.tree.totals.peak_bytes
 
     @property
     def total_input(self) -> int:
@@ -169,6 +197,19 @@ class ModelSummary:
                 "buffer_bytes": t.buffer_bytes,
                 "activation_bytes": t.activation_bytes,
                 "total_bytes": t.total_bytes,
+                "cuda_peak_bytes": t.peak_bytes,
+            },
+            "uncounted_ops": dict(self.tree.uncounted_ops),
+            "training": None
+            if t.optimizer is None
+            else {
+                "optimizer": t.optimizer,
+                "param_bytes": t.param_bytes,
+                "buffer_bytes": t.buffer_bytes,
+                "grad_bytes": t.grad_bytes,
+                "optimizer_bytes": t.optimizer_bytes,
+                "saved_activation_bytes": t.saved_bytes,
+                "total_bytes": t.training_bytes,
             },
             "layers": [_layer_dict(node) for node in self.layers],
             "unused": [
@@ -344,7 +385,9 @@ def _layer_dict(node: SummaryNode) -> dict[str, Any]:
         "used_by": list(node.used_by),
         "buffers": node.buffers,
         "mult_adds": node.mult_adds,
+        "mult_adds_per_call": node.mult_adds_per_call,
         "subtree_mult_adds": node.subtree_mult_adds,
+        "time_s": node.time_s,
         "kernel_size": list(node.kernel_size) if node.kernel_size else None,
         "traced": node.traced,
     }
@@ -364,6 +407,8 @@ def summary(
     mode: str | None = None,
     row_settings: Iterable[str] | None = None,
     verbose: int | None = None,
+    *,
+    optimizer: str | None = None,
     **kwargs: Any,
 ) -> ModelSummary:
     """Summarise ``model``: run one forward pass and count what it used.
@@ -381,7 +426,9 @@ def summary(
             its own pass: no process-global cache is kept.
         col_names: Columns to show: ``input_size``, ``output_size``,
             ``num_params``, ``params_percent``, ``kernel_size``, ``mult_adds``,
-            ``trainable``, ``calls``. Defaults to output size and parameters.
+            ``trainable``, ``calls``, ``time``. Defaults to output size and
+            parameters. ``time`` runs one warm-up and three timed extra passes
+            and shows each module's median wall time (indicative only).
         col_width: Minimum width of each value column.
         depth: Deepest row to show; deeper modules fold into their ancestor,
             whose numbers then cover the folded rows.
@@ -396,6 +443,10 @@ def summary(
         verbose: 0 prints nothing, 1 prints the table, 2 prints every depth.
             Default: 1 in scripts, 0 in an interactive session, where the
             returned value displays itself.
+        optimizer: Add a training-memory estimate for this optimizer (``"sgd"``,
+            ``"momentum"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"``):
+            gradients, optimizer state, and the activations autograd saves for
+            backward, measured by running the pass with grad enabled.
         **kwargs: Passed to ``model.forward``.
 
     Returns:
@@ -414,6 +465,7 @@ def summary(
     _check_model(model)
     options, verbose = _check_options(col_names, col_width, depth, row_settings, verbose)
     mode = _check_mode(mode)
+    optimizer = check_optimizer(optimizer)
     if cache_forward_pass not in (None, True, False):
         raise TypeError(f"cache_forward_pass must be a bool or None, got {cache_forward_pass!r}")
     if batch_dim is not None and (not _is_int(batch_dim) or batch_dim < 0):
@@ -425,8 +477,16 @@ def summary(
     _check_forward_arguments(model, args, forward_kwargs)
     input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, forward_kwargs]))
 
-    trace = _traced_pass(_unmaterialised_copy(model), args, forward_kwargs, target, mode)
-    result = ModelSummary(build_tree(trace.finish(input_bytes)), options)
+    trace = _traced_pass(
+        _unmaterialised_copy(model),
+        args,
+        forward_kwargs,
+        target,
+        mode,
+        optimizer,
+        timed="time" in options.columns,
+    )
+    result = ModelSummary(build_tree(dataclasses.replace(trace, input_bytes=input_bytes)), options)
     if verbose:
         print(result)
     return result
@@ -559,9 +619,13 @@ def _traced_pass(
     kwargs: dict[str, Any],
     target: torch.device,
     mode: str,
-) -> Tracer:
+    optimizer: str | None = None,
+    timed: bool = False,
+) -> Trace:
     original = model_device(model)
-    tracer = Tracer(model)
+    # The training estimate needs autograd's saved tensors, so that pass keeps grad on.
+    tracer = Tracer(model, saved_tensors=optimizer is not None)
+    on_cuda = target.type == "cuda"
     with preserved_state(model):
         moved = target != original and any(True for _ in _tensors(model))
         try:
@@ -569,14 +633,34 @@ def _traced_pass(
                 model.to(target)
             if mode != "same":
                 model.train(mode == "train")
-            with torch.no_grad(), tracer:
+            if on_cuda:
+                torch.cuda.synchronize(target)
+                torch.cuda.reset_peak_memory_stats(target)
+            with torch.set_grad_enabled(optimizer is not None), tracer:
                 model(*args, **kwargs)
+            peak = None
+            if on_cuda:
+                torch.cuda.synchronize(target)
+                peak = torch.cuda.max_memory_allocated(target)
+            trace = dataclasses.replace(tracer.finish(), optimizer=optimizer, peak_bytes=peak)
+            if timed:
+                trace = dataclasses.replace(trace, times=_time_pass(model, args, kwargs, target))
         except Exception as err:
             raise _forward_error(model, tracer, err) from err
         finally:
             if moved:
                 model.to(original)
-    return tracer
+    return trace
+
+
+def _time_pass(
+    model: nn.Module, args: list[Any], kwargs: dict[str, Any], device: torch.device
+) -> tuple[tuple[str, float], ...]:
+    def run() -> None:
+        with torch.no_grad():
+            model(*args, **kwargs)
+
+    return time_modules(model, run, device)
 
 
 def _unmaterialised_copy(model: nn.Module) -> nn.Module:

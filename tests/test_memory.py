@@ -1,0 +1,208 @@
+"""Memory figures (dtype-aware), the training estimate, the CUDA peak and the time column."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import torch
+from torch import nn
+
+from modelsummary import summary
+from modelsummary._memory import OPTIMIZERS
+from tests.models import rand
+
+OPTIMIZER_CTORS = {
+    "sgd": lambda p: torch.optim.SGD(p, lr=0.1),
+    "momentum": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+    "adam": lambda p: torch.optim.Adam(p),
+    "adamw": lambda p: torch.optim.AdamW(p),
+    "rmsprop": lambda p: torch.optim.RMSprop(p),
+    "adagrad": lambda p: torch.optim.Adagrad(p),
+}
+
+
+def mlp() -> nn.Module:
+    return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+
+
+def test_every_named_optimizer_is_checked_against_torch():
+    assert set(OPTIMIZER_CTORS) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZER_CTORS))
+def test_gradients_and_optimizer_state_match_a_real_step(audit, name):
+    model, oracle = mlp(), mlp()
+    oracle.load_state_dict(model.state_dict())
+    for m in (model, oracle):
+        m[2].bias.requires_grad_(False)  # frozen: no gradient, no state
+    s = summary(audit(model), (2, 8), optimizer=name, verbose=0)
+
+    opt = OPTIMIZER_CTORS[name]([p for p in oracle.parameters() if p.requires_grad])
+    oracle(rand(2, 8)).sum().backward()
+    opt.step()
+    grads = sum(
+        p.grad.numel() * p.grad.element_size() for p in oracle.parameters() if p.grad is not None
+    )
+    state = sum(
+        v.numel() * v.element_size()
+        for per_param in opt.state.values()
+        for v in per_param.values()
+        if isinstance(v, torch.Tensor)
+    )
+    totals = s.tree.totals
+    assert (totals.grad_bytes, totals.optimizer_bytes) == (grads, state)
+    assert s.training_bytes == (
+        totals.param_bytes + totals.buffer_bytes + grads + state + totals.saved_bytes
+    )
+
+
+def test_saved_activations_closed_form(audit):
+    model = audit(mlp())
+    s = summary(model, (2, 8), optimizer="sgd", verbose=0)
+    # Linear 0 saves its input x (2x8); ReLU saves its output (2x16), which Linear 2 saves
+    # too (one storage, counted once). Weights are parameters, not activations.
+    assert s.tree.totals.saved_bytes == (2 * 8 + 2 * 16) * 4
+
+
+def test_saved_activations_are_dtype_aware(audit):
+    model = audit(mlp().to(torch.bfloat16))
+    s = summary(model, (2, 8), dtypes=[torch.bfloat16], optimizer="adam", verbose=0)
+    totals = s.tree.totals
+    assert totals.saved_bytes == (2 * 8 + 2 * 16) * 2
+    params = sum(p.numel() for p in model.parameters())
+    assert totals.param_bytes == totals.grad_bytes == params * 2
+    assert totals.optimizer_bytes == 2 * params * 2 + 4 * len(list(model.parameters()))
+
+
+def test_training_estimate_in_footer_and_to_dict(audit):
+    model = audit(mlp())
+    s = summary(model, (2, 8), optimizer="Adam", verbose=0)
+    text = str(s)
+    for label in (
+        "Training estimate (adam):",
+        "Gradients:",
+        "Optimizer state:",
+        "Activations saved for backward:",
+        "Estimated training size:",
+    ):
+        assert label in text
+    training = s.to_dict()["training"]
+    t = s.tree.totals
+    assert training == {
+        "optimizer": "adam",
+        "param_bytes": t.param_bytes,
+        "buffer_bytes": t.buffer_bytes,
+        "grad_bytes": t.grad_bytes,
+        "optimizer_bytes": t.optimizer_bytes,
+        "saved_activation_bytes": t.saved_bytes,
+        "total_bytes": s.training_bytes,
+    }
+
+
+def test_no_training_estimate_by_default(audit):
+    s = summary(audit(mlp()), (2, 8), verbose=0)
+    assert s.training_bytes is None
+    assert s.to_dict()["training"] is None
+    assert "Training estimate" not in str(s)
+
+
+def test_training_estimate_leaves_grad_mode_and_model_alone(audit):
+    model = audit(mlp())
+    with torch.no_grad():
+        summary(model, (2, 8), optimizer="adam", verbose=0)
+    assert all(p.grad is None for p in model.parameters())
+
+
+class InPlaceAndViews(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.act = nn.ReLU(inplace=True)
+        self.flat = nn.Flatten()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.flat(self.act(self.fc(x)).view(2, 2, 8))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+def test_forward_activations_count_views_and_in_place_once(audit, dtype):
+    model = audit(InPlaceAndViews().to(dtype))
+    s = summary(model, (4, 8), dtypes=[dtype], verbose=0)
+    size = torch.empty(0, dtype=dtype).element_size()
+    # fc's output; ReLU(inplace) returns the same storage; the view and flatten alias it
+    assert s.total_output_bytes == 4 * 8 * size
+    assert s.total_input == 4 * 8 * size
+    assert s.total_param_bytes == (8 * 8 + 8) * size
+
+
+def test_optimizer_is_keyword_only_and_validated_before_the_pass():
+    calls = []
+
+    class Counting(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            calls.append(1)
+            return x
+
+    param = inspect.signature(summary).parameters["optimizer"]
+    assert param.kind is inspect.Parameter.KEYWORD_ONLY
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        summary(Counting(), (1, 2), optimizer="lion", verbose=0)
+    with pytest.raises(TypeError, match="optimizer must be a string"):
+        summary(Counting(), (1, 2), optimizer=torch.optim.Adam, verbose=0)
+    assert calls == []
+
+
+def test_no_cuda_peak_off_cuda(audit):
+    s = summary(audit(mlp()), (2, 8), verbose=0)
+    assert s.peak_bytes is None
+    assert s.to_dict()["totals"]["cuda_peak_bytes"] is None
+    assert "CUDA peak" not in str(s)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_peak_is_measured_beside_the_estimate(audit):
+    model = audit(mlp().cuda().half())
+    s = summary(model, (64, 8), dtypes=[torch.float16], optimizer="adam", verbose=0)
+    assert s.peak_bytes is not None
+    assert s.peak_bytes >= s.total_param_bytes + s.total_output_bytes
+    assert "Measured CUDA peak during the pass" in str(s)
+
+
+# -- the opt-in time column -------------------------------------------------------------
+class CountingNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.passes = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.passes += 1
+        return self.fc(self.fc(x))
+
+
+def test_default_summary_runs_one_pass_and_times_nothing(audit):
+    model = audit(CountingNet())
+    s = summary(model, (1, 4), verbose=0)
+    assert model.passes == 1
+    assert all(layer.time_s is None for layer in s.layers)
+
+
+def test_time_column_times_warmed_up_repeats(audit):
+    model = audit(CountingNet())
+    s = summary(model, (1, 4), col_names=("output_size", "time"), verbose=0)
+    assert model.passes == 1 + 1 + 3  # traced pass, one warm-up, three timed repeats
+    times = {layer.path: layer.time_s for layer in s.layers}
+    assert set(times) == {"", "fc"}
+    assert all(t is not None and t > 0 for t in times.values())
+    assert times[""] >= times["fc"]  # the root's time includes its children's
+    assert s.to_dict()["layers"][1]["time_s"] == times["fc"]
+    assert "Time" in str(s).splitlines()[1]
+
+
+def test_saved_activations_on_the_meta_device_skip_parameter_views():
+    model = mlp().to("meta")  # no values: the audit's value comparison cannot run here
+    s = summary(model, (2, 8), optimizer="sgd", verbose=0)
+    # as on the CPU: addmm saves weight.t(), a view of a parameter, which is not an activation
+    assert s.tree.totals.saved_bytes == (2 * 8 + 2 * 16) * 4

@@ -1,0 +1,478 @@
+"""Mult-adds counted at the operator level, checked against closed forms.
+
+Expected values are computed here from the layer sizes, never pasted: a MAC is one
+``a * b + c`` of a matrix product or convolution; bias additions are not counted.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torchvision
+import transformers
+from torch import nn
+from torch.nn import functional as F
+
+from modelsummary import summary
+from modelsummary._flops import classify
+from tests.conftest import check_invariants
+from tests.models import SeedCase2, rand
+
+
+def macs(model: nn.Module, *args: object, mode: str = "eval", **kw: object) -> int:
+    s = summary(model, input_data=list(args), mode=mode, verbose=0, **kw)
+    assert s.uncounted_ops == {}, s.uncounted_ops
+    return s.total_mult_adds
+
+
+# -- the truths of the issue ------------------------------------------------------------
+def test_seed_conv_called_twice(audit):
+    model = audit(SeedCase2())
+    s = summary(model, (1, 1, 512, 512), verbose=0)
+    per_call = 512 * 512 * 3 * 3  # one output channel, one input channel, 3x3 kernel
+    assert s.total_mult_adds == 2 * per_call == 4_718_592
+    conv1 = s.layers[1]
+    assert (conv1.calls, conv1.mult_adds, conv1.mult_adds_per_call) == (2, 2 * per_call, per_call)
+
+
+def test_linear_512_to_1000(audit):
+    model = audit(nn.Linear(512, 1000))
+    assert macs(model, rand(1, 512)) == 512 * 1000
+
+
+def test_resnet_stem_conv_without_bias_term(audit):
+    model = audit(nn.Conv2d(3, 64, 7, stride=2, padding=3))  # has a bias: not counted
+    out = (224 + 2 * 3 - 7) // 2 + 1
+    expected = out * out * 64 * 3 * 7 * 7
+    assert expected == 118_013_952
+    assert macs(model, rand(1, 3, 224, 224)) == expected
+
+
+def mha_closed_form(length: int, batch: int, embed: int) -> int:
+    projections = 4 * length * batch * embed * embed  # q, k, v and output projections
+    attention = 2 * batch * length * length * embed  # q @ k.T and weights @ v, all heads
+    return projections + attention
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_multihead_attention(audit, mode):
+    model = audit(nn.MultiheadAttention(64, 4))
+    x = rand(10, 1, 64)
+    expected = mha_closed_form(10, 1, 64)
+    assert expected == 176_640
+    assert macs(model, x, x, x, mode=mode) == pytest.approx(expected, rel=0.01)
+
+
+def test_multihead_attention_under_no_grad_in_eval(audit):
+    model = audit(nn.MultiheadAttention(64, 4, batch_first=True))
+    x = rand(1, 10, 64)
+    with torch.no_grad():
+        total = macs(model, x, x, x, mode="eval")
+    assert total == pytest.approx(mha_closed_form(10, 1, 64), rel=0.01)
+
+
+def lstm_closed_form(steps: int, batch: int, sizes: list[tuple[int, int]], gates: int) -> int:
+    """``sizes``: (input size, hidden size) per layer and direction."""
+    return steps * batch * sum(gates * h * (i + h) for i, h in sizes)
+
+
+def test_lstm_two_layers(audit):
+    model = audit(nn.LSTM(10, 20, 2))
+    expected = lstm_closed_form(5, 3, [(10, 20), (20, 20)], gates=4)
+    assert expected == 84_000
+    assert macs(model, rand(5, 3, 10)) == expected
+
+
+@pytest.mark.parametrize(
+    "cls, gates", [(nn.LSTM, 4), (nn.GRU, 3), (nn.RNN, 1)], ids=["lstm", "gru", "rnn"]
+)
+def test_bidirectional_stacked_recurrent_layers(audit, cls, gates):
+    model = audit(cls(6, 8, num_layers=2, bidirectional=True, batch_first=True))
+    # layer 1 sees 6 inputs, layer 2 sees both directions' 8 outputs; two directions each
+    expected = lstm_closed_form(7, 2, [(6, 8), (6, 8), (16, 8), (16, 8)], gates)
+    assert macs(model, rand(2, 7, 6)) == expected
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+def test_lstm_with_projection(audit):
+    model = audit(nn.LSTM(6, 8, proj_size=4))
+    steps_batch = 5 * 2
+    expected = steps_batch * (4 * 8 * 6 + 4 * 8 * 4 + 4 * 8)  # w_ih, w_hh (8 -> proj 4), w_hr
+    assert macs(model, rand(5, 2, 6)) == expected
+
+
+def test_packed_sequence_counts_only_real_steps(audit):
+    model = audit(nn.LSTM(4, 8))
+    lengths = [5, 3]
+    packed = nn.utils.rnn.pack_padded_sequence(rand(5, 2, 4), lengths)
+    s = summary(model, input_data=[packed], verbose=0)
+    assert s.total_mult_adds == sum(lengths) * 4 * 8 * (4 + 8)
+
+
+@pytest.mark.parametrize(
+    "cell, gates", [(nn.LSTMCell, 4), (nn.GRUCell, 3), (nn.RNNCell, 1)], ids=["lstm", "gru", "rnn"]
+)
+def test_recurrent_cells(audit, cell, gates):
+    model = audit(cell(10, 20))
+    assert macs(model, rand(3, 10)) == 3 * gates * 20 * (10 + 20)
+
+
+# -- whole models -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name, published", [("resnet50", 4.09e9), ("vit_b_16", 17.56e9)], ids=["resnet50", "vit_b_16"]
+)
+def test_torchvision_published_figures(audit, name, published):
+    model = audit(getattr(torchvision.models, name)())
+    s = summary(model, (1, 3, 224, 224), verbose=0)
+    assert s.total_mult_adds == pytest.approx(published, rel=0.015)
+    assert s.uncounted_ops == {}
+    check_invariants(s, model)
+
+
+def test_gpt2_small_at_128_tokens(audit):
+    config = transformers.GPT2Config()
+    model = audit(transformers.GPT2LMHeadModel(config))
+    n, d, vocab = 128, config.n_embd, config.vocab_size
+    per_block = n * d * 3 * d + n * d * d + 2 * n * d * 4 * d + 2 * n * n * d
+    expected = config.n_layer * per_block + n * d * vocab
+    tokens = torch.zeros(1, n, dtype=torch.long)
+    s = summary(model, input_data=[tokens], verbose=0)
+    assert s.total_mult_adds == pytest.approx(expected, rel=0.02)
+    assert s.uncounted_ops == {}
+    head = next(layer for layer in s.layers if layer.path == "lm_head")
+    assert head.mult_adds == n * d * vocab
+
+
+# -- operator coverage ------------------------------------------------------------------
+class Call(nn.Module):
+    """Runs a function of its inputs, so functional ops can be summarised."""
+
+    def __init__(self, fn):  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *args):  # type: ignore[no-untyped-def]
+        return self.fn(*args)
+
+
+@pytest.mark.parametrize(
+    "fn, shapes, expected",
+    [
+        (torch.matmul, [(3, 4), (4, 5)], 3 * 4 * 5),
+        (torch.mm, [(3, 4), (4, 5)], 3 * 4 * 5),
+        (torch.bmm, [(2, 3, 4), (2, 4, 5)], 2 * 3 * 4 * 5),
+        (torch.matmul, [(2, 1, 3, 4), (6, 4, 5)], 2 * 6 * 3 * 4 * 5),
+        (lambda a, b: torch.einsum("bij,bjk->bik", a, b), [(2, 3, 4), (2, 4, 5)], 120),
+        (lambda a, b: torch.einsum("ij,kj->ik", a, b), [(3, 4), (5, 4)], 60),
+        (lambda c, a, b: torch.baddbmm(c, a, b), [(2, 3, 5), (2, 3, 4), (2, 4, 5)], 120),
+        (lambda c, a, b: torch.addmm(c, a, b), [(3, 5), (3, 4), (4, 5)], 60),
+        (torch.mv, [(3, 4), (4,)], 12),
+        (torch.dot, [(7,), (7,)], 7),
+        (lambda x, w: F.linear(x, w), [(2, 3, 4), (5, 4)], 2 * 3 * 4 * 5),
+    ],
+    ids=[
+        "matmul",
+        "mm",
+        "bmm",
+        "broadcast-matmul",
+        "einsum-bmm",
+        "einsum-mm",
+        "baddbmm",
+        "addmm",
+        "mv",
+        "dot",
+        "linear",
+    ],
+)
+def test_matrix_products(audit, fn, shapes, expected):
+    model = audit(Call(fn))
+    assert macs(model, *[rand(*s) for s in shapes]) == expected
+
+
+def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+@pytest.mark.parametrize(
+    "module, shape, expected",
+    [
+        (nn.Conv1d(4, 6, 3, padding=1), (2, 4, 10), 2 * 10 * 6 * 4 * 3),
+        (nn.Conv2d(4, 8, 3, groups=2), (1, 4, 9, 9), conv_out(9, 3) ** 2 * 8 * 2 * 9),
+        (nn.Conv2d(4, 4, 3, groups=4), (1, 4, 9, 9), conv_out(9, 3) ** 2 * 4 * 1 * 9),
+        (
+            nn.Conv2d(3, 5, 3, stride=2, dilation=2),
+            (1, 3, 17, 17),
+            conv_out(17, 3, 2, 0, 2) ** 2 * 5 * 3 * 9,
+        ),
+        (nn.Conv3d(2, 3, 2), (1, 2, 4, 4, 4), 3**3 * 3 * 2 * 8),
+        (nn.ConvTranspose1d(4, 6, 3), (1, 4, 10), 10 * 4 * 6 * 3),
+        (nn.ConvTranspose2d(3, 4, 3, stride=2), (1, 3, 8, 8), 8 * 8 * 3 * 4 * 9),
+        (nn.ConvTranspose2d(4, 6, 3, groups=2), (1, 4, 5, 5), 5 * 5 * 4 * 3 * 9),
+        (nn.ConvTranspose3d(2, 3, 2), (1, 2, 3, 3, 3), 27 * 2 * 3 * 8),
+    ],
+    ids=[
+        "conv1d",
+        "grouped",
+        "depthwise",
+        "strided-dilated",
+        "conv3d",
+        "transposed1d",
+        "transposed2d",
+        "transposed-grouped",
+        "transposed3d",
+    ],
+)
+def test_convolutions(audit, module, shape, expected):
+    model = audit(module)
+    assert macs(model, rand(*shape)) == expected
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("v_dim", [8, 16], ids=["flash-cpu", "math"])
+def test_scaled_dot_product_attention(audit, causal, v_dim):
+    # equal head dims take aten._scaled_dot_product_flash_attention_for_cpu; others the math path
+    q, k, v = rand(2, 4, 6, 8), rand(2, 4, 9, 8), rand(2, 4, 9, v_dim)
+    model = audit(Call(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=causal)))
+    # Causal masking still computes (then masks) every score: the work done is dense.
+    assert macs(model, q, k, v) == 2 * 4 * 6 * 9 * (8 + v_dim)
+
+
+class FusedAttention(nn.Module):
+    """Calls the fused eval fast path of nn.MultiheadAttention directly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mha = nn.MultiheadAttention(64, 4, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.mha
+        out, _ = torch._native_multi_head_attention(
+            x,
+            x,
+            x,
+            m.embed_dim,
+            m.num_heads,
+            m.in_proj_weight,
+            m.in_proj_bias,
+            m.out_proj.weight,
+            m.out_proj.bias,
+            need_weights=False,
+        )
+        return out
+
+
+def test_fused_multihead_attention_fast_path(audit):
+    model = audit(FusedAttention())
+    s = summary(model, (1, 10, 64), verbose=0)
+    assert s.total_mult_adds == mha_closed_form(10, 1, 64)
+    assert s.uncounted_ops == {}
+
+
+class FusedEncoderLayer(nn.Module):
+    """Calls the fused eval fast path of nn.TransformerEncoderLayer directly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(32, 4, dim_feedforward=48, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.layer
+        out: torch.Tensor = torch._transformer_encoder_layer_fwd(
+            x,
+            m.self_attn.embed_dim,
+            m.self_attn.num_heads,
+            m.self_attn.in_proj_weight,
+            m.self_attn.in_proj_bias,
+            m.self_attn.out_proj.weight,
+            m.self_attn.out_proj.bias,
+            False,
+            m.norm_first,
+            m.norm1.eps,
+            m.norm1.weight,
+            m.norm1.bias,
+            m.norm2.weight,
+            m.norm2.bias,
+            m.linear1.weight,
+            m.linear1.bias,
+            m.linear2.weight,
+            m.linear2.bias,
+            None,
+        )
+        return out
+
+
+def encoder_layer_closed_form(length: int, embed: int, ffn: int) -> int:
+    return mha_closed_form(length, 1, embed) + 2 * length * embed * ffn
+
+
+def test_fused_encoder_layer_fast_path(audit):
+    model = audit(FusedEncoderLayer())
+    s = summary(model, (1, 10, 32), verbose=0)
+    assert s.total_mult_adds == encoder_layer_closed_form(10, 32, 48)
+    assert s.uncounted_ops == {}
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_transformer_encoder_layer_module(audit, mode):
+    model = audit(nn.TransformerEncoderLayer(32, 4, dim_feedforward=48, batch_first=True))
+    assert macs(model, rand(1, 10, 32), mode=mode) == encoder_layer_closed_form(10, 32, 48)
+
+
+def test_embedding_has_no_mult_adds_and_is_not_uncounted(audit):
+    model = audit(nn.Embedding(100, 16))
+    s = summary(model, input_data=[torch.zeros(2, 5, dtype=torch.long)], verbose=0)
+    assert (s.total_mult_adds, s.uncounted_ops) == (0, {})
+
+
+def test_elementwise_norm_softmax_and_pooling_are_not_mult_adds(audit):
+    model = audit(
+        nn.Sequential(
+            nn.BatchNorm2d(3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.LayerNorm(3),
+            nn.GELU(),
+            nn.Softmax(-1),
+            nn.Dropout(),
+        )
+    )
+    assert macs(model, rand(2, 3, 8, 8), mode="train") == 0
+
+
+# -- attribution and roll-up ------------------------------------------------------------
+class Nested(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+        self.scale = nn.Parameter(torch.ones(4, 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.block(x)
+        return y @ self.scale  # run by the root itself
+
+
+def test_ops_go_to_the_innermost_module_and_roll_up(audit):
+    model = audit(Nested())
+    s = summary(model, (2, 8), verbose=0)
+    rows = {layer.path: layer for layer in s.layers}
+    assert rows["block.0"].mult_adds == 2 * 8 * 16
+    assert rows["block.2"].mult_adds == 2 * 16 * 4
+    assert rows["block"].mult_adds == 0
+    assert rows["block"].subtree_mult_adds == 2 * 8 * 16 + 2 * 16 * 4
+    assert rows[""].mult_adds == 2 * 4 * 4
+    for layer in s.layers:
+        assert layer.subtree_mult_adds == layer.mult_adds + sum(
+            c.subtree_mult_adds for c in layer.children
+        )
+    assert s.layers[0].subtree_mult_adds == s.total_mult_adds
+    assert sum(layer.mult_adds for layer in s.layers) == s.total_mult_adds
+
+
+def test_mult_adds_in_to_dict(audit):
+    model = audit(Nested())
+    d = summary(model, (2, 8), verbose=0).to_dict()
+    assert d["totals"]["total_mult_adds"] == 2 * 8 * 16 + 2 * 16 * 4 + 2 * 4 * 4
+    assert d["uncounted_ops"] == {}
+    row = next(r for r in d["layers"] if r["path"] == "block")
+    assert (row["mult_adds"], row["subtree_mult_adds"]) == (0, 2 * 8 * 16 + 2 * 16 * 4)
+
+
+def test_mult_adds_column_matches_golden(golden):
+    model = nn.Sequential(
+        nn.Sequential(nn.Conv2d(1, 2, 3, bias=False), nn.ReLU()), nn.Flatten(), nn.Linear(72, 3)
+    )
+    s = summary(
+        model,
+        (1, 1, 8, 8),
+        col_names=("kernel_size", "num_params", "params_percent", "mult_adds"),
+        depth=1,
+        col_width=12,
+        verbose=0,
+    )
+    golden("mult_adds_columns", str(s))
+
+
+# -- partial totals ---------------------------------------------------------------------
+class Spectral(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(5, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.fft.rfft(x).abs())
+
+
+def test_uncounted_operator_is_reported(audit):
+    model = audit(Spectral())
+    s = summary(model, (3, 8), verbose=0)
+    assert s.total_mult_adds == 3 * 5 * 5  # the part that is known
+    assert s.uncounted_ops == {"aten._fft_r2c": 1}
+    assert s.to_dict()["uncounted_ops"] == {"aten._fft_r2c": 1}
+    footer = str(s).split("Total mult-adds")[1]
+    assert "Uncounted operators (mult-adds may be partial): aten._fft_r2c ×1" in footer
+
+
+def test_complete_total_prints_no_uncounted_line():
+    assert "Uncounted" not in str(summary(nn.Linear(3, 2), (1, 3), verbose=0))
+
+
+@pytest.mark.parametrize(
+    "op, kind",
+    [
+        (torch.ops.aten.addmm.default, "counted"),
+        (torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default, "counted"),
+        (torch.ops.aten._native_multi_head_attention.default, "counted"),
+        (torch.ops.aten._transformer_encoder_layer_fwd.default, "counted"),
+        (torch.ops.aten.lstm.input, "counted"),
+        (torch.ops.aten.gru.data, "counted"),
+        (torch.ops.aten.rnn_tanh.input, "counted"),
+        (torch.ops.aten.mkldnn_rnn_layer.default, "counted"),
+        (torch.ops.aten._cudnn_rnn.default, "counted"),
+        (torch.ops.aten._scaled_dot_product_efficient_attention.default, "counted"),
+        (torch.ops.aten._flash_attention_forward.default, "counted"),
+        (torch.ops.aten.embedding.default, "free"),
+        (torch.ops.aten.add_.Tensor, "free"),
+        (torch.ops.aten.native_layer_norm.default, "free"),
+        (torch.ops.aten._softmax.default, "free"),
+        (torch.ops.aten.transpose.int, "free"),
+        (torch.ops.aten._fft_r2c.default, "uncounted"),
+        (torch.ops.aten.linalg_solve_triangular.default, "uncounted"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else str(v),
+)
+def test_operator_classes(op, kind):
+    result = classify(op)
+    got = "free" if result is True else "uncounted" if result is False else "counted"
+    assert got == kind
+
+
+def test_lstm_formula_matches_the_fused_op_arguments():
+    """The fused aten.lstm signature (as run on CPU without mkldnn, and by cuDNN's sibling)."""
+    lstm = nn.LSTM(10, 20, 2)
+    x = rand(5, 3, 10)
+    h = (torch.zeros(2, 3, 20), torch.zeros(2, 3, 20))
+    formula = classify(torch.ops.aten.lstm.input)
+    assert callable(formula)
+    args = (x, h, list(lstm._flat_weights), True, 2, 0.0, False, False, False)
+    assert formula(args, {}, None) == lstm_closed_form(5, 3, [(10, 20), (20, 20)], gates=4)
+
+
+def test_cudnn_rnn_formula_on_its_argument_layout():
+    gru = nn.GRU(6, 8, bidirectional=True)
+    x = rand(4, 2, 6)
+    formula = classify(torch.ops.aten._cudnn_rnn.default)
+    assert callable(formula)
+    weights = list(gru._flat_weights)
+    args = (x, weights, 4, None, None, None, 1, 8, 0, 1, False, 0.0, False, True, [], None)
+    assert formula(args, {}, None) == math.prod((4, 2)) * 2 * 3 * 8 * (6 + 8)
+
+
+def test_blhe_attention_formula_layout():
+    formula = classify(torch.ops.aten._flash_attention_forward.default)
+    assert callable(formula)
+    q, k, v = rand(2, 6, 4, 8), rand(2, 9, 4, 8), rand(2, 9, 4, 8)  # (B, L, H, E)
+    assert formula((q, k, v), {}, None) == 2 * 4 * 6 * 9 * 16
