@@ -78,7 +78,12 @@ class Comparison:
 
     def __str__(self) -> str:
         totals = list(self.to_dict().values())
-        keys = list(dict.fromkeys(k for t in totals for k in t))
+        # Totals no summary measured (``None`` everywhere, e.g. a CUDA peak on CPU) are left out.
+        keys = [
+            k
+            for k in dict.fromkeys(k for t in totals for k in t)
+            if any(t.get(k) is not None for t in totals)
+        ]
         rows = [
             [key, *(_format_total(key, t[key]) if key in t else "--" for t in totals)]
             for key in keys
