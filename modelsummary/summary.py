@@ -542,7 +542,7 @@ def _check_options(
     if not _is_int(depth) or depth < 0:
         raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
     if verbose is None:
-        verbose = 0 if hasattr(sys, "ps1") or "ipykernel" in sys.modules else 1
+        verbose = 0 if _interactive() else 1
     verbose = getattr(verbose, "value", verbose)  # torchinfo's Verbosity enum
     if not isinstance(verbose, int):
         raise TypeError(f"verbose must be 0, 1 or 2, got {verbose!r}")
@@ -557,6 +557,20 @@ def _check_options(
         col_width=col_width,
     )
     return options, verbose
+
+
+def _interactive() -> bool:
+    """True at a Python prompt or in an IPython/Jupyter shell, where a value displays itself.
+
+    Example:
+        >>> _interactive()  # doctests run neither at a prompt nor in a shell
+        False
+    """
+    if hasattr(sys, "ps1"):
+        return True
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    return get_ipython is not None and get_ipython() is not None
 
 
 def _names(values: Iterable[str], what: str) -> tuple[str, ...]:

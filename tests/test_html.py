@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -134,15 +133,7 @@ def test_executed_notebook_cell_displays_the_html_table(tmp_path, monkeypatch):
     client = NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
     )
-    loaded = set(sys.modules)
-    try:
-        client.execute()
-    finally:
-        # Finding the kernel spec imports ipykernel.kernelspec here, and summary() reads
-        # "ipykernel" in sys.modules as "in a notebook": do not leak it into later tests.
-        for name in set(sys.modules) - loaded:
-            if name == "ipykernel" or name.startswith("ipykernel."):
-                del sys.modules[name]
+    client.execute()
     outputs = nb.cells[1].outputs
     assert [o["output_type"] for o in outputs] == ["execute_result"]  # shown once, not printed
     data = outputs[0]["data"]

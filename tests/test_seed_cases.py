@@ -78,3 +78,10 @@ def test_repr_is_the_table():
     s = summary(SeedCase2(), SHAPE, verbose=0)
     assert repr(s) == str(s)
     assert "conv1 (Conv2d) ×2" in str(s)
+
+
+def test_interactive_shells_get_the_value_not_a_print(capsys, monkeypatch):
+    monkeypatch.setattr("sys.ps1", ">>> ", raising=False)
+    s = summary(SeedCase2(), SHAPE)
+    assert capsys.readouterr().out == ""  # the prompt shows repr(s), which is the table
+    assert repr(s) == str(s)
