@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.multiprocessing.reductions import StorageWeakRef
 from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
 
@@ -165,28 +166,38 @@ class _Frame:
 class _StorageCounter:
     """Counts the bytes of distinct tensor storages, so views and in-place results count once.
 
-    A storage is known by its data pointer while the tensor that showed it is
-    alive (a weak reference tells); a later tensor at a freed address is new.
-    On the meta device, where every pointer is 0, the tensor object itself is
-    the identity.
+    A storage is known by the address of its storage object while that storage
+    is alive (a weak reference to it tells, without keeping its memory); a later
+    storage at a freed address is new. The address exists on every device, so
+    the meta device, where every data pointer is 0, counts the same as a real one.
     """
 
     def __init__(self) -> None:
         self.total = 0
-        self._seen: dict[object, weakref.ref[torch.Tensor]] = {}
+        self._seen: dict[object, StorageWeakRef | weakref.ref[torch.Tensor]] = {}
 
     def add(self, t: torch.Tensor) -> None:
         try:
             storage = t.untyped_storage()
-            key: object = (t.device, storage.data_ptr()) if storage.data_ptr() else id(t)
+            key: object = storage._cdata
+            ref: StorageWeakRef | weakref.ref[torch.Tensor] = StorageWeakRef(storage)  # type: ignore[no-untyped-call]
             nbytes = storage.nbytes()
         except (RuntimeError, NotImplementedError):  # sparse and other storage-less tensors
-            key, nbytes = id(t), tensor_nbytes(t)
+            key, ref, nbytes = id(t), weakref.ref(t), tensor_nbytes(t)
         previous = self._seen.get(key)
-        if previous is not None and previous() is not None:
+        if previous is not None and _alive(previous):
             return
-        self._seen[key] = weakref.ref(t)
+        self._seen[key] = ref
         self.total += nbytes
+
+
+def _alive(ref: StorageWeakRef | weakref.ref[torch.Tensor]) -> bool:
+    if isinstance(ref, StorageWeakRef):
+        return not ref.expired()  # type: ignore[no-untyped-call]
+    return ref() is not None
+
+
+_no_torch_function = torch._C.DisableTorchFunction
 
 
 class _ParamWatcher(TorchFunctionMode):
@@ -288,23 +299,53 @@ class Tracer:
         self._handles.clear()
 
     # -- hooks -------------------------------------------------------------------------
+    # The hooks describe tensors (shape, dtype, storage): with torch functions
+    # disabled those reads do not pass through the mode, which would otherwise
+    # run Python for each of them as if the model had called an operator.
     def _pre_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        frame = _Frame(module, self._paths[id(module)], describe_call(args, kwargs))
+        with _no_torch_function():
+            frame = _Frame(module, self._paths[id(module)], describe_call(args, kwargs))
         self._stack.append(frame)
         self._frames.append(frame)
 
     def _post_hook(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
-        # Pop down to this module's own frame: a child that raised inside a
-        # try/except of its parent never reached its post-hook.
-        while self._stack:
-            frame = self._stack.pop()
-            if frame.module is module:
-                frame.output = describe(output)
-                break
-        for t in iter_tensors(output):
-            self._activations.add(t)
+        with _no_torch_function():
+            # Pop down to this module's own frame: a child that raised inside a
+            # try/except of its parent never reached its post-hook.
+            while self._stack:
+                frame = self._stack.pop()
+                if frame.module is module:
+                    frame.output = describe(output)
+                    break
+            for t in iter_tensors(output):
+                self._activations.add(t)
+
+    def add_stand_ins(self, originals: Mapping[int, torch.Tensor]) -> None:
+        """Count operators on stand-in tensors as uses of the parameters they replace.
+
+        Args:
+            originals: ``{id(stand_in): original}``, as
+                :func:`~modelsummary._meta.meta_stand_ins` yields it. The stand-ins
+                must stay alive until the pass ends (their ids are the keys).
+
+        Example:
+            >>> from modelsummary._meta import meta_stand_ins
+            >>> model = nn.Linear(3, 1)
+            >>> tracer = Tracer(model)
+            >>> with meta_stand_ins(model) as originals, torch.no_grad():
+            ...     tracer.add_stand_ins(originals)
+            ...     with tracer:
+            ...         _ = model(torch.empty(2, 3, device="meta"))
+            >>> trace = tracer.finish()
+            >>> sorted(trace.params[k].name for k, _ in trace.param_uses)
+            ['bias', 'weight']
+        """
+        for stand_in_id, original in originals.items():
+            key = self._param_keys.get(id(original))
+            if key is not None:
+                self._param_keys[stand_in_id] = key
 
     def _note_operands(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
         if not self._stack:

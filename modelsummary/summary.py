@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ from ._inputs import (
     normalize_input_size,
     to_device,
 )
+from ._meta import META_HINT, meta_stand_ins
 from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from ._render import COLUMN_HEADERS, ROW_SETTINGS, RenderOptions, format_value, render_table
 from ._state import preserved_state
@@ -383,9 +385,18 @@ def _traced_pass(
     if not args and not kwargs and _forward_needs_input(model):
         raise ValueError("summary() needs an input: give input_size, input_data, or forward kwargs")
     original = model_device(model)
+    on_meta = target.type == "meta"
+    if original.type == "meta" and not on_meta:
+        raise ValueError(
+            f"the model is on the meta device and has no values to run on {target};"
+            " summarise it with device='meta' (or leave device unset)"
+        )
     tracer = Tracer(model)
-    with preserved_state(model):
-        moved = target != original and any(True for _ in _tensors(model))
+    with ExitStack() as contexts:
+        if on_meta:  # meta stand-ins first: the state to preserve is then theirs, not copied
+            tracer.add_stand_ins(contexts.enter_context(meta_stand_ins(model)))
+        contexts.enter_context(preserved_state(model))
+        moved = not on_meta and target != original and any(True for _ in _tensors(model))
         try:
             if moved:
                 model.to(target)
@@ -394,7 +405,7 @@ def _traced_pass(
             with torch.no_grad(), tracer:
                 model(*args, **kwargs)
         except Exception as err:
-            raise _forward_error(model, tracer, err) from err
+            raise _forward_error(model, tracer, err, on_meta) from err
         finally:
             if moved:
                 model.to(original)
@@ -420,7 +431,9 @@ def _forward_needs_input(model: nn.Module) -> bool:
     )
 
 
-def _forward_error(model: nn.Module, tracer: Tracer, err: Exception) -> ModelSummaryError:
+def _forward_error(
+    model: nn.Module, tracer: Tracer, err: Exception, on_meta: bool
+) -> ModelSummaryError:
     frame = tracer.failed_frame
     if frame is None:
         where = f"{type(model).__name__} (before any module ran)"
@@ -429,4 +442,7 @@ def _forward_error(model: nn.Module, tracer: Tracer, err: Exception) -> ModelSum
         name = f"module '{frame.path}'" if frame.path else "the root module"
         where = f"{name} ({type(frame.module).__name__})"
         inputs = f" with inputs {format_value(frame.inputs)}"
-    return ModelSummaryError(f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}")
+    hint = f". {META_HINT}" if on_meta else ""
+    return ModelSummaryError(
+        f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}{hint}"
+    )
