@@ -152,6 +152,71 @@ def describe_call(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> SeqSpec:
     return SeqSpec(items)
 
 
+def unique_modules(
+    model: nn.Module,
+) -> tuple[list[tuple[str, nn.Module]], dict[int, list[str]]]:
+    """Each module once, at its first path in ``named_modules()`` order, and its other paths.
+
+    The other paths (aliases) are the places that register the same module
+    object again; a shared module's children are not repeated under each of
+    them. ``named_modules(remove_duplicate=False)`` walks a shared subtree once
+    per path, which is exponential in diamond-shaped sharing; this walk is
+    linear in the number of registrations, and iterative, so nesting depth is
+    not limited by Python's recursion limit.
+
+    Returns:
+        ``[(path, module)]`` in pre-order, and ``{id(module): alias paths}``.
+
+    Example:
+        >>> inner = nn.Linear(1, 1)
+        >>> outer = nn.Sequential(nn.Sequential(inner), inner)
+        >>> modules, aliases = unique_modules(outer)
+        >>> [path for path, _ in modules], aliases[id(inner)]
+        (['', '0', '0.0'], ['1'])
+    """
+    modules: list[tuple[str, nn.Module]] = []
+    aliases: dict[int, list[str]] = {}
+    pending: list[tuple[str, nn.Module]] = [("", model)]
+    while pending:
+        path, module = pending.pop()
+        if id(module) in aliases:
+            aliases[id(module)].append(path)
+            continue
+        aliases[id(module)] = []
+        modules.append((path, module))
+        prefix = f"{path}." if path else ""
+        pending.extend(
+            (prefix + name, child)
+            for name, child in reversed(module._modules.items())
+            if child is not None
+        )
+    return modules, aliases
+
+
+def unique_named(modules: list[tuple[str, nn.Module]], slot: str) -> list[tuple[str, torch.Tensor]]:
+    """``named_parameters()`` (slot ``"_parameters"``) or ``named_buffers()`` (``"_buffers"``).
+
+    Walks the modules :func:`unique_modules` listed, so the model's module tree
+    is not walked again: each tensor once, under its first dotted name.
+
+    Example:
+        >>> tied = nn.Sequential(nn.Linear(2, 2, bias=False), nn.Linear(2, 2, bias=False))
+        >>> tied[1].weight = tied[0].weight
+        >>> [name for name, _ in unique_named(unique_modules(tied)[0], "_parameters")]
+        ['0.weight']
+    """
+    seen: set[int] = set()
+    found: list[tuple[str, torch.Tensor]] = []
+    for path, module in modules:
+        prefix = f"{path}." if path else ""
+        tensors: dict[str, torch.Tensor | None] = getattr(module, slot)
+        for name, t in tensors.items():
+            if t is not None and id(t) not in seen:
+                seen.add(id(t))
+                found.append((prefix + name, t))
+    return found
+
+
 @dataclasses.dataclass(slots=True)
 class _Frame:
     """A module call in progress (mutable while the call runs)."""
@@ -237,19 +302,11 @@ class Tracer:
 
     def __init__(self, model: nn.Module) -> None:
         self._model = model
-        self._paths: dict[int, str] = {}
-        self._aliases: dict[int, list[str]] = {}
-        self._modules: list[tuple[str, nn.Module]] = []
-        for path, module in model.named_modules(remove_duplicate=False):
-            if id(module) in self._paths:
-                self._aliases[id(module)].append(path)
-                continue
-            self._paths[id(module)] = path
-            self._aliases[id(module)] = []
-            self._modules.append((path, module))
+        self._modules, self._aliases = unique_modules(model)
+        self._paths = {id(module): path for path, module in self._modules}
         self._param_keys: dict[int, int] = {}
-        for _, p in model.named_parameters():
-            self._param_keys.setdefault(id(p), len(self._param_keys))
+        for _, p in unique_named(self._modules, "_parameters"):
+            self._param_keys[id(p)] = len(self._param_keys)
         self._handles: list[RemovableHandle] = []
         self._untraced: set[str] = set()
         self._stack: list[_Frame] = []
@@ -380,7 +437,7 @@ class Tracer:
             10
         """
         params: dict[int, ParamInfo] = {}
-        for name, p in self._model.named_parameters():
+        for name, p in unique_named(self._modules, "_parameters"):
             key = self._param_keys.get(id(p))
             if key is None or key in params:
                 continue
@@ -393,10 +450,8 @@ class Tracer:
                 dtype=dtype_name(p.dtype),
             )
         buffers: dict[int, BufferInfo] = {}
-        for name, b in self._model.named_buffers():
-            buffers.setdefault(
-                id(b), BufferInfo(name=name, numel=b.numel(), nbytes=tensor_nbytes(b))
-            )
+        for name, b in unique_named(self._modules, "_buffers"):
+            buffers[id(b)] = BufferInfo(name=name, numel=b.numel(), nbytes=tensor_nbytes(b))
         modules = tuple(self._module_info(path, module) for path, module in self._modules)
         calls = tuple(
             CallRecord(path=f.path, inputs=f.inputs, output=f.output, mult_adds=f.mult_adds)
