@@ -145,7 +145,7 @@ def _llama_70b_expected() -> int:
 
 
 LLAMA_70B = """
-import json, resource, torch
+import json, torch
 from transformers import LlamaConfig, LlamaForCausalLM
 from modelsummary import summary
 config = LlamaConfig(hidden_size=8192, num_hidden_layers=80, num_attention_heads=64,
@@ -153,7 +153,9 @@ config = LlamaConfig(hidden_size=8192, num_hidden_layers=80, num_attention_heads
 with torch.device("meta"):
     model = LlamaForCausalLM(config)
 s = summary(model, (1, 128), dtypes=[torch.long], verbose=0)
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# This process's own resident peak (ru_maxrss would include the parent's at fork time).
+with open("/proc/self/status") as status:
+    peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 print(json.dumps({"total": s.total_params, "all": s.all_params, "bytes": s.total_param_bytes,
                   "peak_kib": peak_kib}))
 """
