@@ -139,7 +139,7 @@ class ModuleInfo:
     kernel_size: tuple[int, ...] | None = None
     """The ``kernel_size`` attribute of convolution-like modules."""
     aliases: tuple[str, ...] = ()
-    """Other paths under which the same module object is reachable."""
+    """Other paths that register the same module object (its children are not repeated)."""
     traced: bool = True
     """False when the module cannot run Python hooks (TorchScript)."""
 

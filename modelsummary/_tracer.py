@@ -38,6 +38,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.multiprocessing.reductions import StorageWeakRef
 from torch.nn.modules import module as module_hooks
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -164,6 +165,71 @@ def describe_call(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> SeqSpec:
     return SeqSpec(items)
 
 
+def unique_modules(
+    model: nn.Module,
+) -> tuple[list[tuple[str, nn.Module]], dict[int, list[str]]]:
+    """Each module once, at its first path in ``named_modules()`` order, and its other paths.
+
+    The other paths (aliases) are the places that register the same module
+    object again; a shared module's children are not repeated under each of
+    them. ``named_modules(remove_duplicate=False)`` walks a shared subtree once
+    per path, which is exponential in diamond-shaped sharing; this walk is
+    linear in the number of registrations, and iterative, so nesting depth is
+    not limited by Python's recursion limit.
+
+    Returns:
+        ``[(path, module)]`` in pre-order, and ``{id(module): alias paths}``.
+
+    Example:
+        >>> inner = nn.Linear(1, 1)
+        >>> outer = nn.Sequential(nn.Sequential(inner), inner)
+        >>> modules, aliases = unique_modules(outer)
+        >>> [path for path, _ in modules], aliases[id(inner)]
+        (['', '0', '0.0'], ['1'])
+    """
+    modules: list[tuple[str, nn.Module]] = []
+    aliases: dict[int, list[str]] = {}
+    pending: list[tuple[str, nn.Module]] = [("", model)]
+    while pending:
+        path, module = pending.pop()
+        if id(module) in aliases:
+            aliases[id(module)].append(path)
+            continue
+        aliases[id(module)] = []
+        modules.append((path, module))
+        prefix = f"{path}." if path else ""
+        pending.extend(
+            (prefix + name, child)
+            for name, child in reversed(module._modules.items())
+            if child is not None
+        )
+    return modules, aliases
+
+
+def unique_named(modules: list[tuple[str, nn.Module]], slot: str) -> list[tuple[str, torch.Tensor]]:
+    """``named_parameters()`` (slot ``"_parameters"``) or ``named_buffers()`` (``"_buffers"``).
+
+    Walks the modules :func:`unique_modules` listed, so the model's module tree
+    is not walked again: each tensor once, under its first dotted name.
+
+    Example:
+        >>> tied = nn.Sequential(nn.Linear(2, 2, bias=False), nn.Linear(2, 2, bias=False))
+        >>> tied[1].weight = tied[0].weight
+        >>> [name for name, _ in unique_named(unique_modules(tied)[0], "_parameters")]
+        ['0.weight']
+    """
+    seen: set[int] = set()
+    found: list[tuple[str, torch.Tensor]] = []
+    for path, module in modules:
+        prefix = f"{path}." if path else ""
+        tensors: dict[str, torch.Tensor | None] = getattr(module, slot)
+        for name, t in tensors.items():
+            if t is not None and id(t) not in seen:
+                seen.add(id(t))
+                found.append((prefix + name, t))
+    return found
+
+
 @dataclasses.dataclass(slots=True)
 class _Frame:
     """A module call in progress (mutable while the call runs)."""
@@ -178,32 +244,42 @@ class _Frame:
 class _StorageCounter:
     """Counts the bytes of distinct tensor storages, so views and in-place results count once.
 
-    A storage is known by its data pointer while the tensor that showed it is
-    alive (a weak reference tells); a later tensor at a freed address is new.
-    On the meta device, where every pointer is 0, the tensor object itself is
-    the identity.
+    A storage is known by the address of its storage object while that storage
+    is alive (a weak reference to it tells, without keeping its memory); a later
+    storage at a freed address is new. The address exists on every device, so
+    the meta device, where every data pointer is 0, counts the same as a real one.
     """
 
     def __init__(self) -> None:
         self.total = 0
-        self._seen: dict[object, weakref.ref[torch.Tensor]] = {}
+        self._seen: dict[object, StorageWeakRef | weakref.ref[torch.Tensor]] = {}
 
     def add(self, t: torch.Tensor) -> None:
         try:
             storage = t.untyped_storage()
-            key: object = (t.device, storage.data_ptr()) if storage.data_ptr() else id(t)
+            key: object = storage._cdata
+            ref: StorageWeakRef | weakref.ref[torch.Tensor] = StorageWeakRef(storage)  # type: ignore[no-untyped-call]
             nbytes = storage.nbytes()
         except (RuntimeError, NotImplementedError):  # sparse and other storage-less tensors
-            key, nbytes = id(t), tensor_nbytes(t)
+            key, ref, nbytes = id(t), weakref.ref(t), tensor_nbytes(t)
         previous = self._seen.get(key)
-        if previous is not None and previous() is not None:
+        if previous is not None and _alive(previous):
             return
-        self._seen[key] = weakref.ref(t)
+        self._seen[key] = ref
         self.total += nbytes
 
 
 def _unpack_saved(t: torch.Tensor) -> torch.Tensor:
     return t
+
+
+def _alive(ref: StorageWeakRef | weakref.ref[torch.Tensor]) -> bool:
+    if isinstance(ref, StorageWeakRef):
+        return not ref.expired()  # type: ignore[no-untyped-call]
+    return ref() is not None
+
+
+_no_torch_function = torch._C.DisableTorchFunction
 
 
 class _ParamWatcher(TorchFunctionMode):
@@ -283,19 +359,11 @@ class Tracer:
 
     def __init__(self, model: nn.Module, *, saved_tensors: bool = False) -> None:
         self._model = model
-        self._paths: dict[int, str] = {}
-        self._aliases: dict[int, list[str]] = {}
-        self._modules: list[tuple[str, nn.Module]] = []
-        for path, module in model.named_modules(remove_duplicate=False):
-            if id(module) in self._paths:
-                self._aliases[id(module)].append(path)
-                continue
-            self._paths[id(module)] = path
-            self._aliases[id(module)] = []
-            self._modules.append((path, module))
+        self._modules, self._aliases = unique_modules(model)
+        self._paths = {id(module): path for path, module in self._modules}
         self._param_keys: dict[int, int] = {}
-        for _, p in model.named_parameters():
-            self._param_keys.setdefault(id(p), len(self._param_keys))
+        for _, p in unique_named(self._modules, "_parameters"):
+            self._param_keys[id(p)] = len(self._param_keys)
         self._handles: list[RemovableHandle] = []
         self._untraced: set[str] = set()
         self._scripts: dict[int, nn.Module] = {}
@@ -385,23 +453,53 @@ class Tracer:
         self._handles.clear()
 
     # -- hooks -------------------------------------------------------------------------
+    # The hooks describe tensors (shape, dtype, storage): with torch functions
+    # disabled those reads do not pass through the mode, which would otherwise
+    # run Python for each of them as if the model had called an operator.
     def _pre_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        frame = _Frame(module, self._paths[id(module)], describe_call(args, kwargs))
+        with _no_torch_function():
+            frame = _Frame(module, self._paths[id(module)], describe_call(args, kwargs))
         self._stack.append(frame)
         self._frames.append(frame)
 
     def _post_hook(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
-        # Pop down to this module's own frame: a child that raised inside a
-        # try/except of its parent never reached its post-hook.
-        while self._stack:
-            frame = self._stack.pop()
-            if frame.module is module:
-                frame.output = describe(output)
-                break
-        for t in iter_tensors(output):
-            self._activations.add(t)
+        with _no_torch_function():
+            # Pop down to this module's own frame: a child that raised inside a
+            # try/except of its parent never reached its post-hook.
+            while self._stack:
+                frame = self._stack.pop()
+                if frame.module is module:
+                    frame.output = describe(output)
+                    break
+            for t in iter_tensors(output):
+                self._activations.add(t)
+
+    def add_stand_ins(self, originals: Mapping[int, torch.Tensor]) -> None:
+        """Count operators on stand-in tensors as uses of the parameters they replace.
+
+        Args:
+            originals: ``{id(stand_in): original}``, as
+                :func:`~modelsummary._meta.meta_stand_ins` yields it. The stand-ins
+                must stay alive until the pass ends (their ids are the keys).
+
+        Example:
+            >>> from modelsummary._meta import meta_stand_ins
+            >>> model = nn.Linear(3, 1)
+            >>> tracer = Tracer(model)
+            >>> with meta_stand_ins(model) as originals, torch.no_grad():
+            ...     tracer.add_stand_ins(originals)
+            ...     with tracer:
+            ...         _ = model(torch.empty(2, 3, device="meta"))
+            >>> trace = tracer.finish()
+            >>> sorted(trace.params[k].name for k, _ in trace.param_uses)
+            ['bias', 'weight']
+        """
+        for stand_in_id, original in originals.items():
+            key = self._param_keys.get(id(original))
+            if key is not None:
+                self._param_keys[stand_in_id] = key
 
     def _global_pre(self, module: nn.Module, args: tuple[Any, ...]) -> None:
         if self._scripts.get(id(module)) is module:
@@ -453,7 +551,7 @@ class Tracer:
             10
         """
         params: dict[int, ParamInfo] = {}
-        for name, p in self._model.named_parameters():
+        for name, p in unique_named(self._modules, "_parameters"):
             key = self._param_keys.get(id(p))
             if key is None or key in params:
                 continue
@@ -466,10 +564,8 @@ class Tracer:
                 dtype=dtype_name(p.dtype),
             )
         buffers: dict[int, BufferInfo] = {}
-        for name, b in self._model.named_buffers():
-            buffers.setdefault(
-                id(b), BufferInfo(name=name, numel=b.numel(), nbytes=tensor_nbytes(b))
-            )
+        for name, b in unique_named(self._modules, "_buffers"):
+            buffers[id(b)] = BufferInfo(name=name, numel=b.numel(), nbytes=tensor_nbytes(b))
         modules = tuple(self._module_info(path, module) for path, module in self._modules)
         calls = tuple(
             CallRecord(

@@ -273,7 +273,7 @@ def build_tree(trace: Trace) -> SummaryTree:
         peak_bytes=trace.peak_bytes,
     )
     return SummaryTree(
-        root=index.node(trace.modules[0].path, 0),
+        root=index.tree(trace.modules[0].path),
         unused=unused,
         unused_modules=tuple(m.path for m in trace.modules if m.path not in index.active),
         totals=totals,
@@ -350,6 +350,7 @@ class _Index:
                     [self.first_call.get(m.path, math.inf)]
                     + [self.first_activity.get(c, math.inf) for c in held[m.path]]
                 )
+        self._root_of: dict[str, str | None] = {}  # memo of _inactive_root
 
     def _script_ran(self, path: str) -> bool:
         """Inside TorchScript no hooks run: a scripted module counts as run when
@@ -359,14 +360,29 @@ class _Index:
             return False
         return info.parent in self.calls or self._script_ran(info.parent)
 
-    def node(self, path: str, depth: int) -> SummaryNode:
-        # Recursion depth equals module nesting depth, far below Python's limit in practice.
+    def tree(self, root: str) -> SummaryNode:
+        """The node of ``root`` with every active module below it.
+
+        Iterative: nesting depth is not limited by Python's recursion limit.
+        """
+        order: list[tuple[str, int]] = []  # pre-order, so reversed it builds children first
+        kids_of: dict[str, list[str]] = {}
+        pending = [(root, 0)]
+        while pending:
+            path, depth = pending.pop()
+            order.append((path, depth))
+            kids_of[path] = kids = sorted(
+                (c for c in self.children[path] if c in self.active),
+                key=self.first_activity.__getitem__,
+            )
+            pending.extend((c, depth + 1) for c in reversed(kids))
+        built: dict[str, SummaryNode] = {}
+        for path, depth in reversed(order):
+            built[path] = self.node(path, depth, tuple(built.pop(c) for c in kids_of[path]))
+        return built[root]
+
+    def node(self, path: str, depth: int, child_nodes: tuple[SummaryNode, ...]) -> SummaryNode:
         info = self.infos[path]
-        kids = sorted(
-            (c for c in self.children[path] if c in self.active),
-            key=lambda c: self.first_activity[c],
-        )
-        child_nodes = tuple(self.node(c, depth + 1) for c in kids)
         carried = [self.params[k] for _, k in info.param_keys if self.carrier.get(k) == path]
         calls = self.calls.get(path, [])
         own_macs = sum(c.mult_adds for c in calls)
@@ -430,8 +446,17 @@ class _Index:
 
     def _inactive_root(self, path: str, roots: set[str]) -> str | None:
         node: str | None = path
+        walked: list[str] = []
+        found: str | None = None
         while node is not None and node in self.infos:
+            if node in self._root_of:
+                found = self._root_of[node]
+                break
+            walked.append(node)
             if node in roots:
-                return node
+                found = node
+                break
             node = self.infos[node].parent
-        return None
+        for step in walked:  # remember the answer along the way: linear over all params
+            self._root_of[step] = found
+        return found

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import inspect
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -50,6 +52,7 @@ from ._inputs import (
     to_device,
 )
 from ._memory import check_optimizer
+from ._meta import META_HINT, meta_stand_ins
 from ._plot import plot as plot_summary
 from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, Trace, ValueSpec
 from ._render import COLUMN_HEADERS, ROW_SETTINGS, RenderOptions, format_value, render_table
@@ -477,19 +480,40 @@ def summary(
     _check_forward_arguments(model, args, forward_kwargs)
     input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, forward_kwargs]))
 
-    trace = _traced_pass(
-        _unmaterialised_copy(model),
-        args,
-        forward_kwargs,
-        target,
-        mode,
-        optimizer,
-        timed="time" in options.columns,
-    )
-    result = ModelSummary(build_tree(dataclasses.replace(trace, input_bytes=input_bytes)), options)
+    with _gc_paused():
+        trace = _traced_pass(
+            _unmaterialised_copy(model),
+            args,
+            forward_kwargs,
+            target,
+            mode,
+            optimizer,
+            timed="time" in options.columns,
+        )
+        tree = build_tree(dataclasses.replace(trace, input_bytes=input_bytes))
+    result = ModelSummary(tree, options)
     if verbose:
         print(result)
     return result
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector during the pass and the tree building.
+
+    A summary allocates a few small records per module call; with a large model
+    alive, each collection walks all of the model's objects again (half the time
+    of a summary of 10,000 modules). Reference counting still frees every tensor
+    as soon as it is dropped, so no activation outlives its use.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _is_int(value: object) -> bool:
@@ -637,11 +661,20 @@ def _traced_pass(
     timed: bool = False,
 ) -> Trace:
     original = model_device(model)
+    on_meta = target.type == "meta"
+    if original.type == "meta" and not on_meta:
+        raise ValueError(
+            f"the model is on the meta device and has no values to run on {target};"
+            " summarise it with device='meta' (or leave device unset)"
+        )
     # The training estimate needs autograd's saved tensors, so that pass keeps grad on.
     tracer = Tracer(model, saved_tensors=optimizer is not None)
     on_cuda = target.type == "cuda"
-    with preserved_state(model):
-        moved = target != original and any(True for _ in _tensors(model))
+    with ExitStack() as contexts:
+        if on_meta:  # meta stand-ins first: the state to preserve is then theirs, not copied
+            tracer.add_stand_ins(contexts.enter_context(meta_stand_ins(model)))
+        contexts.enter_context(preserved_state(model))
+        moved = not on_meta and target != original and any(True for _ in _tensors(model))
         try:
             if moved:
                 model.to(target)
@@ -660,7 +693,7 @@ def _traced_pass(
             if timed:
                 trace = dataclasses.replace(trace, times=_time_pass(model, args, kwargs, target))
         except Exception as err:
-            raise _forward_error(model, tracer, err) from err
+            raise _forward_error(model, tracer, err, on_meta) from err
         finally:
             if moved:
                 model.to(original)
@@ -702,7 +735,9 @@ def _needs_input(signature: inspect.Signature) -> bool:
     )
 
 
-def _forward_error(model: nn.Module, tracer: Tracer, err: Exception) -> ModelSummaryError:
+def _forward_error(
+    model: nn.Module, tracer: Tracer, err: Exception, on_meta: bool
+) -> ModelSummaryError:
     frame = tracer.failed_frame
     if frame is None:
         where = f"{type(model).__name__} (before any module ran)"
@@ -711,4 +746,7 @@ def _forward_error(model: nn.Module, tracer: Tracer, err: Exception) -> ModelSum
         name = f"module '{frame.path}'" if frame.path else "the root module"
         where = f"{name} ({type(frame.module).__name__})"
         inputs = f" with inputs {format_value(frame.inputs)}"
-    return ModelSummaryError(f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}")
+    hint = f". {META_HINT}" if on_meta else ""
+    return ModelSummaryError(
+        f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}{hint}"
+    )

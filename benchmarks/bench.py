@@ -1,0 +1,246 @@
+"""Benchmark modelsummary against a bare forward pass and torchinfo, in one run.
+
+Prints Markdown tables: per-model times and ratios, peak memory, the nesting-depth
+series, 10,000 modules, and the meta-device Llama 70B figure. torchinfo is only
+a benchmark dependency (``pip install -e .[bench]``); its runs that grow
+exponentially go to a subprocess with a time cap.
+
+Usage:
+    python benchmarks/bench.py [--repeat 7] [--cap 30] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from modelsummary import summary  # noqa: E402
+
+
+def build(name: str) -> tuple[nn.Module, Any]:
+    """A model and its input data (a tensor or a dict of keyword arguments)."""
+    if name == "resnet50":
+        import torchvision
+
+        return torchvision.models.resnet50(), torch.rand(1, 3, 224, 224)
+    if name == "vit_b_16":
+        import torchvision
+
+        return torchvision.models.vit_b_16(), torch.rand(1, 3, 224, 224)
+    if name == "gpt2":
+        from transformers import GPT2Config, GPT2LMHeadModel
+
+        return GPT2LMHeadModel(GPT2Config()), {"input_ids": torch.zeros(1, 128, dtype=torch.long)}
+    raise ValueError(name)
+
+
+def nested(depth: int) -> nn.Module:
+    model: nn.Module = nn.Linear(4, 4)
+    for _ in range(depth):
+        model = nn.Sequential(model)
+    return model
+
+
+def wide(n: int) -> nn.Module:
+    return nn.Sequential(*[nn.Linear(4, 4) for _ in range(n)])
+
+
+def runners(model: nn.Module, data: Any) -> dict[str, Callable[[], object]]:
+    import torchinfo
+
+    model.eval()
+
+    def bare() -> object:
+        with torch.no_grad():
+            return model(**data) if isinstance(data, dict) else model(data)
+
+    return {
+        "bare": bare,
+        "modelsummary": lambda: summary(model, input_data=data, verbose=0),
+        "torchinfo": lambda: torchinfo.summary(model, input_data=data, verbose=0),
+    }
+
+
+def timed(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+    """Interleaved runs after one warm-up each, so drift hits every contender alike."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeat):
+        for key, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - start)
+    return times
+
+
+def child(code: str, cap: float) -> dict[str, Any] | None:
+    """Run ``code`` in a fresh interpreter; its last stdout line is JSON. None on timeout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=cap,
+            env=env,
+            check=True,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# A child's own resident peak: ru_maxrss would include the parent's peak at fork time.
+PEAK_KIB = """
+def peak_kib():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+"""
+
+PEAK = (
+    PEAK_KIB
+    + """
+import json, sys, torch
+sys.path.insert(0, {root!r}); sys.path.insert(0, {bench!r})
+from bench import build, runners
+torch.set_num_threads({threads})
+model, data = build({name!r})
+fn = runners(model, data)[{kind!r}]
+before = peak_kib()
+fn()
+print(json.dumps({{"before_kib": before, "peak_kib": peak_kib()}}))
+"""
+)
+
+TORCHINFO_DEPTH = """
+import json, time, sys, torch
+sys.path.insert(0, {bench!r})
+from bench import nested, wide
+import torchinfo
+model = {builder}
+start = time.perf_counter()
+torchinfo.summary(model, (1, 4), verbose=0)
+print(json.dumps({{"seconds": time.perf_counter() - start}}))
+"""
+
+LLAMA = (
+    PEAK_KIB
+    + """
+import json, time, torch
+from transformers import LlamaConfig, LlamaForCausalLM
+from modelsummary import summary
+config = LlamaConfig(hidden_size=8192, num_hidden_layers=80, num_attention_heads=64,
+                     num_key_value_heads=8, intermediate_size=28672, vocab_size=128256)
+start = time.perf_counter()
+with torch.device("meta"):
+    model = LlamaForCausalLM(config)
+built = time.perf_counter()
+s = summary(model, (1, 128), dtypes=[torch.long], verbose=0)
+done = time.perf_counter()
+print(json.dumps({"build": built - start, "summary": done - built, "params": s.total_params,
+                  "peak_kib": peak_kib()}))
+"""
+)
+
+
+def fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per contender")
+    parser.add_argument("--cap", type=float, default=30.0, help="seconds allowed to torchinfo")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--models", nargs="*", default=["resnet50", "vit_b_16", "gpt2"])
+    opts = parser.parse_args()
+    torch.set_num_threads(opts.threads)
+    bench_dir = str(Path(__file__).parent)
+
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs,"
+        f" {opts.threads} torch threads; Python {platform.python_version()},"
+        f" torch {torch.__version__}; best of {opts.repeat} interleaved runs.\n"
+    )
+    print(
+        "| model | bare forward | modelsummary | torchinfo | modelsummary / bare |"
+        " torchinfo / bare | peak RSS bare | peak RSS modelsummary |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name in opts.models:
+        model, data = build(name)
+        times = timed(runners(model, data), opts.repeat)
+        best = {k: min(v) for k, v in times.items()}
+        median = {k: statistics.median(v) for k, v in times.items()}
+        peaks = {}
+        for kind in ("bare", "modelsummary"):
+            code = PEAK.format(
+                root=str(ROOT), bench=bench_dir, threads=opts.threads, name=name, kind=kind
+            )
+            result = child(code, 600)
+            peaks[kind] = f"{result['peak_kib'] / 1024:.0f} MB" if result else "—"
+        print(
+            f"| {name} | {fmt(best['bare'])} | {fmt(best['modelsummary'])} |"
+            f" {fmt(best['torchinfo'])} | {best['modelsummary'] / best['bare']:.3f}×"
+            f" (median {median['modelsummary'] / median['bare']:.3f}×) |"
+            f" {best['torchinfo'] / best['bare']:.2f}× | {peaks['bare']} |"
+            f" {peaks['modelsummary']} |"
+        )
+
+    print(f"\n| model | modules | bare forward | modelsummary | torchinfo (cap {opts.cap:.0f} s) |")
+    print("|---|---|---|---|---|")
+    series: list[tuple[str, int, str]] = [
+        *((f"nested Sequential, depth {d}", d + 1, f"nested({d})") for d in (10, 18, 20, 22, 100)),
+        ("flat Sequential of Linear", 10_001, "wide(10_000)"),
+    ]
+    for label, count, builder in series:
+        model = eval(builder)  # one of the two builders above
+        x = torch.rand(1, 4)
+
+        def bare(model: nn.Module = model, x: torch.Tensor = x) -> object:
+            with torch.no_grad():
+                return model(x)
+
+        def ours(model: nn.Module = model) -> object:
+            return summary(model, (1, 4), verbose=0)
+
+        times = timed({"bare": bare, "modelsummary": ours}, max(3, opts.repeat // 2))
+        code = TORCHINFO_DEPTH.format(bench=bench_dir, builder=builder)
+        result = child(code, opts.cap)
+        theirs = f"> {opts.cap:.0f} s (stopped)" if result is None else fmt(result["seconds"])
+        print(
+            f"| {label} | {count:,} | {fmt(min(times['bare']))} |"
+            f" {fmt(min(times['modelsummary']))} | {theirs} |"
+        )
+
+    result = child(LLAMA, 600)
+    assert result is not None
+    print(
+        f"\nLlama-style 70B on meta (hidden 8192, 80 layers, 64 heads, 8 KV heads):"
+        f" {result['params']:,} parameters; build {fmt(result['build'])},"
+        f" summary {fmt(result['summary'])}, peak RSS {result['peak_kib'] / 1024:.0f} MB"
+        " (whole process, torch and transformers included)."
+    )
+
+
+if __name__ == "__main__":
+    main()
