@@ -14,6 +14,14 @@ Each operator falls in one of three classes:
 * **uncounted**: anything else. The summary lists these by name and count, so a
   total that may be partial says so.
 
+Most operators never need the aten level: the tracer first sees each call at the
+``torch`` level (``F.conv2d``, ``F.linear``, ``Tensor.add``), and
+:func:`classify_function` answers there for the common ones: a formula for
+linear layers, convolutions and plain matrix products, or "free". Only calls it
+does not know (``einsum``, attention, recurrent layers, anything unfamiliar) are
+run under the aten-level counter, which sees what they decompose into. The
+result is the same as counting every aten operator, at a fraction of the cost.
+
 The shape formulas are pure functions of sizes:
 
 Example:
@@ -406,3 +414,67 @@ def op_name(func: Any) -> str:
     """
     packet = getattr(func, "_overloadpacket", func)
     return str(getattr(packet, "_qualified_op_name", packet)).replace("::", ".")
+
+
+DISPATCH = None
+"""What :func:`classify_function` returns for a call to count at the aten level."""
+
+# torch-level calls with a formula: the common, unambiguous heavy hitters. Anything with
+# broadcasting or 1-D special cases (``matmul``, ``@``, ``einsum``) goes to the aten level.
+_FUNCTION_COUNTED: dict[str, Formula] = {
+    "linear": _linear_op,
+    "conv1d": _conv_fixed(False),
+    "conv2d": _conv_fixed(False),
+    "conv3d": _conv_fixed(False),
+    "conv_transpose1d": _conv_fixed(True),
+    "conv_transpose2d": _conv_fixed(True),
+    "conv_transpose3d": _conv_fixed(True),
+    "addmm": _addmm_op,
+    "baddbmm": _addmm_op,
+    "mm": _mm_op,
+    "bmm": _mm_op,
+}
+
+# torch-level names (beyond the aten ones in _FREE) of calls known to do no MACs.
+_FUNCTION_FREE = frozenset(
+    """
+    batch_norm getitem setitem get float double half bfloat16 int long bool
+    dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout relu6 interpolate
+    radd rmul rtruediv truediv floordiv rfloordiv mod rpow and or xor invert
+    len repr format hash iter contains dim ndimension nelement element_size is_contiguous
+    is_floating_point is_complex get_device data_ptr untyped_storage storage_offset
+    requires_grad_ cpu cuda masked_fill_ new_tensor tolist numpy
+    """.split()  # noqa: SIM905
+)
+
+
+def classify_function(func: Any) -> Formula | bool | None:
+    """Sort a torch-level call (what a ``TorchFunctionMode`` sees) by its name.
+
+    Args:
+        func: A torch function, ``Tensor`` method or ``torch.nn.functional`` function.
+
+    Returns:
+        A MAC formula; ``True`` if it is known to do no multiply-accumulates; or
+        :data:`DISPATCH` (``None``) to count the aten operators it runs.
+
+    Example:
+        >>> classify_function(torch.nn.functional.linear) is _linear_op
+        True
+        >>> classify_function(torch.Tensor.__add__), classify_function(torch.relu)
+        (True, True)
+        >>> classify_function(torch.einsum) is DISPATCH
+        True
+    """
+    name = getattr(func, "__name__", "")
+    if name.startswith("__") and name.endswith("__") and len(name) > 4:
+        name = name[2:-2]
+        if name[:1] in "ri" and name[1:] in _FREE:  # __radd__, __iadd__ ...
+            name = name[1:]
+    formula = _FUNCTION_COUNTED.get(name)
+    if formula is not None:
+        return formula
+    base = name[:-1] if name.endswith("_") and not name.startswith("_") else name
+    if base in _FREE or name in _FREE or base in _FUNCTION_FREE:
+        return True
+    return DISPATCH

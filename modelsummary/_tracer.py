@@ -33,6 +33,7 @@ import dataclasses
 import weakref
 from collections import Counter
 from collections.abc import Mapping
+from contextlib import ExitStack
 from types import TracebackType
 from typing import Any
 
@@ -44,7 +45,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
-from ._flops import Formula, classify, op_name
+from ._flops import DISPATCH, Formula, classify, classify_function, op_name
 from ._records import (
     BufferInfo,
     CallRecord,
@@ -283,11 +284,20 @@ _no_torch_function = torch._C.DisableTorchFunction
 
 
 class _ParamWatcher(TorchFunctionMode):
-    """Sees the arguments of every torch operation and reports parameters among them."""
+    """Sees every torch-level call with its original arguments.
+
+    It notes the parameters among the arguments, and counts the call's
+    multiply-accumulates: by a formula for the common heavy calls, not at all for
+    calls known to do none, and otherwise by running the call under the
+    aten-level :class:`_OpCounter` (see :func:`~modelsummary._flops.classify_function`).
+    """
 
     def __init__(self, tracer: Tracer) -> None:
         super().__init__()
         self._tracer = tracer
+        self._kinds: dict[Any, tuple[Formula | bool | None, bool]] = {}
+        self.counter_active = False
+        """True while the aten-level counter sees every operator anyway."""
 
     def __torch_function__(
         self,
@@ -297,10 +307,28 @@ class _ParamWatcher(TorchFunctionMode):
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         kwargs = kwargs or {}
-        result = func(*args, **kwargs)
-        # Noted after the operator returned: an operator that raised used nothing.
-        if getattr(func, "__name__", "") not in _METADATA_OPS:
-            self._tracer._note_operands(args, kwargs)
+        known = self._kinds.get(func)
+        if known is None:
+            name = getattr(func, "__name__", "")
+            known = self._kinds[func] = (classify_function(func), name in _METADATA_OPS)
+        kind, metadata = known
+        tracer = self._tracer
+        if self.counter_active or kind is True:
+            result = func(*args, **kwargs)
+        elif kind is DISPATCH:
+            with tracer._counter:
+                result = func(*args, **kwargs)
+        else:
+            result = func(*args, **kwargs)
+            if tracer._stack:
+                try:
+                    tracer._stack[-1].mult_adds += kind(args, kwargs, result)  # type: ignore[operator]
+                except (AttributeError, IndexError, TypeError, RuntimeError, ValueError):
+                    # unusual arguments: report rather than guess
+                    tracer._uncounted[getattr(func, "__name__", str(func))] += 1
+        # Noted after the call returned: a call that raised used nothing.
+        if not metadata:
+            tracer._note_operands(args, kwargs)
         return result
 
 
@@ -347,7 +375,9 @@ class Tracer:
     raised, :attr:`failed_frame` names the innermost module that was running.
     With ``saved_tensors=True`` (and grad enabled) it also counts the bytes of
     the distinct tensors autograd saves for backward, parameters and buffers
-    excluded.
+    excluded. With ``every_op=True`` every aten operator goes through the
+    aten-level counter instead of only the calls the torch level cannot count
+    (slower; the same numbers; always so for TorchScript and compiled modules).
 
     Example:
         >>> model = nn.Linear(3, 1)
@@ -357,7 +387,9 @@ class Tracer:
         (2, 3)
     """
 
-    def __init__(self, model: nn.Module, *, saved_tensors: bool = False) -> None:
+    def __init__(
+        self, model: nn.Module, *, saved_tensors: bool = False, every_op: bool = False
+    ) -> None:
         self._model = model
         self._modules, self._aliases = unique_modules(model)
         self._paths = {id(module): path for path, module in self._modules}
@@ -386,12 +418,17 @@ class Tracer:
             self._saved_hooks = torch.autograd.graph.saved_tensors_hooks(
                 self._pack_saved, _unpack_saved
             )
+        self._entered = ExitStack()
+        self._every_op = every_op or any(
+            type(m).__name__ == "OptimizedModule" for _, m in self._modules
+        )
         self.failed_frame: _Frame | None = None
         """The innermost call still open when the pass raised, if it did."""
 
     # -- context manager ---------------------------------------------------------------
     def __enter__(self) -> Tracer:
-        try:
+        with ExitStack() as undo:  # everything entered here is undone if a later step fails
+            undo.callback(self._remove_hooks)
             for path, module in self._modules:
                 if isinstance(module, torch.jit.ScriptModule):
                     if path.rpartition(".")[0] not in self._untraced or path == "":
@@ -414,18 +451,15 @@ class Tracer:
                     module_hooks.register_module_forward_pre_hook(self._global_pre)
                 )
                 self._handles.append(module_hooks.register_module_forward_hook(self._global_post))
-            self._mode.__enter__()  # type: ignore[no-untyped-call]
-            try:
-                self._counter.__enter__()  # type: ignore[no-untyped-call]
-                if self._saved_hooks is not None:
-                    self._saved_hooks.__enter__()
-            except BaseException:
-                self._counter.__exit__(None, None, None)  # type: ignore[no-untyped-call]
-                self._mode.__exit__(None, None, None)  # type: ignore[no-untyped-call]
-                raise
-        except BaseException:
-            self._remove_hooks()
-            raise
+            undo.enter_context(self._mode)
+            if self._scripts or self._every_op:
+                # TorchScript and compiled graphs run no torch-level calls the mode
+                # could see: count every aten operator instead (slower, complete).
+                undo.enter_context(self._counter)
+                self._mode.counter_active = True
+            if self._saved_hooks is not None:
+                undo.enter_context(self._saved_hooks)
+            self._entered = undo.pop_all()
         return self
 
     def __exit__(
@@ -435,14 +469,8 @@ class Tracer:
         tb: TracebackType | None,
     ) -> None:
         try:
-            try:
-                if self._saved_hooks is not None:
-                    self._saved_hooks.__exit__(exc_type, exc, tb)
-                self._counter.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
-            finally:
-                self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
+            self._entered.__exit__(exc_type, exc, tb)  # modes out, then hooks removed
         finally:
-            self._remove_hooks()
             if exc is not None and self._stack:
                 self.failed_frame = self._stack[-1]
             self._stack.clear()

@@ -476,3 +476,60 @@ def test_blhe_attention_formula_layout():
     assert callable(formula)
     q, k, v = rand(2, 6, 4, 8), rand(2, 9, 4, 8), rand(2, 9, 4, 8)  # (B, L, H, E)
     assert formula((q, k, v), {}, None) == 2 * 4 * 6 * 9 * 16
+
+
+def _every_op_agrees(model: nn.Module, *args: torch.Tensor) -> None:
+    """Counting at the torch level (with the aten level for the rest) gives, per call,
+    exactly what counting every aten operator gives."""
+    from modelsummary._tracer import Tracer
+
+    traces = []
+    for every_op in (False, True):
+        tracer = Tracer(model, every_op=every_op)
+        with torch.no_grad(), tracer:
+            model(*args)
+        traces.append(tracer.finish())
+    fast, full = traces
+    assert [(c.path, c.mult_adds) for c in fast.calls] == [
+        (c.path, c.mult_adds) for c in full.calls
+    ]
+    assert fast.uncounted_ops == full.uncounted_ops
+    assert sum(c.mult_adds for c in fast.calls) > 0
+
+
+@pytest.mark.parametrize(
+    "build, shape",
+    [
+        (lambda: __import__("torchvision").models.resnet18(), (1, 3, 64, 64)),
+        (lambda: __import__("torchvision").models.mobilenet_v3_small(), (1, 3, 64, 64)),
+        (lambda: nn.TransformerEncoderLayer(32, 4, 64, batch_first=True), (2, 5, 32)),
+        (lambda: nn.LSTM(8, 16, num_layers=2, bidirectional=True), (4, 2, 8)),
+        (lambda: nn.Sequential(nn.ConvTranspose2d(3, 4, 3), nn.ReLU()), (1, 3, 5, 5)),
+    ],
+    ids=["resnet18", "mobilenet_v3", "encoder_layer", "lstm", "conv_transpose"],
+)
+def test_torch_level_counting_matches_counting_every_aten_op(build, shape):
+    model = build().eval()
+    _every_op_agrees(model, torch.zeros(shape))
+
+
+def test_scripted_child_operators_are_counted_at_the_aten_level():
+    from tests.test_exotic import script
+
+    scripted = script(nn.Linear(16, 8))
+    model = nn.Sequential(nn.Linear(4, 16), scripted)
+    s = summary(model, (2, 4), verbose=0)
+    assert s.total_mult_adds == 2 * 4 * 16 + 2 * 16 * 8
+
+
+def test_a_formula_that_cannot_read_its_arguments_reports_instead_of_failing(monkeypatch):
+    from modelsummary import _flops
+
+    def unreadable(args, kwargs, out):
+        raise IndexError("an argument layout the formula does not know")
+
+    monkeypatch.setitem(_flops._FUNCTION_COUNTED, "linear", unreadable)
+    s = summary(nn.Linear(3, 3), (2, 3), verbose=0)
+    assert s.total_params == 12  # the pass itself went on
+    assert s.total_mult_adds == 0
+    assert s.uncounted_ops == {"linear": 1}
