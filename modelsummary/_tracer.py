@@ -240,6 +240,8 @@ class _Frame:
     inputs: SeqSpec
     output: ValueSpec | None = None
     mult_adds: int = 0
+    suspended: ExitStack | None = None
+    """Set while this call runs with the torch-level mode suspended (see _FAST_PATH_MODULES)."""
 
 
 class _StorageCounter:
@@ -281,6 +283,15 @@ def _alive(ref: StorageWeakRef | weakref.ref[torch.Tensor]) -> bool:
 
 
 _no_torch_function = torch._C.DisableTorchFunction
+
+# Modules with a fused inference fast path that they skip whenever a torch-function
+# mode is active. Inside their calls the tracer suspends its torch-level mode and
+# lets the aten-level counter see (and note the parameters of) the fused operator,
+# so the summary runs, and measures, the path the model itself runs.
+# (nn.TransformerEncoderLayer also refuses its fast path when any module in it has
+# hooks, as every module does during a summary; it runs its unfused path, as under
+# any hook-based tool, and the MultiheadAttention inside it still takes its own.)
+_FAST_PATH_MODULES = (nn.MultiheadAttention,)
 
 
 class _ParamWatcher(TorchFunctionMode):
@@ -352,6 +363,8 @@ class _OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
         kind = self._kinds.get(func)
         if kind is None:
             kind = self._kinds[func] = classify(func)
+        if self._tracer._suspended:  # the torch-level mode is off: note parameters here
+            self._tracer._note_operands(args, kwargs)
         if kind is True:
             return out
         stack = self._tracer._stack
@@ -419,6 +432,7 @@ class Tracer:
                 self._pack_saved, _unpack_saved
             )
         self._entered = ExitStack()
+        self._suspended = 0
         self._every_op = every_op or any(
             type(m).__name__ == "OptimizedModule" for _, m in self._modules
         )
@@ -469,6 +483,9 @@ class Tracer:
         tb: TracebackType | None,
     ) -> None:
         try:
+            for frame in reversed(self._stack):  # calls a raise left open, innermost first
+                if frame.suspended is not None:
+                    frame.suspended.close()
             self._entered.__exit__(exc_type, exc, tb)  # modes out, then hooks removed
         finally:
             if exc is not None and self._stack:
@@ -489,20 +506,41 @@ class Tracer:
             frame = _Frame(module, self._paths[id(module)], describe_call(args, kwargs))
         self._stack.append(frame)
         self._frames.append(frame)
+        if not self._suspended and isinstance(module, _FAST_PATH_MODULES):
+            frame.suspended = self._suspend()
+
+    def _suspend(self) -> ExitStack:
+        """Turn the torch-level mode off and make sure the aten-level counter is on."""
+        with ExitStack() as suspension:
+            suspension.enter_context(_no_torch_function())
+            if not self._mode.counter_active:
+                suspension.enter_context(self._counter)
+            self._suspended += 1
+            suspension.callback(self._resume)
+            return suspension.pop_all()
+
+    def _resume(self) -> None:
+        self._suspended -= 1
 
     def _post_hook(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
+        popped = []
         with _no_torch_function():
             # Pop down to this module's own frame: a child that raised inside a
             # try/except of its parent never reached its post-hook.
             while self._stack:
                 frame = self._stack.pop()
+                popped.append(frame)
                 if frame.module is module:
                     frame.output = describe(output)
                     break
             for t in iter_tensors(output):
                 self._activations.add(t)
+        # Outside the block above, which restores the torch-function state on exit.
+        for frame in popped:
+            if frame.suspended is not None:
+                frame.suspended.close()
 
     def add_stand_ins(self, originals: Mapping[int, torch.Tensor]) -> None:
         """Count operators on stand-in tensors as uses of the parameters they replace.

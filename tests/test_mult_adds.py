@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from modelsummary import summary
-from modelsummary._flops import classify
+from modelsummary._flops import classify, mha_macs
 from tests.conftest import check_invariants
 from tests.models import SeedCase2, rand
 
@@ -533,3 +533,48 @@ def test_a_formula_that_cannot_read_its_arguments_reports_instead_of_failing(mon
     assert s.total_params == 12  # the pass itself went on
     assert s.total_mult_adds == 0
     assert s.uncounted_ops == {"linear": 1}
+
+
+def _aten_ops_seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from modelsummary import _tracer
+
+    seen: list[str] = []
+    original = _tracer._OpCounter.__torch_dispatch__
+
+    def spy(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        seen.append(str(func))
+        return original(self, func, types, args, kwargs)
+
+    monkeypatch.setattr(_tracer._OpCounter, "__torch_dispatch__", spy)
+    return seen
+
+
+def test_multihead_attention_runs_its_own_fused_fast_path_during_a_summary(audit, monkeypatch):
+    """A torch-function mode would make MHA skip its fast path: the tracer suspends its
+    mode inside MHA calls, so the summary runs (and counts) what the model runs."""
+    seen = _aten_ops_seen(monkeypatch)
+    model = audit(nn.MultiheadAttention(64, 4, batch_first=True))
+    q = rand(1, 10, 64)
+    s = summary(model, input_data=(q, q, q), need_weights=False, verbose=0)
+    assert "aten._native_multi_head_attention.default" in seen
+    assert s.total_mult_adds == mha_macs(batch=1, q_len=10, kv_len=10, embed=64)
+    assert s.total_params == 16_640 and s.unused_params == 0  # out_proj's weights noted as used
+    out_proj = next(layer for layer in s.layers if layer.path == "out_proj")
+    assert (out_proj.calls, out_proj.num_params) == (0, 4_160)
+
+
+def test_torch_level_mode_is_back_after_the_fast_path_module():
+    class After(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+            self.proj = nn.Parameter(torch.ones(8, 8))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y, _ = self.attn(x, x, x, need_weights=False)
+            return torch.matmul(y, self.proj)  # a functional use, seen at the torch level again
+
+    s = summary(After(), (1, 3, 8), verbose=0)
+    assert s.unused_params == 0
+    assert s.layers[0].mult_adds == 3 * 8 * 8
+    assert torch._C._is_torch_function_enabled()
