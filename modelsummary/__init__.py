@@ -9,8 +9,9 @@ Example:
 
 from ._compare import Comparison, LayerChange, SummaryDiff, compare, diff
 from ._errors import ModelSummaryError
+from ._render import RenderOptions
 from ._select import LayerSelection
-from ._tree import SummaryNode
+from ._tree import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
 from .summary import ModelSummary, summary
 
 __version__ = "0.1.0"
@@ -21,8 +22,13 @@ __all__ = [
     "LayerSelection",
     "ModelSummary",
     "ModelSummaryError",
+    "RenderOptions",
+    "SharedParam",
     "SummaryDiff",
     "SummaryNode",
+    "SummaryTree",
+    "Totals",
+    "UnusedEntry",
     "__version__",
     "compare",
     "diff",

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import torch
+from tabulate import tabulate_formats
 from torch import nn
 
 from ._demo import DEMO_INPUT, DemoNet
@@ -106,8 +107,8 @@ def _shape(text: str) -> tuple[int, ...]:
         raise CommandLineError(
             f"bad --input-size {text!r}: expected comma-separated integers such as 1,3,224,224"
         ) from None
-    if not shape or any(n < 0 for n in shape):
-        raise CommandLineError(f"bad --input-size {text!r}: sizes must be non-negative")
+    if not shape or any(n <= 0 for n in shape):
+        raise CommandLineError(f"bad --input-size {text!r}: sizes must be positive")
     return shape
 
 
@@ -196,6 +197,10 @@ def _render(result: ModelSummary, fmt: str, tablefmt: str) -> str:
 
 def _run(argv: Sequence[str] | None) -> str:
     args = _parser().parse_args(argv)
+    if args.tablefmt not in tabulate_formats:  # checked before the model is even built
+        raise CommandLineError(
+            f"bad --tablefmt {args.tablefmt!r}: choose from {', '.join(sorted(tabulate_formats))}"
+        )
     if not args.depth.isdigit():
         raise CommandLineError(f"bad --depth {args.depth!r}: expected a non-negative integer")
     kwargs = dict(_kwarg(k) for k in args.kwarg)
@@ -214,6 +219,8 @@ def _run(argv: Sequence[str] | None) -> str:
         count = len(args.input_size)
         if len(dtypes) == 1 and count > 1:
             dtypes *= count
+        if not count:
+            raise CommandLineError("--dtype applies to --input-size; give --input-size too")
         if len(dtypes) != count:
             raise CommandLineError(f"got {len(dtypes)} --dtype for {count} --input-size")
         options["dtypes"] = dtypes
@@ -231,6 +238,10 @@ def _run(argv: Sequence[str] | None) -> str:
         result = summary(model, **options)
         return _render(result, args.format, args.tablefmt)
     except (TypeError, ValueError) as err:
+        if not args.input_size and "needs an input" in str(err):
+            raise CommandLineError(
+                "the model needs an input: give --input-size, e.g. --input-size 1,3,224,224"
+            ) from None
         raise CommandLineError(str(err)) from None
 
 

@@ -19,13 +19,19 @@ from typing import Any
 import torch
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
+    """An ``int`` that is not a ``bool``.
+
+    Example:
+        >>> is_int(3), is_int(True), is_int(3.0)
+        (True, False, False)
+    """
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_shape(shape: Sequence[Any], what: str) -> tuple[int, ...]:
     for dim in shape:
-        if not _is_int(dim):
+        if not is_int(dim):
             raise TypeError(f"{what} must contain integers, got {dim!r} in {list(shape)!r}")
         if dim <= 0:
             raise ValueError(f"{what} must contain positive sizes, got {dim} in {list(shape)!r}")

@@ -34,7 +34,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -129,12 +129,18 @@ def loop_last(values: Iterable[T]) -> Iterator[tuple[bool, T]]:
     yield True, previous
 
 
-def format_value(spec: ValueSpec | None) -> str:
+def format_value(spec: ValueSpec | None, *, nested: bool = False) -> str:
     """Format a recorded value the way torchinfo users read shapes.
+
+    A top-level tuple (a call's arguments, a module's outputs) is listed bare;
+    tuples inside it are parenthesised, so ``(out, (h, c))`` stays readable.
 
     Example:
         >>> format_value(TensorSpec((1, 3, 224, 224), "float32", 0))
         '[1, 3, 224, 224]'
+        >>> h = TensorSpec((2, 3, 20), "float32", 0)
+        >>> format_value(SeqSpec((TensorSpec((3, 5, 20), "float32", 0), SeqSpec((h, h)))))
+        '[3, 5, 20], ([2, 3, 20], [2, 3, 20])'
         >>> format_value(SeqSpec((TensorSpec((2,), "int64", 16), OtherSpec("NoneType"))))
         '[2], None'
         >>> from modelsummary._records import MapSpec
@@ -148,14 +154,9 @@ def format_value(spec: ValueSpec | None) -> str:
     if isinstance(spec, OtherSpec):
         return "None" if spec.type_name == "NoneType" else spec.type_name
     if isinstance(spec, SeqSpec):
-        return ", ".join(format_value(item) for item in spec.items) or "()"
-    return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in spec.items) + "}"
-
-
-def _format_inputs(spec: SeqSpec | None) -> str:
-    if spec is None:
-        return "--"
-    return format_value(spec)
+        inner = ", ".join(format_value(item, nested=True) for item in spec.items)
+        return f"({inner})" if nested or not inner else inner
+    return "{" + ", ".join(f"{k}: {format_value(v, nested=True)}" for k, v in spec.items) + "}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +408,7 @@ def _cell(column: str, row: _Row, tree: SummaryTree, notes: list[str]) -> str:
     if column == "kernel_size":
         return format_value(TensorSpec(node.kernel_size, "", 0)) if node.kernel_size else "--"
     if column == "input_size":
-        return _format_inputs(node.inputs)
+        return format_value(node.inputs)
     if column == "output_size":
         return format_value(node.output)
     if column == "calls":
@@ -431,6 +432,3 @@ def _unused_table(tree: SummaryTree, tablefmt: str) -> str:
         colalign=("left", "right"),
         preserve_whitespace=True,
     )
-
-
-Formatter = Callable[[SummaryTree, RenderOptions], str]

@@ -337,8 +337,10 @@ class _ParamWatcher(TorchFunctionMode):
                 except (AttributeError, IndexError, TypeError, RuntimeError, ValueError):
                     # unusual arguments: report rather than guess
                     tracer._uncounted[getattr(func, "__name__", str(func))] += 1
-        # Noted after the call returned: a call that raised used nothing.
-        if not metadata:
+        # Noted after the call returned: a call that raised used nothing. A metadata
+        # read (``w.shape``, ``w.dtype``) is no use, but a property that returns a
+        # tensor (``w.T``, ``w.mT``, ``w.data``) hands the weight on to the compute.
+        if not metadata or isinstance(result, torch.Tensor):
             tracer._note_operands(args, kwargs)
         return result
 
@@ -604,7 +606,7 @@ class Tracer:
                 self._uses.setdefault((key, path), None)
 
     # -- results -----------------------------------------------------------------------
-    def finish(self, input_bytes: int = 0) -> Trace:
+    def finish(self) -> Trace:
         """Turn what was observed into a :class:`~modelsummary._records.Trace`.
 
         Call it after the pass: lazy parameters are only measurable then.
@@ -649,7 +651,6 @@ class Tracer:
             buffers=tuple(buffers.values()),
             calls=calls,
             param_uses=tuple({**self._uses, **self._script_uses()}),
-            input_bytes=input_bytes,
             activation_bytes=self._activations.total,
             uncounted_ops=tuple(sorted(self._uncounted.items())),
             saved_bytes=None if self._saved is None else self._saved.total,

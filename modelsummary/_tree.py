@@ -109,7 +109,8 @@ class SummaryNode:
     traced: bool = True
     """False for modules that run no Python hooks (TorchScript)."""
     time_s: float | None = None
-    """Wall seconds of the module's calls in one pass, children included (when timed)."""
+    """With the ``time`` column: seconds of all its calls in one pass, children included,
+    median over the timed passes."""
     subtree_params: int = 0
     """Used parameters carried by this row and every row below it."""
     subtree_trainable: int = 0

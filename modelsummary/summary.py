@@ -44,6 +44,7 @@ from ._export import (
 from ._html import render_html
 from ._inputs import (
     check_available,
+    is_int,
     make_inputs,
     model_device,
     normalize_device,
@@ -471,7 +472,7 @@ def summary(
     optimizer = check_optimizer(optimizer)
     if cache_forward_pass not in (None, True, False):
         raise TypeError(f"cache_forward_pass must be a bool or None, got {cache_forward_pass!r}")
-    if batch_dim is not None and (not _is_int(batch_dim) or batch_dim < 0):
+    if batch_dim is not None and (not is_int(batch_dim) or batch_dim < 0):
         raise ValueError(f"batch_dim must be a non-negative integer or None, got {batch_dim!r}")
     target = normalize_device(device) or model_device(model)
     check_available(target)
@@ -516,10 +517,6 @@ def _gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _check_model(model: object) -> None:
     if isinstance(model, type) and issubclass(model, nn.Module):
         raise TypeError(f"model must be a module instance, got the class {model.__name__}")
@@ -561,9 +558,9 @@ def _check_options(
     unknown = [r for r in settings if r not in ROW_SETTINGS]
     if unknown:
         raise ValueError(f"unknown row_settings {unknown}; choose from {sorted(ROW_SETTINGS)}")
-    if not _is_int(col_width) or col_width <= 0:
+    if not is_int(col_width) or col_width <= 0:
         raise ValueError(f"col_width must be a positive integer, got {col_width!r}")
-    if not _is_int(depth) or depth < 0:
+    if not is_int(depth) or depth < 0:
         raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
     if verbose is None:
         verbose = 0 if _interactive() else 1

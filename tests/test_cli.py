@@ -88,7 +88,10 @@ def test_bad_specs_print_one_line_and_no_traceback(args, message):
         (["torch.nn:Linear"], "calling torch.nn:Linear raised TypeError"),
         (["torch:float32"], "not an nn.Module or a factory"),
         (["torch:zeros", "--kwarg", "size=(2,)"], "returned a Tensor, not an nn.Module"),
-        (["--input-size", "1,-3"], "sizes must be non-negative"),
+        (["--input-size", "1,-3"], "sizes must be positive"),
+        (["--input-size", "1,0"], "sizes must be positive"),
+        (["torch.nn:ReLU"], "give --input-size, e.g. --input-size 1,3,224,224"),
+        (["--dtype", "float16"], "--dtype applies to --input-size"),
         (["--input-size", ""], "bad --input-size"),
         (["--dtype", "floaty", "--input-size", "1,8"], "bad --dtype 'floaty'"),
         (
@@ -111,7 +114,8 @@ def test_bad_specs_print_one_line_and_no_traceback(args, message):
         (["--depth", "-1"], "bad --depth"),
         (["--format", "yaml"], "invalid choice: 'yaml'"),
         (["--columns", "bogus"], "unknown col_names"),
-        (["--tablefmt", "bogus"], "unknown tablefmt"),
+        (["--tablefmt", "bogus"], "bad --tablefmt 'bogus': choose from"),
+        (["torch.nn:NoSuchThing", "--tablefmt", "bogus"], "bad --tablefmt"),  # before the import
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],
 )

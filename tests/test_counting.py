@@ -168,7 +168,7 @@ def test_frozen_layers_split_trainable(audit):
 def test_dict_tuple_none_and_non_tensor_outputs(audit):
     model = audit(M.ManyOutputs())
     s = summary(model, (1, 3), verbose=0)
-    assert str(s).splitlines()[3].split()[1:5] == ["{pair:", "[1,", "2],", "[],"]
+    assert "{pair: ([1, 2], []), none: None, count: int, label: str}" in str(s)
     out = s.to_dict()["layers"][0]["output"]
     assert out == {
         "pair": [{"shape": [1, 2], "dtype": "float32"}, {"shape": [], "dtype": "float32"}],
@@ -289,3 +289,41 @@ def test_hugging_face_model_output_is_walked_as_a_mapping():
     assert out["last_hidden_state"] == {"shape": [1, 5, 16], "dtype": "float32"}
     assert s.total_params + s.unused_params == unique_numel(model.parameters())
     check_invariants(s, model)
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda x, w: x @ w.t(),
+        lambda x, w: x @ w.T,
+        lambda x, w: x @ w.mT,
+        lambda x, w: x @ w.H,
+        lambda x, w: x @ w.data,
+        lambda x, w: torch.nn.functional.linear(x, w.T.T),
+    ],
+    ids=["t()", ".T", ".mT", ".H", ".data", "F.linear(w.T.T)"],
+)
+def test_weight_used_through_a_tensor_property_counts_as_used(use):
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(3, 3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return use(x, self.w)
+
+    s = summary(Net(), (2, 3), verbose=0)
+    assert (s.total_params, s.unused_params) == (9, 0)
+
+
+def test_reading_a_weights_shape_or_dtype_is_not_a_use():
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(3, 3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (x * self.w.shape[0]).to(self.w.dtype)
+
+    s = summary(Net(), (2, 3), verbose=0)
+    assert (s.total_params, s.unused_params) == (0, 9)
