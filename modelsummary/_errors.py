@@ -19,3 +19,6 @@ class ModelSummaryError(RuntimeError):
         >>> str(ModelSummaryError("forward failed in 'fc'"))
         "forward failed in 'fc'"
     """
+
+
+ModelSummaryError.__module__ = "modelsummary"  # tracebacks name it where users import it
