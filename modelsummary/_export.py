@@ -23,11 +23,102 @@ from typing import Any
 
 from tabulate import tabulate
 
+from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from ._render import RenderOptions, footer_lines, table_cells, unused_cells
-from ._tree import SummaryTree
+from ._tree import SummaryNode, SummaryTree
 
 PathLike = str | os.PathLike[str]
 """Where an exporter writes its text."""
+
+
+SCHEMA_VERSION = 1
+"""Version of the layout :func:`summary_dict` returns (``docs/outputs.md`` documents it)."""
+
+
+def summary_dict(tree: SummaryTree) -> dict[str, Any]:
+    """The totals and rows of a summary tree as JSON-serializable data.
+
+    This is :meth:`modelsummary.ModelSummary.to_dict`; the other exporters work from it.
+
+    Example:
+        >>> from modelsummary._tree import SummaryNode
+        >>> summary_dict(SummaryTree(SummaryNode("", "Net", 0, 1)))["layers"][0]["calls"]
+        1
+    """
+    t = tree.totals
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": tree.root.type_name,
+        "totals": {
+            "total_params": t.total_params,
+            "trainable_params": t.trainable_params,
+            "non_trainable_params": t.non_trainable_params,
+            "unused_params": t.unused_params,
+            "all_params": t.all_params,
+            "buffers": t.buffers,
+            "total_mult_adds": t.mult_adds,
+            "input_bytes": t.input_bytes,
+            "param_bytes": t.param_bytes,
+            "buffer_bytes": t.buffer_bytes,
+            "activation_bytes": t.activation_bytes,
+            "total_bytes": t.total_bytes,
+            "cuda_peak_bytes": t.peak_bytes,
+        },
+        "uncounted_ops": dict(tree.uncounted_ops),
+        "training": None
+        if t.optimizer is None
+        else {
+            "optimizer": t.optimizer,
+            "param_bytes": t.param_bytes,
+            "buffer_bytes": t.buffer_bytes,
+            "grad_bytes": t.grad_bytes,
+            "optimizer_bytes": t.optimizer_bytes,
+            "saved_activation_bytes": t.saved_bytes,
+            "total_bytes": t.training_bytes,
+        },
+        "layers": [_layer_dict(node) for node in tree.root.walk()],
+        "unused": [{"path": e.path, "type": e.type_name, "params": e.params} for e in tree.unused],
+        "unused_modules": list(tree.unused_modules),
+    }
+
+
+def _spec_dict(spec: ValueSpec | None) -> Any:
+    if spec is None:
+        return None
+    if isinstance(spec, TensorSpec):
+        return {"shape": list(spec.shape), "dtype": spec.dtype}
+    if isinstance(spec, OtherSpec):
+        return {"type": spec.type_name}
+    if isinstance(spec, SeqSpec):
+        return [_spec_dict(item) for item in spec.items]
+    assert isinstance(spec, MapSpec)
+    return {key: _spec_dict(value) for key, value in spec.items}
+
+
+def _layer_dict(node: SummaryNode) -> dict[str, Any]:
+    return {
+        "path": node.path,
+        "type": node.type_name,
+        "depth": node.depth,
+        "calls": node.calls,
+        "inputs": _spec_dict(node.inputs),
+        "output": _spec_dict(node.output),
+        "num_params": node.num_params,
+        "param_names": list(node.param_names),
+        "trainable_params": node.trainable_params,
+        "subtree_params": node.subtree_params,
+        "shared": [
+            {"name": s.name, "param": s.param, "counted_at": s.counted_at} for s in node.shared
+        ],
+        "used_by": list(node.used_by),
+        "buffers": node.buffers,
+        "mult_adds": node.mult_adds,
+        "mult_adds_per_call": node.mult_adds_per_call,
+        "subtree_mult_adds": node.subtree_mult_adds,
+        "time_s": node.time_s,
+        "kernel_size": list(node.kernel_size) if node.kernel_size else None,
+        "traced": node.traced,
+    }
 
 
 def write_text(text: str, path: PathLike | None) -> str:

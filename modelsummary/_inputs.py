@@ -12,11 +12,16 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import itertools
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
+from torch import nn
+
+from ._render import COLUMN_HEADERS, ROW_SETTINGS, RenderOptions
 
 
 def is_int(value: object) -> bool:
@@ -199,3 +204,146 @@ def model_device(model: torch.nn.Module) -> torch.device:
     for tensor in itertools.chain(model.parameters(), model.buffers()):
         return tensor.device
     return torch.device("cpu")
+
+
+MODES = ("eval", "train", "same")
+
+
+def check_model(model: object) -> None:
+    if isinstance(model, type) and issubclass(model, nn.Module):
+        raise TypeError(f"model must be a module instance, got the class {model.__name__}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if inspect.getattr_static(model, "forward", None) is nn.Module.forward:
+        raise TypeError(f"{type(model).__name__} defines no forward() to run")
+
+
+def check_forward_arguments(model: nn.Module, args: list[Any], kwargs: dict[str, Any]) -> None:
+    """The inputs must fit ``model.forward``'s signature (when it has one to read)."""
+    try:
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return
+    if not args and not kwargs and needs_input(signature):
+        raise ValueError("summary() needs an input: give input_size, input_data, or forward kwargs")
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(
+            f"the inputs do not fit {type(model).__name__}.forward{signature}: {err}"
+            f" (got {len(args)} positional and keywords {sorted(kwargs)})"
+        ) from err
+
+
+def check_options(
+    col_names: Iterable[str] | None,
+    col_width: int,
+    depth: int,
+    row_settings: Iterable[str] | None,
+    verbose: int | None,
+) -> tuple[RenderOptions, int]:
+    columns = ("output_size", "num_params") if col_names is None else names(col_names, "col_names")
+    unknown = [c for c in columns if c not in COLUMN_HEADERS]
+    if unknown:
+        raise ValueError(f"unknown col_names {unknown}; choose from {sorted(COLUMN_HEADERS)}")
+    settings = () if row_settings is None else names(row_settings, "row_settings")
+    unknown = [r for r in settings if r not in ROW_SETTINGS]
+    if unknown:
+        raise ValueError(f"unknown row_settings {unknown}; choose from {sorted(ROW_SETTINGS)}")
+    if not is_int(col_width) or col_width <= 0:
+        raise ValueError(f"col_width must be a positive integer, got {col_width!r}")
+    if not is_int(depth) or depth < 0:
+        raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
+    if verbose is None:
+        verbose = 0 if interactive() else 1
+    verbose = getattr(verbose, "value", verbose)  # torchinfo's Verbosity enum
+    if not isinstance(verbose, int):
+        raise TypeError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    verbose = int(verbose)
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    options = RenderOptions(
+        columns=columns,
+        depth=sys.maxsize if verbose == 2 else depth,
+        ascii_only="ascii_only" in settings,
+        show_depth_index="depth" in settings,
+        col_width=col_width,
+    )
+    return options, verbose
+
+
+def interactive() -> bool:
+    """True at a Python prompt or in an IPython/Jupyter shell, where a value displays itself.
+
+    Example:
+        >>> interactive()  # doctests run neither at a prompt nor in a shell
+        False
+    """
+    if hasattr(sys, "ps1"):
+        return True
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    return get_ipython is not None and get_ipython() is not None
+
+
+def names(values: Iterable[str], what: str) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = (values,)
+    if not isinstance(values, Iterable):
+        raise TypeError(f"{what} must be a list of strings, got {type(values).__name__}")
+    names = tuple(getattr(v, "value", v) for v in values)  # torchinfo passes enums too
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{what} must be strings, got {list(names)!r}")
+    return tuple(n.lower() for n in names)
+
+
+def check_mode(mode: object) -> str:
+    mode = getattr(mode, "value", mode)  # torchinfo's Mode enum
+    if mode is None:
+        return "eval"
+    if not isinstance(mode, str) or mode.lower() not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    return mode.lower()
+
+
+def build_inputs(
+    input_size: object,
+    input_data: object,
+    batch_dim: int | None,
+    dtypes: object,
+    device: torch.device,
+) -> tuple[list[Any], dict[str, Any]]:
+    if input_size is not None and input_data is not None:
+        raise ValueError("give input_size or input_data, not both")
+    if input_data is not None:
+        if dtypes is not None:
+            raise ValueError("dtypes applies to input_size; input_data carries its own dtypes")
+        if isinstance(input_data, torch.Tensor):
+            return [to_device(input_data, device)], {}
+        if isinstance(input_data, Mapping):
+            if not all(isinstance(k, str) for k in input_data):
+                raise TypeError(
+                    "input_data as a dict must have str keys (forward's argument names)"
+                )
+            return [], dict(to_device(dict(input_data), device))
+        if isinstance(input_data, (list, tuple)):
+            return list(to_device(list(input_data), device)), {}
+        raise TypeError(
+            "input_data must be a tensor, a list/tuple of positional arguments or a dict of"
+            f" keyword arguments, got {type(input_data).__name__}"
+        )
+    if input_size is None:
+        if dtypes is not None:
+            raise ValueError("dtypes applies to input_size, which is not given")
+        return [], {}
+    shapes = normalize_input_size(input_size)
+    return list(make_inputs(shapes, normalize_dtypes(dtypes, len(shapes)), device, batch_dim)), {}
+
+
+def needs_input(signature: inspect.Signature) -> bool:
+    parameters = signature.parameters.values()
+    return any(
+        p.default is inspect.Parameter.empty
+        and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for p in parameters
+    )

@@ -20,8 +20,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import gc
-import inspect
-import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -38,35 +36,32 @@ from ._export import (
     layers_csv,
     layers_dataframe,
     render_markdown,
+    summary_dict,
     to_json_text,
     write_text,
 )
 from ._html import render_html
 from ._inputs import (
+    build_inputs,
     check_available,
+    check_forward_arguments,
+    check_mode,
+    check_model,
+    check_options,
     is_int,
-    make_inputs,
     model_device,
     normalize_device,
-    normalize_dtypes,
-    normalize_input_size,
-    to_device,
 )
 from ._memory import check_optimizer
 from ._meta import META_HINT, meta_stand_ins
 from ._plot import plot as plot_summary
-from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, Trace, ValueSpec
-from ._render import COLUMN_HEADERS, ROW_SETTINGS, RenderOptions, format_value, render_table
+from ._records import Trace
+from ._render import RenderOptions, format_value, render_table
 from ._select import LayerSelection, select_layers
 from ._state import preserved_state
 from ._timing import time_modules
 from ._tracer import Tracer, iter_tensors, tensor_nbytes
 from ._tree import SummaryNode, SummaryTree, build_tree
-
-SCHEMA_VERSION = 1
-"""Version of the layout :meth:`ModelSummary.to_dict` returns."""
-
-_MODES = ("eval", "train", "same")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -184,43 +179,7 @@ class ModelSummary:
             (8, {'shape': [1, 2], 'dtype': 'float32'})
             >>> _ = json.dumps(d)
         """
-        t = self.tree.totals
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "model": self.tree.root.type_name,
-            "totals": {
-                "total_params": t.total_params,
-                "trainable_params": t.trainable_params,
-                "non_trainable_params": t.non_trainable_params,
-                "unused_params": t.unused_params,
-                "all_params": t.all_params,
-                "buffers": t.buffers,
-                "total_mult_adds": t.mult_adds,
-                "input_bytes": t.input_bytes,
-                "param_bytes": t.param_bytes,
-                "buffer_bytes": t.buffer_bytes,
-                "activation_bytes": t.activation_bytes,
-                "total_bytes": t.total_bytes,
-                "cuda_peak_bytes": t.peak_bytes,
-            },
-            "uncounted_ops": dict(self.tree.uncounted_ops),
-            "training": None
-            if t.optimizer is None
-            else {
-                "optimizer": t.optimizer,
-                "param_bytes": t.param_bytes,
-                "buffer_bytes": t.buffer_bytes,
-                "grad_bytes": t.grad_bytes,
-                "optimizer_bytes": t.optimizer_bytes,
-                "saved_activation_bytes": t.saved_bytes,
-                "total_bytes": t.training_bytes,
-            },
-            "layers": [_layer_dict(node) for node in self.layers],
-            "unused": [
-                {"path": e.path, "type": e.type_name, "params": e.params} for e in self.tree.unused
-            ],
-            "unused_modules": list(self.tree.unused_modules),
-        }
+        return summary_dict(self.tree)
 
     # Outputs: thin delegations to the pure renderers in _export, _html, _select and _plot.
 
@@ -358,45 +317,6 @@ class ModelSummary:
         return render_table(self.tree, self.options)
 
 
-def _spec_dict(spec: ValueSpec | None) -> Any:
-    if spec is None:
-        return None
-    if isinstance(spec, TensorSpec):
-        return {"shape": list(spec.shape), "dtype": spec.dtype}
-    if isinstance(spec, OtherSpec):
-        return {"type": spec.type_name}
-    if isinstance(spec, SeqSpec):
-        return [_spec_dict(item) for item in spec.items]
-    assert isinstance(spec, MapSpec)
-    return {key: _spec_dict(value) for key, value in spec.items}
-
-
-def _layer_dict(node: SummaryNode) -> dict[str, Any]:
-    return {
-        "path": node.path,
-        "type": node.type_name,
-        "depth": node.depth,
-        "calls": node.calls,
-        "inputs": _spec_dict(node.inputs),
-        "output": _spec_dict(node.output),
-        "num_params": node.num_params,
-        "param_names": list(node.param_names),
-        "trainable_params": node.trainable_params,
-        "subtree_params": node.subtree_params,
-        "shared": [
-            {"name": s.name, "param": s.param, "counted_at": s.counted_at} for s in node.shared
-        ],
-        "used_by": list(node.used_by),
-        "buffers": node.buffers,
-        "mult_adds": node.mult_adds,
-        "mult_adds_per_call": node.mult_adds_per_call,
-        "subtree_mult_adds": node.subtree_mult_adds,
-        "time_s": node.time_s,
-        "kernel_size": list(node.kernel_size) if node.kernel_size else None,
-        "traced": node.traced,
-    }
-
-
 def summary(
     model: nn.Module,
     input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
@@ -466,9 +386,9 @@ def summary(
         >>> s.total_params
         36
     """
-    _check_model(model)
-    options, verbose = _check_options(col_names, col_width, depth, row_settings, verbose)
-    mode = _check_mode(mode)
+    check_model(model)
+    options, verbose = check_options(col_names, col_width, depth, row_settings, verbose)
+    mode = check_mode(mode)
     optimizer = check_optimizer(optimizer)
     if cache_forward_pass not in (None, True, False):
         raise TypeError(f"cache_forward_pass must be a bool or None, got {cache_forward_pass!r}")
@@ -476,9 +396,9 @@ def summary(
         raise ValueError(f"batch_dim must be a non-negative integer or None, got {batch_dim!r}")
     target = normalize_device(device) or model_device(model)
     check_available(target)
-    args, forward_kwargs = _build_inputs(input_size, input_data, batch_dim, dtypes, target)
+    args, forward_kwargs = build_inputs(input_size, input_data, batch_dim, dtypes, target)
     forward_kwargs.update(kwargs)
-    _check_forward_arguments(model, args, forward_kwargs)
+    check_forward_arguments(model, args, forward_kwargs)
     input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, forward_kwargs]))
 
     with _gc_paused():
@@ -515,137 +435,6 @@ def _gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-def _check_model(model: object) -> None:
-    if isinstance(model, type) and issubclass(model, nn.Module):
-        raise TypeError(f"model must be a module instance, got the class {model.__name__}")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if inspect.getattr_static(model, "forward", None) is nn.Module.forward:
-        raise TypeError(f"{type(model).__name__} defines no forward() to run")
-
-
-def _check_forward_arguments(model: nn.Module, args: list[Any], kwargs: dict[str, Any]) -> None:
-    """The inputs must fit ``model.forward``'s signature (when it has one to read)."""
-    try:
-        signature = inspect.signature(model.forward)
-    except (TypeError, ValueError):
-        return
-    if not args and not kwargs and _needs_input(signature):
-        raise ValueError("summary() needs an input: give input_size, input_data, or forward kwargs")
-    try:
-        signature.bind(*args, **kwargs)
-    except TypeError as err:
-        raise TypeError(
-            f"the inputs do not fit {type(model).__name__}.forward{signature}: {err}"
-            f" (got {len(args)} positional and keywords {sorted(kwargs)})"
-        ) from err
-
-
-def _check_options(
-    col_names: Iterable[str] | None,
-    col_width: int,
-    depth: int,
-    row_settings: Iterable[str] | None,
-    verbose: int | None,
-) -> tuple[RenderOptions, int]:
-    columns = ("output_size", "num_params") if col_names is None else _names(col_names, "col_names")
-    unknown = [c for c in columns if c not in COLUMN_HEADERS]
-    if unknown:
-        raise ValueError(f"unknown col_names {unknown}; choose from {sorted(COLUMN_HEADERS)}")
-    settings = () if row_settings is None else _names(row_settings, "row_settings")
-    unknown = [r for r in settings if r not in ROW_SETTINGS]
-    if unknown:
-        raise ValueError(f"unknown row_settings {unknown}; choose from {sorted(ROW_SETTINGS)}")
-    if not is_int(col_width) or col_width <= 0:
-        raise ValueError(f"col_width must be a positive integer, got {col_width!r}")
-    if not is_int(depth) or depth < 0:
-        raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
-    if verbose is None:
-        verbose = 0 if _interactive() else 1
-    verbose = getattr(verbose, "value", verbose)  # torchinfo's Verbosity enum
-    if not isinstance(verbose, int):
-        raise TypeError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    verbose = int(verbose)
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    options = RenderOptions(
-        columns=columns,
-        depth=sys.maxsize if verbose == 2 else depth,
-        ascii_only="ascii_only" in settings,
-        show_depth_index="depth" in settings,
-        col_width=col_width,
-    )
-    return options, verbose
-
-
-def _interactive() -> bool:
-    """True at a Python prompt or in an IPython/Jupyter shell, where a value displays itself.
-
-    Example:
-        >>> _interactive()  # doctests run neither at a prompt nor in a shell
-        False
-    """
-    if hasattr(sys, "ps1"):
-        return True
-    ipython = sys.modules.get("IPython")
-    get_ipython = getattr(ipython, "get_ipython", None)
-    return get_ipython is not None and get_ipython() is not None
-
-
-def _names(values: Iterable[str], what: str) -> tuple[str, ...]:
-    if isinstance(values, str):
-        values = (values,)
-    if not isinstance(values, Iterable):
-        raise TypeError(f"{what} must be a list of strings, got {type(values).__name__}")
-    names = tuple(getattr(v, "value", v) for v in values)  # torchinfo passes enums too
-    if not all(isinstance(n, str) for n in names):
-        raise TypeError(f"{what} must be strings, got {list(names)!r}")
-    return tuple(n.lower() for n in names)
-
-
-def _check_mode(mode: object) -> str:
-    mode = getattr(mode, "value", mode)  # torchinfo's Mode enum
-    if mode is None:
-        return "eval"
-    if not isinstance(mode, str) or mode.lower() not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-    return mode.lower()
-
-
-def _build_inputs(
-    input_size: object,
-    input_data: object,
-    batch_dim: int | None,
-    dtypes: object,
-    device: torch.device,
-) -> tuple[list[Any], dict[str, Any]]:
-    if input_size is not None and input_data is not None:
-        raise ValueError("give input_size or input_data, not both")
-    if input_data is not None:
-        if dtypes is not None:
-            raise ValueError("dtypes applies to input_size; input_data carries its own dtypes")
-        if isinstance(input_data, torch.Tensor):
-            return [to_device(input_data, device)], {}
-        if isinstance(input_data, Mapping):
-            if not all(isinstance(k, str) for k in input_data):
-                raise TypeError(
-                    "input_data as a dict must have str keys (forward's argument names)"
-                )
-            return [], dict(to_device(dict(input_data), device))
-        if isinstance(input_data, (list, tuple)):
-            return list(to_device(list(input_data), device)), {}
-        raise TypeError(
-            "input_data must be a tensor, a list/tuple of positional arguments or a dict of"
-            f" keyword arguments, got {type(input_data).__name__}"
-        )
-    if input_size is None:
-        if dtypes is not None:
-            raise ValueError("dtypes applies to input_size, which is not given")
-        return [], {}
-    shapes = normalize_input_size(input_size)
-    return list(make_inputs(shapes, normalize_dtypes(dtypes, len(shapes)), device, batch_dim)), {}
 
 
 def _traced_pass(
@@ -721,15 +510,6 @@ def _unmaterialised_copy(model: nn.Module) -> nn.Module:
 def _tensors(model: nn.Module) -> Iterable[torch.Tensor]:
     yield from model.parameters()
     yield from model.buffers()
-
-
-def _needs_input(signature: inspect.Signature) -> bool:
-    parameters = signature.parameters.values()
-    return any(
-        p.default is inspect.Parameter.empty
-        and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        for p in parameters
-    )
 
 
 def _forward_error(
