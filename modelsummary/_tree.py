@@ -384,7 +384,12 @@ class _Index:
 
     def node(self, path: str, depth: int, child_nodes: tuple[SummaryNode, ...]) -> SummaryNode:
         info = self.infos[path]
-        carried = [self.params[k] for _, k in info.param_keys if self.carrier.get(k) == path]
+        # One tensor may be registered twice on one module (``bn.bias = bn.weight``): once.
+        carried = [
+            self.params[k]
+            for k in dict.fromkeys(k for _, k in info.param_keys)
+            if self.carrier.get(k) == path
+        ]
         calls = self.calls.get(path, [])
         own_macs = sum(c.mult_adds for c in calls)
         num = sum(p.numel for p in carried)

@@ -327,3 +327,12 @@ def test_reading_a_weights_shape_or_dtype_is_not_a_use():
 
     s = summary(Net(), (2, 3), verbose=0)
     assert (s.total_params, s.unused_params) == (0, 9)
+
+
+def test_one_tensor_under_two_names_of_one_module(audit):
+    bn = nn.BatchNorm1d(2)
+    bn.bias = bn.weight  # tied within the module (found by the nightly property run)
+    model = audit(nn.Sequential(bn, nn.BatchNorm1d(2)))
+    s = summary(model, (4, 2), verbose=0)
+    assert s.total_params == 2 + 4
+    check_invariants(s, model)

@@ -129,3 +129,19 @@ def test_first_call_inputs_and_output_are_kept():
     )
     root = build_tree(t).root
     assert (root.calls, root.inputs, root.output) == (2, inputs, OtherSpec("int"))
+
+
+def test_a_tensor_registered_twice_on_one_module_is_carried_once():
+    t = trace(
+        [
+            ModuleInfo("", "Net", None),
+            ModuleInfo("bn", "BatchNorm1d", "", (("weight", 0), ("bias", 0))),
+        ],
+        [param(0, "bn.weight", 2)],
+        [call(""), call("bn")],
+        [(0, "bn")],
+    )
+    tree = build_tree(t)
+    bn = tree.root.children[0]
+    assert (bn.num_params, bn.param_names, bn.subtree_params) == (2, ("bn.weight",), 2)
+    assert tree.totals.total_params == 2
