@@ -675,7 +675,7 @@ class Tracer:
         return uses
 
     def _module_info(self, path: str, module: nn.Module) -> ModuleInfo:
-        kernel = getattr(module, "kernel_size", None)
+        kernel = module.__dict__.get("kernel_size")  # a plain attribute; no __getattr__ miss
         if isinstance(kernel, int):
             kernel = (kernel,)
         if not (isinstance(kernel, tuple) and all(isinstance(k, int) for k in kernel)):

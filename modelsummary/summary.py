@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from tabulate import tabulate_formats
 from torch import nn
-from torch.nn.parameter import is_lazy
+from torch.nn.modules.lazy import LazyModuleMixin
 
 from ._errors import ModelSummaryError
 from ._export import (
@@ -502,7 +502,9 @@ def _unmaterialised_copy(model: nn.Module) -> nn.Module:
     Only models holding uninitialised (lazy) parameters or buffers are copied; a
     copy is small then, since the lazy tensors hold no data yet.
     """
-    if any(is_lazy(t) for t in _tensors(model)):
+    if any(
+        isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in model.modules()
+    ):
         return copy.deepcopy(model)
     return model
 
