@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import torch
@@ -21,13 +21,14 @@ from torch.nn.parameter import is_lazy
 
 
 @contextmanager
-def preserved_state(model: nn.Module) -> Iterator[None]:
+def preserved_state(model: nn.Module, devices: Iterable[torch.device] = ()) -> Iterator[None]:
     """Restore, on exit (also after an exception), what a forward pass may change.
 
     Restored: every module's own ``training`` flag, the identity and values of
     every buffer (BatchNorm statistics, counters), the identity of every
     parameter, every parameter's ``requires_grad``, and the global random number
-    streams of the CPU and of the CUDA devices in use.
+    streams of the CPU and of the CUDA devices in use: those holding the model's
+    tensors and those in ``devices`` (where the pass will run).
 
     Example:
         >>> m = nn.Sequential(nn.Dropout(0.5)).train()
@@ -45,8 +46,13 @@ def preserved_state(model: nn.Module) -> Iterator[None]:
         for name, p in m._parameters.items()
     ]
     buffers = [(m, name, b, _snapshot(b)) for m in modules for name, b in m._buffers.items()]
+    used = [t.device for t in [*model.parameters(), *model.buffers()]] + list(devices)
     cuda_devices = sorted(
-        {t.device.index or 0 for t in [*model.parameters(), *model.buffers()] if t.is_cuda}
+        {
+            d.index if d.index is not None else torch.cuda.current_device()
+            for d in used
+            if d.type == "cuda"
+        }
     )
     with torch.random.fork_rng(devices=cuda_devices):
         try:

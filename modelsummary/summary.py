@@ -459,7 +459,7 @@ def _traced_pass(
     with ExitStack() as contexts:
         if on_meta:  # meta stand-ins first: the state to preserve is then theirs, not copied
             tracer.add_stand_ins(contexts.enter_context(meta_stand_ins(model)))
-        contexts.enter_context(preserved_state(model))
+        contexts.enter_context(preserved_state(model, devices=[target]))
         moved = not on_meta and target != original and any(True for _ in _tensors(model))
         try:
             if moved:

@@ -160,3 +160,12 @@ def test_cpu_model_summarised_on_cuda_comes_back(audit):
     s = summary(model, (4, 8), device="cuda", verbose=0)
     assert s.total_params == 8 * 8 + 8 + 16
     assert next(model.parameters()).device.type == "cpu"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_rng_not_moved_when_a_cpu_model_runs_on_cuda_in_train_mode(audit):
+    model = audit(nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5)))
+    before = torch.cuda.get_rng_state()
+    summary(model, (4, 8), device="cuda", mode="train", verbose=0)
+    assert torch.equal(before, torch.cuda.get_rng_state())
