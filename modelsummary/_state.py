@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -21,7 +21,11 @@ from torch.nn.parameter import is_lazy
 
 
 @contextmanager
-def preserved_state(model: nn.Module, devices: Iterable[torch.device] = ()) -> Iterator[None]:
+def preserved_state(
+    model: nn.Module,
+    devices: Iterable[torch.device] = (),
+    modules: Sequence[nn.Module] | None = None,
+) -> Iterator[None]:
     """Restore, on exit (also after an exception), what a forward pass may change.
 
     Restored: every module's own ``training`` flag, the identity and values of
@@ -29,6 +33,12 @@ def preserved_state(model: nn.Module, devices: Iterable[torch.device] = ()) -> I
     parameter, every parameter's ``requires_grad``, and the global random number
     streams of the CPU and of the CUDA devices in use: those holding the model's
     tensors and those in ``devices`` (where the pass will run).
+
+    Args:
+        model: The model whose state to keep.
+        devices: Devices the pass will run on, besides those holding the model.
+        modules: Every module of ``model`` once, if the caller has walked it
+            already (the order does not matter); else ``model.modules()``.
 
     Example:
         >>> m = nn.Sequential(nn.Dropout(0.5)).train()
@@ -38,44 +48,112 @@ def preserved_state(model: nn.Module, devices: Iterable[torch.device] = ()) -> I
         >>> m.training, torch.equal(before, torch.random.get_rng_state())
         (True, True)
     """
-    modules = list(model.modules())
+    if modules is None:
+        modules = list(model.modules())
     training = [(m, m.training) for m in modules]
     params = [
-        (m, name, p, p is not None and p.requires_grad)
+        (m._parameters, name, p, p is not None and p.requires_grad)
         for m in modules
         for name, p in m._parameters.items()
     ]
-    buffers = [(m, name, b, _snapshot(b)) for m in modules for name, b in m._buffers.items()]
-    used = [t.device for t in [*model.parameters(), *model.buffers()]] + list(devices)
-    cuda_devices = sorted(
-        {
-            d.index if d.index is not None else torch.cuda.current_device()
-            for d in used
-            if d.type == "cuda"
-        }
+    buffers = [(m._buffers, name, b) for m in modules for name, b in m._buffers.items()]
+    values = BufferValues([b for _, _, b in buffers if b is not None])
+    cuda_devices = {p.get_device() for _, _, p, _ in params if p is not None and p.is_cuda}
+    cuda_devices |= values.cuda_devices
+    cuda_devices.update(
+        d.index if d.index is not None else torch.cuda.current_device()
+        for d in devices
+        if d.type == "cuda"
     )
-    with torch.random.fork_rng(devices=cuda_devices):
+    with torch.random.fork_rng(devices=sorted(cuda_devices)):
         try:
             yield
         finally:
             for m, flag in training:
-                m.training = flag
-            for m, name, p, requires_grad in params:
-                m._parameters[name] = p
+                if m.training is not flag:  # Module.__setattr__ is slow: only where it changed
+                    m.training = flag
+            for where, name, p, requires_grad in params:
+                where[name] = p
                 if p is not None and p.requires_grad != requires_grad:
                     p.requires_grad_(requires_grad)
-            with torch.no_grad():
-                for m, name, b, saved in buffers:
-                    m._buffers[name] = b
-                    if saved is not None and b is not None and not torch.equal(b, saved):
-                        b.copy_(saved)
+            for held, name, b in buffers:
+                held[name] = b
+            values.restore()
 
 
-def _snapshot(t: torch.Tensor | None) -> torch.Tensor | None:
-    """A copy of a buffer's values, or ``None`` where there are none to keep.
+class BufferValues:
+    """The values of a list of buffers, kept in a few copies, and put back if changed.
 
-    Lazy (uninitialised) buffers have no values yet and meta tensors have no data.
+    Buffers of one device and dtype are copied together: 1-D ones (BatchNorm
+    statistics) concatenated, others stacked with those of the same shape
+    (counters, masks). A model with hundreds of buffers then costs a handful of
+    operators to save and to check, not hundreds. Only where a check finds a
+    difference are buffers compared, and copied back, one by one; a buffer whose
+    values did not change is never written, so its version counter stays as it
+    was. Lazy buffers (no values yet) and meta buffers (no data) are skipped.
+
+    Example:
+        >>> running = [torch.zeros(3), torch.ones(2), torch.tensor(0)]
+        >>> values = BufferValues(running)
+        >>> running[0].add_(1)
+        tensor([1., 1., 1.])
+        >>> values.restore()
+        >>> running[0], running[2]
+        (tensor([0., 0., 0.]), tensor(0))
     """
-    if t is None or is_lazy(t) or t.is_meta:
-        return None
-    return t.detach().clone()
+
+    def __init__(self, tensors: Sequence[torch.Tensor]) -> None:
+        groups: dict[tuple[torch.device, torch.dtype, tuple[int, ...] | None], list[torch.Tensor]]
+        groups = {}
+        self._single: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.cuda_devices: set[int] = set()
+        """Indices of the CUDA devices holding the tensors."""
+        for t in tensors:
+            if type(t) is torch.Tensor and t.layout == torch.strided:
+                shape = None if t.dim() == 1 else tuple(t.shape)  # None: concatenated
+                groups.setdefault((t.device, t.dtype, shape), []).append(t)
+            elif not (is_lazy(t) or t.is_meta):  # sparse, subclasses: a copy of their own
+                self._single.append((t, t.detach().clone()))
+        self._groups = []
+        with torch.no_grad():
+            for (device, dtype, shape), group in groups.items():
+                if device.type == "cuda":
+                    self.cuda_devices.add(group[0].get_device())
+                if device.type == "meta":
+                    continue
+                if dtype in _QUANTIZED:
+                    self._single.extend((t, t.clone()) for t in group)
+                    continue
+                joined = _joined(group, shape is None)
+                self._groups.append((group, [t.shape for t in group], shape is None, joined))
+
+    def restore(self) -> None:
+        """Copy back the saved values of every buffer whose values differ."""
+        with torch.no_grad():
+            for group, shapes, concatenated, saved in self._groups:
+                if [t.shape for t in group] == shapes and torch.equal(
+                    _joined(group, concatenated), saved
+                ):
+                    continue
+                if concatenated:
+                    parts = torch.split(saved, [shape.numel() for shape in shapes])
+                else:
+                    parts = saved.unbind(0)
+                for t, shape, old in zip(group, shapes, parts, strict=True):
+                    if t.shape != shape:  # resized in place
+                        t.resize_(shape)
+                    old = old.view(shape)
+                    if not torch.equal(t, old):
+                        t.copy_(old)
+            for t, old in self._single:
+                if not torch.equal(t, old):
+                    t.copy_(old)
+
+
+_QUANTIZED = frozenset({torch.qint8, torch.quint8, torch.qint32, torch.quint4x2, torch.quint2x4})
+
+
+def _joined(group: list[torch.Tensor], concatenated: bool) -> torch.Tensor:
+    """Same-device, same-dtype tensors in one new tensor: 1-D ones concatenated,
+    same-shape ones stacked."""
+    return torch.cat(group) if concatenated else torch.stack(group)

@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import threading
 import weakref
 from collections import Counter
 from collections.abc import Mapping
@@ -107,11 +108,12 @@ def tensor_nbytes(t: torch.Tensor) -> int:
     return t.numel() * t.element_size()
 
 
-def describe(value: Any) -> ValueSpec:
+def describe(value: Any, memo: dict[Any, TensorSpec] | None = None) -> ValueSpec:
     """Describe a value: tensors by shape, containers element-wise, others by type.
 
     Walks tuples, lists, namedtuples and dataclass instances (by field name), and
-    mappings (Hugging Face ``ModelOutput`` is one).
+    mappings (Hugging Face ``ModelOutput`` is one). With a ``memo``, tensors of
+    one shape and dtype share one (immutable) :class:`TensorSpec`.
 
     Example:
         >>> describe((torch.zeros(2, 3), None)).items
@@ -120,17 +122,27 @@ def describe(value: Any) -> ValueSpec:
         ('n', OtherSpec(type_name='int'))
     """
     if isinstance(value, torch.Tensor):
-        return TensorSpec(tuple(value.shape), dtype_name(value.dtype), tensor_nbytes(value))
+        if memo is None:
+            return TensorSpec(tuple(value.shape), dtype_name(value.dtype), tensor_nbytes(value))
+        key = (value.shape, value.dtype)
+        spec = memo.get(key)
+        if spec is None:
+            spec = memo[key] = TensorSpec(
+                tuple(value.shape), dtype_name(value.dtype), tensor_nbytes(value)
+            )
+        return spec
     if isinstance(value, Mapping):
-        return MapSpec(tuple((str(k), describe(v)) for k, v in value.items()))
+        return MapSpec(tuple((str(k), describe(v, memo)) for k, v in value.items()))
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple: keep its names
         fields = zip(value._fields, value, strict=True)
-        return MapSpec(tuple((name, describe(v)) for name, v in fields))
+        return MapSpec(tuple((name, describe(v, memo)) for name, v in fields))
     if isinstance(value, (tuple, list)):
-        return SeqSpec(tuple(describe(v) for v in value))
+        return SeqSpec(tuple(describe(v, memo) for v in value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return MapSpec(
-            tuple((f.name, describe(getattr(value, f.name))) for f in dataclasses.fields(value))
+            tuple(
+                (f.name, describe(getattr(value, f.name), memo)) for f in dataclasses.fields(value)
+            )
         )
     return OtherSpec(type(value).__name__)
 
@@ -153,16 +165,18 @@ def iter_tensors(value: Any) -> list[torch.Tensor]:
     return []
 
 
-def describe_call(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> SeqSpec:
+def describe_call(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], memo: dict[Any, TensorSpec] | None = None
+) -> SeqSpec:
     """Describe the arguments of one call: positional ones, then a map of keywords.
 
     Example:
         >>> describe_call((torch.zeros(1),), {"mask": None}).items[1]
         MapSpec(items=(('mask', OtherSpec(type_name='NoneType')),))
     """
-    items = tuple(describe(a) for a in args)
+    items = tuple(describe(a, memo) for a in args)
     if kwargs:
-        items += (describe(dict(kwargs)),)
+        items += (describe(dict(kwargs), memo),)
     return SeqSpec(items)
 
 
@@ -237,11 +251,22 @@ class _Frame:
 
     module: nn.Module
     path: str
-    inputs: SeqSpec
+    args: tuple[Any, ...] | None
+    """The positional arguments, held until the call's inputs are described."""
+    inputs: SeqSpec | None = None
     output: ValueSpec | None = None
     mult_adds: int = 0
     suspended: ExitStack | None = None
     """Set while this call runs with the torch-level mode suspended (see _FAST_PATH_MODULES)."""
+
+    def described_inputs(self) -> SeqSpec:
+        """The inputs: as the post-hook saw them, else the positional arguments (a call
+        that raised never reaches its post-hook, which alone sees keyword arguments)."""
+        if self.inputs is None:
+            with _no_torch_function():
+                self.inputs = describe_call(self.args or (), {})
+            self.args = None
+        return self.inputs
 
 
 class _StorageCounter:
@@ -412,8 +437,24 @@ class Tracer:
         for _, p in unique_named(self._modules, "_parameters"):
             self._param_keys[id(p)] = len(self._param_keys)
         self._handles: list[RemovableHandle] = []
+        # Paths a hook cannot see: TorchScript modules run no Python hooks inside
+        # one another. Only the outermost of them, called from Python, is recorded.
         self._untraced: set[str] = set()
         self._scripts: dict[int, nn.Module] = {}
+        self._hooked: dict[int, str] = {}
+        """``{id(module): path}`` of the modules whose calls are recorded."""
+        for path, module in self._modules:
+            if isinstance(module, torch.jit.ScriptModule):
+                if path.rpartition(".")[0] not in self._untraced or path == "":
+                    self._scripts[id(module)] = module
+                    self._hooked[id(module)] = path
+                self._untraced.add(path)
+            else:
+                self._hooked[id(module)] = path
+        self._late: set[int] = set()
+        """Ids of the modules whose calls a hook after their own forward hooks closes."""
+        self._thread = threading.get_ident()
+        self._specs: dict[Any, TensorSpec] = {}
         self._stack: list[_Frame] = []
         self._frames: list[_Frame] = []
         self._uses: dict[tuple[int, str], None] = {}
@@ -435,38 +476,45 @@ class Tracer:
             )
         self._entered = ExitStack()
         self._suspended = 0
-        self._every_op = every_op or any(
-            type(m).__name__ == "OptimizedModule" for _, m in self._modules
-        )
+        compiled = any(type(m).__name__ == "OptimizedModule" for _, m in self._modules)
+        self._every_op = every_op or compiled
+        # torch.compile warns that process-wide hooks fire twice around its wrapper:
+        # a compiled model gets a pair of hooks on each module instead.
+        self._per_module_hooks = compiled
         self.failed_frame: _Frame | None = None
         """The innermost call still open when the pass raised, if it did."""
 
+    @property
+    def modules(self) -> list[nn.Module]:
+        """Every module of the model once, in ``named_modules()`` order."""
+        return [module for _, module in self._modules]
+
     # -- context manager ---------------------------------------------------------------
     def __enter__(self) -> Tracer:
+        self._thread = threading.get_ident()
         with ExitStack() as undo:  # everything entered here is undone if a later step fails
             undo.callback(self._remove_hooks)
-            for path, module in self._modules:
-                if isinstance(module, torch.jit.ScriptModule):
-                    if path.rpartition(".")[0] not in self._untraced or path == "":
-                        self._scripts[id(module)] = module
-                    self._untraced.add(path)
-                    continue
-                # Prepended, so the frame is open before the user's pre-hooks run:
-                # pruning and old-style weight_norm compute ``weight`` from
-                # ``weight_orig`` there, and that use belongs to this module.
+            # One pair of process-wide hooks rather than a pair on every module: it
+            # costs nothing to install for 10,000 modules. The hooks ignore modules of
+            # other models and calls from other threads, so summaries running in
+            # two threads (of two models, or of one) cannot see each other. They run
+            # before the module's own hooks, so a user's pre-hook that computes
+            # ``weight`` from ``weight_orig`` (pruning, weight_norm) runs inside the call.
+            if self._per_module_hooks:
+                self._hook_each_module()
+            else:
+                self._handles.append(module_hooks.register_module_forward_pre_hook(self._pre_hook))
                 self._handles.append(
-                    module.register_forward_pre_hook(self._pre_hook, with_kwargs=True, prepend=True)
+                    module_hooks.register_module_forward_hook(self._post_hook, with_kwargs=True)
                 )
-                self._handles.append(
-                    module.register_forward_hook(self._post_hook, with_kwargs=True)
-                )
-            if self._scripts:
-                # A ScriptModule refuses per-module hooks, but the global ones still
-                # see it when Python calls it; they ignore every other module.
-                self._handles.append(
-                    module_hooks.register_module_forward_pre_hook(self._global_pre)
-                )
-                self._handles.append(module_hooks.register_module_forward_hook(self._global_post))
+                # A module with forward hooks of its own gets one more, after them: the
+                # output recorded is then the one they return, as the next layer sees it,
+                # and what they compute belongs to the call.
+                for module in self._modules_with_forward_hooks():
+                    self._late.add(id(module))
+                    self._handles.append(
+                        module.register_forward_hook(self._close_call, with_kwargs=True)
+                    )
             undo.enter_context(self._mode)
             if self._scripts or self._every_op:
                 # TorchScript and compiled graphs run no torch-level calls the mode
@@ -494,18 +542,38 @@ class Tracer:
                 self.failed_frame = self._stack[-1]
             self._stack.clear()
 
+    def _hook_each_module(self) -> None:
+        for module in self.modules:
+            if id(module) in self._hooked:
+                self._handles.append(module.register_forward_pre_hook(self._pre_hook, prepend=True))
+                self._handles.append(
+                    module.register_forward_hook(self._close_call, with_kwargs=True)
+                )
+
+    def _modules_with_forward_hooks(self) -> list[nn.Module]:
+        return [m for _, m in self._modules if m._forward_hooks and id(m) in self._hooked]
+
     def _remove_hooks(self) -> None:
+        # Removing a process-wide hook registered with_kwargs leaves its id in
+        # torch's table of such hooks (torch 2.x), and torch.compile then warns
+        # about global hooks forever after: take it out too.
+        with_kwargs = getattr(module_hooks, "_global_forward_hooks_with_kwargs", {})
         for handle in self._handles:
             handle.remove()
+            with_kwargs.pop(handle.id, None)
         self._handles.clear()
 
     # -- hooks -------------------------------------------------------------------------
-    # The hooks describe tensors (shape, dtype, storage): with torch functions
-    # disabled those reads do not pass through the mode, which would otherwise
-    # run Python for each of them as if the model had called an operator.
-    def _pre_hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        with _no_torch_function():
-            frame = _Frame(module, self._paths[id(module)], describe_call(args, kwargs))
+    # The pre-hook only opens a frame; the post-hook, which also sees keyword
+    # arguments, describes the call. Describing reads tensor metadata (shape,
+    # dtype, storage): with torch functions disabled those reads do not pass
+    # through the mode, which would otherwise run Python for each of them as if
+    # the model had called an operator.
+    def _pre_hook(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        path = self._hooked.get(id(module))
+        if path is None or threading.get_ident() != self._thread:
+            return
+        frame = _Frame(module, path, args)
         self._stack.append(frame)
         self._frames.append(frame)
         if not self._suspended and isinstance(module, _FAST_PATH_MODULES):
@@ -527,7 +595,16 @@ class Tracer:
     def _post_hook(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
+        if id(module) not in self._late:
+            self._close_call(module, args, kwargs, output)
+
+    def _close_call(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> None:
+        if self._hooked.get(id(module)) is None or threading.get_ident() != self._thread:
+            return
         popped = []
+        memo = self._specs
         with _no_torch_function():
             # Pop down to this module's own frame: a child that raised inside a
             # try/except of its parent never reached its post-hook.
@@ -535,10 +612,16 @@ class Tracer:
                 frame = self._stack.pop()
                 popped.append(frame)
                 if frame.module is module:
-                    frame.output = describe(output)
+                    frame.inputs = describe_call(args, kwargs, memo)
+                    frame.output = describe(output, memo)
+                    frame.args = None
                     break
-            for t in iter_tensors(output):
-                self._activations.add(t)
+                frame.described_inputs()
+            if isinstance(output, torch.Tensor):
+                self._activations.add(output)
+            else:
+                for t in iter_tensors(output):
+                    self._activations.add(t)
         # Outside the block above, which restores the torch-function state on exit.
         for frame in popped:
             if frame.suspended is not None:
@@ -568,14 +651,6 @@ class Tracer:
             key = self._param_keys.get(id(original))
             if key is not None:
                 self._param_keys[stand_in_id] = key
-
-    def _global_pre(self, module: nn.Module, args: tuple[Any, ...]) -> None:
-        if self._scripts.get(id(module)) is module:
-            self._pre_hook(module, args, {})
-
-    def _global_post(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        if self._scripts.get(id(module)) is module:
-            self._post_hook(module, args, {}, output)
 
     def _pack_saved(self, t: torch.Tensor) -> torch.Tensor:
         assert self._saved is not None
@@ -638,7 +713,7 @@ class Tracer:
         calls = tuple(
             CallRecord(
                 path=f.path,
-                inputs=f.inputs,
+                inputs=f.described_inputs(),
                 output=f.output if f.output is not None else OtherSpec("NoneType"),
                 mult_adds=f.mult_adds,
                 raised=f.output is None,

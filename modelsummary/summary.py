@@ -459,12 +459,15 @@ def _traced_pass(
     with ExitStack() as contexts:
         if on_meta:  # meta stand-ins first: the state to preserve is then theirs, not copied
             tracer.add_stand_ins(contexts.enter_context(meta_stand_ins(model)))
-        contexts.enter_context(preserved_state(model, devices=[target]))
+        modules = tracer.modules
+        contexts.enter_context(preserved_state(model, devices=[target], modules=modules))
         moved = not on_meta and target != original and any(True for _ in _tensors(model))
         try:
             if moved:
                 model.to(target)
-            if mode != "same":
+            # train() is called only when a module's flag differs: it sets the flag
+            # of every module through the slow Module.__setattr__.
+            if mode != "same" and any(m.training != (mode == "train") for m in modules):
                 model.train(mode == "train")
             if on_cuda:
                 torch.cuda.synchronize(target)
@@ -524,7 +527,7 @@ def _forward_error(
     else:
         name = f"module '{frame.path}'" if frame.path else "the root module"
         where = f"{name} ({type(frame.module).__name__})"
-        inputs = f" with inputs {format_value(frame.inputs)}"
+        inputs = f" with inputs {format_value(frame.described_inputs())}"
     hint = f". {META_HINT}" if on_meta else ""
     return ModelSummaryError(
         f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}{hint}"

@@ -148,6 +148,7 @@ def _global_hooks() -> list[dict[object, object]]:
         dict(hooks._global_forward_hooks),
         dict(hooks._global_forward_pre_hooks),
         dict(hooks._global_forward_hooks_always_called),
+        dict(hooks._global_forward_hooks_with_kwargs),
         dict(hooks._global_backward_hooks),
         dict(hooks._global_backward_pre_hooks),
         dict(hooks._global_module_registration_hooks),

@@ -31,7 +31,11 @@ def test_torch_compile_counts_the_original_module(audit):
     # the graph, but skips inductor's C++ compile, which takes ~40 s on 2 CPU cores.
     inner, plain = small(), summary(small(), (2, 4), verbose=0)
     model = audit(torch.compile(inner, backend="eager"))
-    s = summary(model, (2, 4), verbose=0)
+    with warnings.catch_warnings():
+        # torch.compile warns if process-wide module hooks exist (ours, or ones a
+        # previous summary left behind); a summary of a compiled model must not.
+        warnings.simplefilter("error")
+        s = summary(model, (2, 4), verbose=0)
     assert type(model).__name__ == "OptimizedModule"
     assert (s.total_params, s.all_params) == (plain.total_params, unique_numel(inner.parameters()))
     assert [layer.path for layer in s.layers] == [

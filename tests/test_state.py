@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from modelsummary import ModelSummaryError, summary
+from modelsummary._state import BufferValues
 from tests import models as M
 
 
@@ -169,3 +170,51 @@ def test_cuda_rng_not_moved_when_a_cpu_model_runs_on_cuda_in_train_mode(audit):
     before = torch.cuda.get_rng_state()
     summary(model, (4, 8), device="cuda", mode="train", verbose=0)
     assert torch.equal(before, torch.cuda.get_rng_state())
+
+
+# -- the grouped buffer snapshot -----------------------------------------------------------
+
+
+def _buffers() -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return [
+        torch.rand(5, generator=g),  # 1-D float: concatenated
+        torch.rand(3, generator=g),
+        torch.tensor(7),  # 0-d int64: stacked with its own shape
+        torch.tensor(9),
+        torch.rand(2, 3, generator=g),  # 2-D: stacked with its own shape
+        torch.rand(2, 3, generator=g).t(),  # not contiguous
+        torch.tensor([True, False]),
+        torch.rand(4, dtype=torch.float64, generator=g),
+    ]
+
+
+@pytest.mark.parametrize("changed", range(8))
+def test_buffer_values_restore_exactly_the_changed_buffer(changed):
+    buffers = _buffers()
+    before = [b.clone() for b in buffers]
+    values = BufferValues(buffers)
+    buffers[changed].copy_(torch.ones_like(buffers[changed]) * 3)
+    versions = [b._version for b in buffers]
+    values.restore()
+    for i, (b, old) in enumerate(zip(buffers, before, strict=True)):
+        assert torch.equal(b, old)
+        # an unchanged buffer is never written: its version counter stays
+        assert (b._version == versions[i]) == (i != changed)
+
+
+def test_buffer_values_restore_a_buffer_resized_in_place():
+    buffers = _buffers()
+    before = buffers[0].clone()
+    values = BufferValues(buffers)
+    buffers[0].resize_(2).fill_(0)
+    values.restore()
+    assert torch.equal(buffers[0], before)
+
+
+def test_buffer_values_without_changes_write_nothing():
+    buffers = _buffers()
+    values = BufferValues(buffers)
+    versions = [b._version for b in buffers]
+    values.restore()
+    assert [b._version for b in buffers] == versions
