@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ._memory import gradient_bytes, optimizer_state_bytes
-from ._records import CallRecord, SeqSpec, Trace, ValueSpec
+from ._records import CallRecord, ModuleInfo, ParamInfo, SeqSpec, Trace, ValueSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,10 +286,20 @@ class _Index:
     """Look-up tables derived once from a trace; the tree is read off them."""
 
     def __init__(self, trace: Trace) -> None:
+        # Few passes, plain loops: this runs once per summary, over every module.
         self.modules = trace.modules
         self.params = {p.key: p for p in trace.params}
-        self.infos = {m.path: m for m in trace.modules}
-        self.children: dict[str, list[str]] = {m.path: [] for m in trace.modules}
+        self.infos: dict[str, ModuleInfo] = {}
+        self.children: dict[str, list[str]] = {}
+        self.owners: dict[int, list[str]] = {}
+        canonical: dict[str, str] = {}  # alias path -> the module's own path
+        for m in trace.modules:
+            self.infos[m.path] = m
+            self.children[m.path] = []
+            for _, key in m.param_keys:
+                self.owners.setdefault(key, []).append(m.path)
+            for alias in m.aliases:
+                canonical[alias] = m.path
         for m in trace.modules:
             if m.parent is not None:
                 self.children[m.parent].append(m.path)
@@ -297,13 +307,12 @@ class _Index:
         self.calls: dict[str, list[CallRecord]] = {}
         self.first_call: dict[str, int] = {}
         for i, call in enumerate(trace.calls):
-            self.calls.setdefault(call.path, []).append(call)
-            self.first_call.setdefault(call.path, i)
+            if call.path in self.calls:
+                self.calls[call.path].append(call)
+            else:
+                self.calls[call.path] = [call]
+                self.first_call[call.path] = i
 
-        self.owners: dict[int, list[str]] = {}
-        for m in trace.modules:
-            for _, key in m.param_keys:
-                self.owners.setdefault(key, []).append(m.path)
         self.times = dict(trace.times)
         self.used = {key for key, _ in trace.param_uses}
         self.carrier: dict[int, str] = {}
@@ -320,24 +329,23 @@ class _Index:
         # it holds is active, under its canonical path or an alias (a module shared
         # by a parent that never ran is still held by that parent).
         root = trace.modules[0].path
-        canonical = {alias: m.path for m in trace.modules for alias in m.aliases}
-        held: dict[str, list[str]] = {m.path: [] for m in trace.modules}
-        holders: dict[str, list[str]] = {m.path: [] for m in trace.modules}
+        held: dict[str, list[str]] = {path: [] for path in self.infos}
+        holders: dict[str, list[str]] = {path: [] for path in self.infos}
+        pending = [root]
         for m in trace.modules:
+            if (
+                m.path in self.calls
+                or any(k in self.used for _, k in m.param_keys)
+                or (not m.traced and self._script_ran(m.path))
+            ):
+                pending.append(m.path)
             if m.parent is None:
                 continue
-            for where in (m.path, *m.aliases):
+            for where in (m.path, *m.aliases) if m.aliases else (m.path,):
                 holder = where.rpartition(".")[0]
                 holder = canonical.get(holder, holder)
                 held[holder].append(m.path)
                 holders[m.path].append(holder)
-        pending = [root] + [
-            m.path
-            for m in trace.modules
-            if m.path in self.calls
-            or any(k in self.used for _, k in m.param_keys)
-            or self._script_ran(m.path)
-        ]
         self.active: set[str] = set()
         while pending:
             path = pending.pop()
@@ -347,10 +355,11 @@ class _Index:
         self.first_activity: dict[str, float] = {root: 0}
         for m in reversed(trace.modules):  # what a module holds follows it in this order
             if m.path in self.active and m.path != root:
-                self.first_activity[m.path] = min(
-                    [self.first_call.get(m.path, math.inf)]
-                    + [self.first_activity.get(c, math.inf) for c in held[m.path]]
-                )
+                first: float = self.first_call.get(m.path, math.inf)
+                for c in held[m.path]:
+                    if self.first_activity.get(c, math.inf) < first:
+                        first = self.first_activity[c]
+                self.first_activity[m.path] = first
         self._root_of: dict[str, str | None] = {}  # memo of _inactive_root
 
     def _script_ran(self, path: str) -> bool:
@@ -372,9 +381,14 @@ class _Index:
         while pending:
             path, depth = pending.pop()
             order.append((path, depth))
-            kids_of[path] = kids = sorted(
-                (c for c in self.children[path] if c in self.active),
-                key=self.first_activity.__getitem__,
+            children = self.children[path]
+            kids_of[path] = kids = (
+                sorted(
+                    (c for c in children if c in self.active),
+                    key=self.first_activity.__getitem__,
+                )
+                if children
+                else children
             )
             pending.extend((c, depth + 1) for c in reversed(kids))
         built: dict[str, SummaryNode] = {}
@@ -384,46 +398,61 @@ class _Index:
 
     def node(self, path: str, depth: int, child_nodes: tuple[SummaryNode, ...]) -> SummaryNode:
         info = self.infos[path]
-        # One tensor may be registered twice on one module (``bn.bias = bn.weight``): once.
-        carried = [
-            self.params[k]
-            for k in dict.fromkeys(k for _, k in info.param_keys)
-            if self.carrier.get(k) == path
-        ]
-        calls = self.calls.get(path, [])
-        own_macs = sum(c.mult_adds for c in calls)
-        num = sum(p.numel for p in carried)
-        trainable = sum(p.numel for p in carried if p.trainable)
-        return SummaryNode(
-            path=path,
-            type_name=info.type_name,
-            depth=depth,
-            calls=len(calls),
-            inputs=calls[0].inputs if calls else None,
-            output=calls[0].output if calls and not calls[0].raised else None,
-            num_params=num,
-            param_names=tuple(p.name for p in carried),
-            trainable_params=trainable,
-            param_bytes=sum(p.nbytes for p in carried),
-            shared=tuple(
-                SharedParam(name, self.params[k].name, self.carrier[k])
-                for name, k in info.param_keys
-                if k in self.carrier and self.carrier[k] != path
-            ),
-            used_by=tuple(
+        calls = self.calls.get(path, ())
+        own_macs = 0
+        for call in calls:
+            own_macs += call.mult_adds
+        carried: list[ParamInfo] = []
+        shared: list[SharedParam] = []
+        for name, key in info.param_keys:
+            carrier = self.carrier.get(key)
+            if carrier == path:
+                # One tensor may be registered twice on one module (``bn.bias = bn.weight``): once.
+                if all(p.key != key for p in carried):
+                    carried.append(self.params[key])
+            elif carrier is not None:
+                shared.append(SharedParam(name, self.params[key].name, carrier))
+        num = trainable = nbytes = 0
+        for p in carried:
+            num += p.numel
+            nbytes += p.nbytes
+            if p.trainable:
+                trainable += p.numel
+        subtree_params, subtree_trainable, subtree_macs = num, trainable, own_macs
+        for child in child_nodes:
+            subtree_params += child.subtree_params
+            subtree_trainable += child.subtree_trainable
+            subtree_macs += child.subtree_mult_adds
+        used_by: tuple[str, ...] = ()
+        if carried and not calls:
+            used_by = tuple(
                 dict.fromkeys(u for p in carried for u in self.users.get(p.key, ()) if u != path)
             )
-            if not calls
-            else (),
-            buffers=info.buffer_numel,
-            mult_adds=own_macs,
-            kernel_size=info.kernel_size,
-            traced=info.traced,
-            time_s=self.times.get(path),
-            subtree_params=num + sum(c.subtree_params for c in child_nodes),
-            subtree_trainable=trainable + sum(c.subtree_trainable for c in child_nodes),
-            subtree_mult_adds=own_macs + sum(c.subtree_mult_adds for c in child_nodes),
-            children=child_nodes,
+        first = calls[0] if calls else None
+        # Positional, in field order: a keyword call of a 21-field frozen dataclass
+        # costs twice as much, and this runs once per module.
+        return SummaryNode(
+            path,
+            info.type_name,
+            depth,
+            len(calls),
+            first.inputs if first is not None else None,  # inputs
+            first.output if first is not None and not first.raised else None,  # output
+            num,  # num_params
+            tuple(p.name for p in carried) if carried else (),  # param_names
+            trainable,  # trainable_params
+            nbytes,  # param_bytes
+            tuple(shared) if shared else (),  # shared
+            used_by,
+            info.buffer_numel,  # buffers
+            own_macs,  # mult_adds
+            info.kernel_size,
+            info.traced,
+            self.times.get(path),  # time_s
+            subtree_params,
+            subtree_trainable,
+            subtree_macs,  # subtree_mult_adds
+            child_nodes,  # children
         )
 
     def unused_section(self) -> tuple[UnusedEntry, ...]:
