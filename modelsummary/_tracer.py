@@ -30,11 +30,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 import weakref
 from collections import Counter
 from collections.abc import Mapping
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from types import TracebackType
 from typing import Any
 
@@ -45,7 +46,15 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
-from ._flops import DISPATCH, Formula, classify, classify_function, op_name
+from ._flops import (
+    DISPATCH,
+    Formula,
+    LeafFormula,
+    classify,
+    classify_function,
+    leaf_formula,
+    op_name,
+)
 from ._records import (
     BufferInfo,
     CallRecord,
@@ -266,8 +275,11 @@ class _Frame:
     inputs: SeqSpec | None = None
     output: ValueSpec | None = None
     mult_adds: int = 0
-    suspended: ExitStack | None = None
-    """Set while this call runs with the torch-level mode suspended (see _FAST_PATH_MODULES)."""
+    suspended: AbstractContextManager[Any] | None = None
+    """Set while this call runs with the torch-level mode off: a module with a fused fast
+    path (see _FAST_PATH_MODULES), or a standard leaf counted from its shapes."""
+    leaf: LeafFormula | None = None
+    """The MAC formula of a standard leaf module whose operators are not watched."""
 
     def described_inputs(self) -> SeqSpec:
         """The inputs: as the post-hook saw them, else the positional arguments (a call
@@ -482,6 +494,11 @@ class Tracer:
         self._late: set[int] = set()
         """Ids of the modules whose calls a hook after their own forward hooks closes."""
         self._thread = threading.get_ident()
+        self._leaves: dict[type, LeafFormula | None] = {}
+        self._closed: tuple[Any, ...] | None = None
+        self._error: BaseException | None = None
+        self._error_frame: _Frame | None = None
+        """The ``args`` of the call the post-hook closed last (see :meth:`_on_raise`)."""
         self._specs: dict[Any, TensorSpec] = {}
         self._stack: list[_Frame] = []
         self._frames: list[_Frame] = []
@@ -535,6 +552,12 @@ class Tracer:
                 self._handles.append(
                     module_hooks.register_module_forward_hook(self._post_hook, with_kwargs=True)
                 )
+                # Torch runs an always_call hook also when forward raises: a call that
+                # raised is closed at once (and leaves no suspension behind), even
+                # when a parent catches the exception.
+                self._handles.append(
+                    module_hooks.register_module_forward_hook(self._on_raise, always_call=True)
+                )
                 # A module with forward hooks of its own gets one more, after them: the
                 # output recorded is then the one they return, as the next layer sees it,
                 # and what they compute belongs to the call.
@@ -563,12 +586,16 @@ class Tracer:
         try:
             for frame in reversed(self._stack):  # calls a raise left open, innermost first
                 if frame.suspended is not None:
-                    frame.suspended.close()
+                    frame.suspended.__exit__(None, None, None)
             self._entered.__exit__(exc_type, exc, tb)  # modes out, then hooks removed
         finally:
-            if exc is not None and self._stack:
-                self.failed_frame = self._stack[-1]
+            if exc is not None:
+                if self._stack:  # not an Exception (KeyboardInterrupt): no hook closed them
+                    self.failed_frame = self._stack[-1]
+                elif exc is self._error:
+                    self.failed_frame = self._error_frame
             self._stack.clear()
+            self._error = self._error_frame = None  # the exception holds frames: no cycle
 
     def _hook_each_module(self) -> None:
         for module in self.modules:
@@ -604,7 +631,27 @@ class Tracer:
         frame = _Frame(module, path, args)
         self._stack.append(frame)
         self._frames.append(frame)
-        if not self._suspended and isinstance(module, _FAST_PATH_MODULES):
+        if self._suspended:  # inside a fused fast path: the aten-level counter sees all
+            return
+        cls = type(module)
+        leaf = self._leaves.get(cls)
+        if leaf is None and cls not in self._leaves:
+            leaf = self._leaves[cls] = leaf_formula(cls)
+        if leaf is not None:
+            # A standard leaf called on one plain tensor, with no hooks of its own that
+            # could compute: its parameters and MACs are known from its shapes, so its
+            # operators need not pass through the mode (the bulk of a CNN's calls).
+            if (
+                not self._mode.counter_active
+                and len(args) == 1
+                and type(args[0]) is torch.Tensor
+                and not module._forward_pre_hooks
+                and not module._forward_hooks
+            ):
+                frame.leaf = leaf
+                frame.suspended = suspension = _no_torch_function()
+                suspension.__enter__()
+        elif isinstance(module, _FAST_PATH_MODULES):
             frame.suspended = self._suspend()
 
     def _suspend(self) -> ExitStack:
@@ -625,36 +672,94 @@ class Tracer:
     ) -> None:
         if id(module) not in self._late:
             self._close_call(module, args, kwargs, output)
+        else:  # its own late hook closes it; the call did return (see _on_raise)
+            self._closed = args
 
     def _close_call(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
         if id(module) not in self._hooked or threading.get_ident() != self._thread:
             return
+        self._closed = args
+        self._pop_to(module, args, kwargs, output, raised=False)
+
+    def _on_raise(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        """Close a call whose forward raised (torch runs this hook then too).
+
+        After a normal return it runs right after :meth:`_close_call`, which saw
+        the same ``args`` object: then there is nothing left to do.
+        """
+        if self._closed is args:
+            self._closed = None
+            return
+        if id(module) not in self._hooked or threading.get_ident() != self._thread:
+            return
+        if not any(frame.module is module for frame in self._stack):
+            return
+        frame = self._pop_to(module, args, {}, None, raised=True)
+        # Torch runs this hook inside its ``except`` block: the exception at hand tells
+        # the first (innermost) module it propagates out of from the ones above it.
+        error = sys.exc_info()[1]
+        if error is not None and error is not self._error:
+            self._error, self._error_frame = error, frame
+
+    def _pop_to(
+        self,
+        module: nn.Module,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        output: Any,
+        *,
+        raised: bool,
+    ) -> _Frame | None:
+        """Close the call of ``module`` (and any child a caught exception left open)."""
+        closed = None
         stack = self._stack
         memo = self._specs
-        suspended: list[ExitStack] = []
+        suspended: list[AbstractContextManager[Any]] = []
         with _no_torch_function():
             # Pop down to this module's own frame: a child that raised inside a
-            # try/except of its parent never reached its post-hook.
+            # try/except of its parent and was not closed then is closed now.
             while stack:
                 frame = stack.pop()
                 if frame.suspended is not None:
                     suspended.append(frame.suspended)
-                if frame.module is module:
-                    frame.inputs = describe_call(args, kwargs, memo)
-                    frame.output = describe(output, memo)
-                    frame.args = None
+                    frame.suspended = None
+                if frame.module is not module:
+                    frame.described_inputs()
+                    continue
+                frame.inputs = describe_call(args, kwargs, memo)
+                frame.args = None
+                closed = frame
+                if raised:
                     break
-                frame.described_inputs()
-            if isinstance(output, torch.Tensor):
-                self._activations.add(output)
-            else:
-                for t in iter_tensors(output):
-                    self._activations.add(t)
+                frame.output = describe(output, memo)
+                if frame.leaf is not None:
+                    self._close_leaf(frame, args[0], output)
+                if isinstance(output, torch.Tensor):
+                    self._activations.add(output)
+                else:
+                    for t in iter_tensors(output):
+                        self._activations.add(t)
+                break
         # Outside the block above, which restores the torch-function state on exit.
         for suspension in suspended:
-            suspension.close()
+            suspension.__exit__(None, None, None)
+        return closed
+
+    def _close_leaf(self, frame: _Frame, x: torch.Tensor, output: Any) -> None:
+        """What the mode would have seen inside a standard leaf: its own parameters
+        in use, and the MACs its formula gives."""
+        assert frame.leaf is not None
+        try:
+            frame.mult_adds += frame.leaf(frame.module, x, output)
+        except (AttributeError, IndexError, TypeError, RuntimeError, ValueError):
+            self._uncounted[type(frame.module).__name__] += 1
+        get = self._param_keys.get
+        for p in frame.module._parameters.values():
+            key = None if p is None else get(id(p))
+            if key is not None:
+                self._uses[(key, frame.path)] = None
 
     def add_stand_ins(self, originals: Mapping[int, torch.Tensor]) -> None:
         """Count operators on stand-in tensors as uses of the parameters they replace.

@@ -42,9 +42,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ._memory import gradient_bytes, optimizer_state_bytes
-from ._records import CallRecord, ModuleInfo, ParamInfo, SeqSpec, Trace, ValueSpec
+from ._records import (
+    CallRecord,
+    ModuleInfo,
+    ParamInfo,
+    SeqSpec,
+    Trace,
+    ValueSpec,
+    direct_init,
+)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class SharedParam:
     """A parameter registered on a row but counted on another row.
@@ -62,6 +71,7 @@ class SharedParam:
     """Path of the row that carries the tensor's count."""
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class SummaryNode:
     """One row of the summary: a module, with its counts and its children.
@@ -139,6 +149,7 @@ class SummaryNode:
             stack.extend(reversed(node.children))
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class UnusedEntry:
     """A module never called whose parameters were never used, or a lone unused parameter.

@@ -528,11 +528,32 @@ def test_a_formula_that_cannot_read_its_arguments_reports_instead_of_failing(mon
     def unreadable(args, kwargs, out):
         raise IndexError("an argument layout the formula does not know")
 
+    class Functional(nn.Module):  # F.linear itself, not the nn.Linear leaf
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(3, 3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.linear(x, self.weight)
+
     monkeypatch.setitem(_flops._FUNCTION_COUNTED, "linear", unreadable)
-    s = summary(nn.Linear(3, 3), (2, 3), verbose=0)
-    assert s.total_params == 12  # the pass itself went on
+    s = summary(Functional(), (2, 3), verbose=0)
+    assert s.total_params == 9  # the pass itself went on
     assert s.total_mult_adds == 0
     assert s.uncounted_ops == {"linear": 1}
+
+
+def test_a_leaf_formula_that_cannot_read_its_arguments_reports_the_module(monkeypatch):
+    from modelsummary import _flops
+
+    def unreadable(module, x, out):
+        raise IndexError("a shape the formula does not know")
+
+    monkeypatch.setattr(_flops, "_LEAVES", {nn.Linear: unreadable})
+    s = summary(nn.Sequential(nn.Linear(3, 3)), (2, 3), verbose=0)
+    assert s.total_params == 12
+    assert s.total_mult_adds == 0
+    assert s.uncounted_ops == {"Linear": 1}
 
 
 def _aten_ops_seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:

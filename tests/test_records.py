@@ -1,0 +1,88 @@
+"""The records' direct ``__init__`` behaves exactly as the one ``@dataclass`` writes."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import pickle
+
+import pytest
+
+from modelsummary import _records, _tree
+from modelsummary._records import direct_init
+
+DIRECT = [
+    _records.TensorSpec,
+    _records.OtherSpec,
+    _records.SeqSpec,
+    _records.MapSpec,
+    _records.ParamInfo,
+    _records.BufferInfo,
+    _records.ModuleInfo,
+    _records.CallRecord,
+    _tree.SharedParam,
+    _tree.SummaryNode,
+    _tree.UnusedEntry,
+]
+
+
+def _reference(cls: type) -> type:
+    """The same fields in a plain frozen dataclass, with the generated ``__init__``."""
+    fields = [
+        (f.name, f.type, dataclasses.field(default=f.default))
+        if f.default is not dataclasses.MISSING
+        else (f.name, f.type)
+        for f in dataclasses.fields(cls)
+    ]
+    return dataclasses.make_dataclass(cls.__name__, fields, frozen=True, slots=True)
+
+
+def _values(cls: type) -> dict[str, object]:
+    """A distinct value per field (its position), whatever the field's type."""
+    return {f.name: (i, f.name) for i, f in enumerate(dataclasses.fields(cls))}
+
+
+@pytest.mark.parametrize("cls", DIRECT, ids=lambda c: c.__name__)
+def test_direct_init_takes_the_generated_signature(cls):
+    assert any(name.startswith("_set_") for name in cls.__init__.__code__.co_names)  # direct
+    ours = inspect.signature(cls.__init__).parameters
+    generated = inspect.signature(_reference(cls).__init__).parameters
+    assert [(p.name, p.default, p.kind) for p in ours.values()] == [
+        (p.name, p.default, p.kind) for p in generated.values()
+    ]
+
+
+@pytest.mark.parametrize("cls", DIRECT, ids=lambda c: c.__name__)
+def test_direct_init_sets_every_field_positionally_and_by_keyword(cls):
+    values = _values(cls)
+    by_keyword, by_position = cls(**values), cls(*values.values())
+    assert by_keyword == by_position
+    assert dataclasses.asdict(by_keyword) == dataclasses.asdict(_reference(cls)(**values))
+    assert hash(by_keyword) == hash(by_position)
+
+
+@pytest.mark.parametrize("cls", DIRECT, ids=lambda c: c.__name__)
+def test_direct_init_keeps_defaults_frozenness_replace_and_pickling(cls):
+    required = {
+        f.name: (0, f.name) for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
+    }
+    record = cls(**required)
+    reference = _reference(cls)(**required)
+    assert dataclasses.astuple(record) == dataclasses.astuple(reference)  # the defaults
+    first = dataclasses.fields(cls)[0].name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(record, first, "changed")
+    changed = dataclasses.replace(record, **{first: "changed"})
+    assert getattr(changed, first) == "changed" and getattr(record, first) == (0, first)
+    assert pickle.loads(pickle.dumps(record)) == record == copy.deepcopy(record)
+    assert repr(record).startswith(f"{cls.__name__}(")
+
+
+def test_direct_init_refuses_default_factories():
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Listy:
+        items: list[int] = dataclasses.field(default_factory=list)
+
+    with pytest.raises(TypeError, match="plain defaults only"):
+        direct_init(Listy)
