@@ -494,6 +494,7 @@ def _every_op_agrees(model: nn.Module, *args: torch.Tensor) -> None:
         (c.path, c.mult_adds) for c in full.calls
     ]
     assert fast.uncounted_ops == full.uncounted_ops
+    assert set(fast.param_uses) == set(full.param_uses)
     assert sum(c.mult_adds for c in fast.calls) > 0
 
 
@@ -599,3 +600,97 @@ def test_torch_level_mode_is_back_after_the_fast_path_module():
     assert s.unused_params == 0
     assert s.layers[0].mult_adds == 3 * 8 * 8
     assert torch._C._is_torch_function_enabled()
+
+
+# Every standard leaf counted from its shapes, with the variants that change its forward.
+LEAVES = [
+    (nn.Conv1d(4, 6, 3, stride=2, padding=1), (2, 4, 9)),
+    (nn.Conv2d(4, 6, 3, groups=2, bias=False, padding_mode="reflect", padding=1), (2, 4, 7, 7)),
+    (nn.Conv3d(2, 4, 3, dilation=2), (1, 2, 7, 7, 7)),
+    (nn.ConvTranspose1d(4, 6, 3, stride=2, output_padding=1), (2, 4, 5)),
+    (nn.ConvTranspose2d(4, 6, 3, groups=2, bias=False), (1, 4, 5, 5)),
+    (nn.ConvTranspose3d(2, 4, 2), (1, 2, 3, 3, 3)),
+    (nn.Linear(5, 3), (2, 7, 5)),
+    (nn.Linear(5, 3, bias=False), (5,)),
+    (nn.BatchNorm1d(4), (3, 4)),
+    (nn.BatchNorm2d(4, affine=False), (3, 4, 2, 2)),
+    (nn.BatchNorm3d(4, momentum=None), (3, 4, 2, 2, 2)),
+    (nn.LayerNorm([3, 4], bias=False), (2, 3, 4)),
+    (nn.GroupNorm(2, 4), (2, 4, 3)),
+    (nn.ReLU(inplace=True), (2, 3)),
+    (nn.ReLU6(), (2, 3)),
+    (nn.GELU(approximate="tanh"), (2, 3)),
+    (nn.SiLU(), (2, 3)),
+    (nn.Sigmoid(), (2, 3)),
+    (nn.Tanh(), (2, 3)),
+    (nn.Hardswish(), (2, 3)),
+    (nn.Hardsigmoid(), (2, 3)),
+    (nn.LeakyReLU(0.2), (2, 3)),
+    (nn.Dropout(0.5), (2, 3)),
+    (nn.Dropout1d(0.5), (2, 3, 4)),
+    (nn.Dropout2d(0.5), (2, 3, 4, 4)),
+    (nn.Dropout3d(0.5), (2, 3, 4, 4, 4)),
+    (nn.Identity(), (2, 3)),
+    (nn.Flatten(), (2, 3, 4)),
+    (nn.MaxPool1d(2), (1, 2, 6)),
+    (nn.MaxPool2d(2, return_indices=True), (1, 2, 6, 6)),
+    (nn.MaxPool3d(2), (1, 2, 4, 4, 4)),
+    (nn.AvgPool1d(2), (1, 2, 6)),
+    (nn.AvgPool2d(3, stride=1, padding=1), (1, 2, 6, 6)),
+    (nn.AvgPool3d(2), (1, 2, 4, 4, 4)),
+    (nn.AdaptiveAvgPool1d(3), (1, 2, 7)),
+    (nn.AdaptiveAvgPool2d((1, 1)), (1, 2, 7, 7)),
+    (nn.AdaptiveAvgPool3d(2), (1, 2, 4, 4, 4)),
+    (nn.AdaptiveMaxPool1d(3), (1, 2, 7)),
+    (nn.AdaptiveMaxPool2d(2, return_indices=True), (1, 2, 7, 7)),
+    (nn.AdaptiveMaxPool3d(2), (1, 2, 4, 4, 4)),
+]
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+@pytest.mark.parametrize(
+    "leaf, shape", LEAVES, ids=lambda v: type(v).__name__ if isinstance(v, nn.Module) else ""
+)
+def test_a_standard_leaf_counted_from_shapes_matches_its_operators(leaf, shape, mode):
+    """The same MACs, parameters in use, and uncounted operators as watching every operator."""
+    from modelsummary._tracer import Tracer
+
+    leaf.train(mode == "train")
+    model = nn.Sequential(leaf)  # a leaf as root would be its own only row
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    traces = []
+    for every_op in (False, True):
+        tracer = Tracer(model, every_op=every_op)
+        with torch.no_grad(), tracer:
+            model(x.clone())
+        traces.append(tracer.finish())
+    fast, full = traces
+    assert [(c.path, c.mult_adds, c.output) for c in fast.calls] == [
+        (c.path, c.mult_adds, c.output) for c in full.calls
+    ]
+    assert set(fast.param_uses) == set(full.param_uses)
+    assert {fast.params[k].name for k, _ in fast.param_uses} == {
+        f"0.{name}" for name, p in leaf.named_parameters()
+    }
+    assert fast.uncounted_ops == full.uncounted_ops == ()
+
+
+def test_every_leaf_in_the_table_is_tested():
+    from modelsummary import _flops
+
+    _flops.leaf_formula(nn.Linear)  # builds the table
+    assert _flops._LEAVES is not None
+    assert set(_flops._LEAVES) == {type(leaf) for leaf, _ in LEAVES}
+
+
+def test_a_leaf_with_a_hook_of_its_own_or_a_subclass_is_watched_operator_by_operator():
+    class MyLinear(nn.Linear):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return super().forward(x) @ self.weight  # uses the weight a second time
+
+    hooked = nn.Linear(4, 4)
+    extra = nn.Parameter(torch.ones(4))
+    hooked.register_forward_hook(lambda m, i, o: o * extra)  # hooks run inside the call
+    model = nn.Sequential(MyLinear(4, 4), hooked)
+    s = summary(model, (2, 4), verbose=0)
+    assert [layer.mult_adds for layer in s.layers] == [0, 2 * 4 * 4 * 2, 2 * 4 * 4]
