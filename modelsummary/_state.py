@@ -131,10 +131,11 @@ class BufferValues:
         """Copy back the saved values of every buffer whose values differ."""
         with torch.no_grad():
             for group, shapes, concatenated, saved in self._groups:
-                if [t.shape for t in group] == shapes and torch.equal(
-                    _joined(group, concatenated), saved
-                ):
-                    continue
+                try:  # a buffer resized in place changes the length, or cannot stack
+                    if torch.equal(_joined(group, concatenated), saved):
+                        continue
+                except RuntimeError:
+                    pass
                 if concatenated:
                     parts = torch.split(saved, [shape.numel() for shape in shapes])
                 else:

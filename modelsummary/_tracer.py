@@ -500,6 +500,7 @@ class Tracer:
         self._error_frame: _Frame | None = None
         """The ``args`` of the call the post-hook closed last (see :meth:`_on_raise`)."""
         self._specs: dict[Any, TensorSpec] = {}
+        self._single_inputs: dict[Any, SeqSpec] = {}
         self._stack: list[_Frame] = []
         self._frames: list[_Frame] = []
         self._uses: dict[tuple[int, str], None] = {}
@@ -681,7 +682,35 @@ class Tracer:
         if id(module) not in self._hooked or threading.get_ident() != self._thread:
             return
         self._closed = args
-        self._pop_to(module, args, kwargs, output, raised=False)
+        stack = self._stack
+        if not stack or stack[-1].module is not module:  # a child that raised is still open
+            self._pop_to(module, args, kwargs, output, raised=False)
+            return
+        frame = stack.pop()  # the usual case, kept lean: it runs once per module call
+        with _no_torch_function():
+            frame.inputs = self._describe_inputs(args, kwargs)
+            frame.output = describe(output, self._specs)
+            frame.args = None
+            if frame.leaf is not None:
+                self._close_leaf(frame, args[0], output)
+            if isinstance(output, torch.Tensor):
+                self._activations.add(output)
+            else:
+                for t in iter_tensors(output):
+                    self._activations.add(t)
+        if frame.suspended is not None:  # after the block above, which restores its own state
+            frame.suspended.__exit__(None, None, None)
+            frame.suspended = None
+
+    def _describe_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> SeqSpec:
+        """:func:`describe_call`, with one shared record per shape for one-tensor calls."""
+        if len(args) == 1 and not kwargs and type(args[0]) is torch.Tensor:
+            key = (args[0].shape, args[0].dtype)
+            inputs = self._single_inputs.get(key)
+            if inputs is None:
+                inputs = self._single_inputs[key] = describe_call(args, {}, self._specs)
+            return inputs
+        return describe_call(args, kwargs, self._specs)
 
     def _on_raise(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         """Close a call whose forward raised (torch runs this hook then too).
@@ -728,7 +757,7 @@ class Tracer:
                 if frame.module is not module:
                     frame.described_inputs()
                     continue
-                frame.inputs = describe_call(args, kwargs, memo)
+                frame.inputs = self._describe_inputs(args, kwargs)
                 frame.args = None
                 closed = frame
                 if raised:

@@ -403,7 +403,7 @@ def summary(
 
     with _gc_paused():
         trace = _traced_pass(
-            _unmaterialised_copy(model),
+            model,
             args,
             forward_kwargs,
             target,
@@ -455,6 +455,11 @@ def _traced_pass(
         )
     # The training estimate needs autograd's saved tensors, so that pass keeps grad on.
     tracer = Tracer(model, saved_tensors=optimizer is not None)
+    if _has_lazy_parameters(tracer.modules):
+        # A lazy model's first pass materialises it and changes its classes: run a copy.
+        # A copy is small then, since the lazy tensors hold no data yet.
+        model = copy.deepcopy(model)
+        tracer = Tracer(model, saved_tensors=optimizer is not None)
     on_cuda = target.type == "cuda"
     with ExitStack() as contexts:
         if on_meta:  # meta stand-ins first: the state to preserve is then theirs, not copied
@@ -499,17 +504,11 @@ def _time_pass(
     return time_modules(model, run, device)
 
 
-def _unmaterialised_copy(model: nn.Module) -> nn.Module:
-    """A lazy model's first pass materialises it and changes its classes: run a copy.
-
-    Only models holding uninitialised (lazy) parameters or buffers are copied; a
-    copy is small then, since the lazy tensors hold no data yet.
-    """
-    if any(
-        isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in model.modules()
-    ):
-        return copy.deepcopy(model)
-    return model
+def _has_lazy_parameters(modules: Iterable[nn.Module]) -> bool:
+    """Whether a module holds uninitialised (lazy) parameters or buffers."""
+    return any(
+        isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in modules
+    )
 
 
 def _tensors(model: nn.Module) -> Iterable[torch.Tensor]:
