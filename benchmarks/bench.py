@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,16 +77,26 @@ def runners(model: nn.Module, data: Any) -> dict[str, Callable[[], object]]:
     }
 
 
-def timed(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
-    """Interleaved runs after one warm-up each, so drift hits every contender alike."""
+def timed(
+    fns: dict[str, Callable[[], object]], repeat: int, faults: dict[str, list[int]] | None = None
+) -> dict[str, list[float]]:
+    """Interleaved runs after one warm-up each, so drift hits every contender alike.
+
+    With ``faults``, also the minor page faults of each run: memory the run had
+    to fault in afresh (a bare forward in a steady state reuses its memory: 0).
+    """
     for fn in fns.values():
         fn()
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeat):
         for key, fn in fns.items():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             fn()
             times[key].append(time.perf_counter() - start)
+            if faults is not None:
+                after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                faults.setdefault(key, []).append(after - before)
     return times
 
 
@@ -168,7 +179,7 @@ def fmt(seconds: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs per contender")
+    parser.add_argument("--repeat", type=int, default=15, help="timed runs per contender")
     parser.add_argument("--cap", type=float, default=30.0, help="seconds allowed to torchinfo")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--models", nargs="*", default=["resnet50", "vit_b_16", "gpt2"])
@@ -184,11 +195,13 @@ def main() -> None:
     print(
         "| model | bare forward | modelsummary | torchinfo | modelsummary / bare |"
         " torchinfo / bare | peak RSS bare | peak RSS modelsummary |"
+        " page faults per run: bare / modelsummary / torchinfo |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in opts.models:
         model, data = build(name)
-        times = timed(runners(model, data), opts.repeat)
+        faults: dict[str, list[int]] = {}
+        times = timed(runners(model, data), opts.repeat, faults)
         best = {k: min(v) for k, v in times.items()}
         median = {k: statistics.median(v) for k, v in times.items()}
         peaks = {}
@@ -203,7 +216,9 @@ def main() -> None:
             f" {fmt(best['torchinfo'])} | {best['modelsummary'] / best['bare']:.3f}×"
             f" (median {median['modelsummary'] / median['bare']:.3f}×) |"
             f" {best['torchinfo'] / best['bare']:.2f}× | {peaks['bare']} |"
-            f" {peaks['modelsummary']} |"
+            f" {peaks['modelsummary']} | "
+            + " / ".join(f"{statistics.median(faults[k]):.0f}" for k in faults)
+            + " |"
         )
 
     print(f"\n| model | modules | bare forward | modelsummary | torchinfo (cap {opts.cap:.0f} s) |")

@@ -348,9 +348,10 @@ _no_torch_function = torch._C.DisableTorchFunction
 # mode is active. Inside their calls the tracer suspends its torch-level mode and
 # lets the aten-level counter see (and note the parameters of) the fused operator,
 # so the summary runs, and measures, the path the model itself runs.
-# (nn.TransformerEncoderLayer also refuses its fast path when any module in it has
-# hooks, as every module does during a summary; it runs its unfused path, as under
-# any hook-based tool, and the MultiheadAttention inside it still takes its own.)
+# (nn.TransformerEncoderLayer also refuses its fast path under a torch-function mode.
+# It is left to run its unfused path, as under any hook-based tool, so that its
+# children are called and counted row by row; the MultiheadAttention inside it still
+# takes its own fast path.)
 _FAST_PATH_MODULES = (nn.MultiheadAttention,)
 
 
