@@ -495,7 +495,8 @@ class Tracer:
         self._late: set[int] = set()
         """Ids of the modules whose calls a hook after their own forward hooks closes."""
         self._thread = threading.get_ident()
-        self._leaves: dict[type, LeafFormula | None] = {}
+        self._leaf_of: dict[int, LeafFormula] = {}
+        """Set on entry: the standard leaves (see :meth:`_standard_leaves`)."""
         self._closed: tuple[Any, ...] | None = None
         self._error: BaseException | None = None
         self._error_frame: _Frame | None = None
@@ -574,6 +575,8 @@ class Tracer:
                 # could see: count every aten operator instead (slower, complete).
                 undo.enter_context(self._counter)
                 self._mode.counter_active = True
+            else:
+                self._leaf_of = self._standard_leaves()
             if self._saved_hooks is not None:
                 undo.enter_context(self._saved_hooks)
             self._entered = undo.pop_all()
@@ -598,6 +601,21 @@ class Tracer:
                     self.failed_frame = self._error_frame
             self._stack.clear()
             self._error = self._error_frame = None  # the exception holds frames: no cycle
+
+    def _standard_leaves(self) -> dict[int, LeafFormula]:
+        """``{id(module): MAC formula}`` of the standard leaves whose operators need not
+        be watched: of an exact class :func:`~modelsummary._flops.leaf_formula` knows,
+        with no hooks of their own (a hook may compute, or replace the weight)."""
+        formulas: dict[type, LeafFormula | None] = {}
+        leaves: dict[int, LeafFormula] = {}
+        for _, module in self._modules:
+            cls = type(module)
+            if cls not in formulas:
+                formulas[cls] = leaf_formula(cls)
+            formula = formulas[cls]
+            if formula is not None and not module._forward_pre_hooks and not module._forward_hooks:
+                leaves[id(module)] = formula
+        return leaves
 
     def _hook_each_module(self) -> None:
         for module in self.modules:
@@ -635,21 +653,12 @@ class Tracer:
         self._frames.append(frame)
         if self._suspended:  # inside a fused fast path: the aten-level counter sees all
             return
-        cls = type(module)
-        leaf = self._leaves.get(cls)
-        if leaf is None and cls not in self._leaves:
-            leaf = self._leaves[cls] = leaf_formula(cls)
+        leaf = self._leaf_of.get(id(module))
         if leaf is not None:
-            # A standard leaf called on one plain tensor, with no hooks of its own that
-            # could compute: its parameters and MACs are known from its shapes, so its
-            # operators need not pass through the mode (the bulk of a CNN's calls).
-            if (
-                not self._mode.counter_active
-                and len(args) == 1
-                and type(args[0]) is torch.Tensor
-                and not module._forward_pre_hooks
-                and not module._forward_hooks
-            ):
+            # A standard leaf (see _standard_leaves) called on one plain tensor: its
+            # parameters and MACs are known from its shapes, so its operators need not
+            # pass through the mode (the bulk of a CNN's calls).
+            if len(args) == 1 and type(args[0]) is torch.Tensor:
                 frame.leaf = leaf
                 frame.suspended = suspension = _no_torch_function()
                 suspension.__enter__()
@@ -688,20 +697,30 @@ class Tracer:
             self._pop_to(module, args, kwargs, output, raised=False)
             return
         frame = stack.pop()  # the usual case, kept lean: it runs once per module call
-        with _no_torch_function():
-            frame.inputs = self._describe_inputs(args, kwargs)
-            frame.output = describe(output, self._specs)
-            frame.args = None
-            if frame.leaf is not None:
-                self._close_leaf(frame, args[0], output)
-            if isinstance(output, torch.Tensor):
-                self._activations.add(output)
-            else:
-                for t in iter_tensors(output):
-                    self._activations.add(t)
-        if frame.suspended is not None:  # after the block above, which restores its own state
-            frame.suspended.__exit__(None, None, None)
+        suspension = frame.suspended
+        if frame.leaf is not None:  # torch functions are off inside a leaf's call already
+            self._record(frame, args, kwargs, output)
+        else:
+            with _no_torch_function():
+                self._record(frame, args, kwargs, output)
+        if suspension is not None:  # after the block above, which restores its own state
+            suspension.__exit__(None, None, None)
             frame.suspended = None
+
+    def _record(
+        self, frame: _Frame, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> None:
+        """Describe a call that returned (with torch functions off)."""
+        frame.inputs = self._describe_inputs(args, kwargs)
+        frame.output = describe(output, self._specs)
+        frame.args = None
+        if frame.leaf is not None:
+            self._close_leaf(frame, args[0], output)
+        if isinstance(output, torch.Tensor):
+            self._activations.add(output)
+        else:
+            for t in iter_tensors(output):
+                self._activations.add(t)
 
     def _describe_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> SeqSpec:
         """:func:`describe_call`, with one shared record per shape for one-tensor calls."""
@@ -745,7 +764,6 @@ class Tracer:
         """Close the call of ``module`` (and any child a caught exception left open)."""
         closed = None
         stack = self._stack
-        memo = self._specs
         suspended: list[AbstractContextManager[Any]] = []
         with _no_torch_function():
             # Pop down to this module's own frame: a child that raised inside a
@@ -758,19 +776,12 @@ class Tracer:
                 if frame.module is not module:
                     frame.described_inputs()
                     continue
-                frame.inputs = self._describe_inputs(args, kwargs)
-                frame.args = None
                 closed = frame
                 if raised:
-                    break
-                frame.output = describe(output, memo)
-                if frame.leaf is not None:
-                    self._close_leaf(frame, args[0], output)
-                if isinstance(output, torch.Tensor):
-                    self._activations.add(output)
+                    frame.inputs = self._describe_inputs(args, kwargs)
+                    frame.args = None
                 else:
-                    for t in iter_tensors(output):
-                        self._activations.add(t)
+                    self._record(frame, args, kwargs, output)
                 break
         # Outside the block above, which restores the torch-function state on exit.
         for suspension in suspended:

@@ -506,9 +506,7 @@ def _time_pass(
 
 def _has_lazy_parameters(modules: Iterable[nn.Module]) -> bool:
     """Whether a module holds uninitialised (lazy) parameters or buffers."""
-    return any(
-        isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in modules
-    )
+    return any(isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in modules)
 
 
 def _tensors(model: nn.Module) -> Iterable[torch.Tensor]:
