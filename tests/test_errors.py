@@ -103,3 +103,44 @@ def test_child_error_caught_by_parent_does_not_confuse_attribution():
     bad = next(layer for layer in s.layers if layer.path == "bad")
     assert (bad.calls, bad.num_params, bad.output) == (1, 0, None)
     assert [(e.path, e.params) for e in s.tree.unused] == [("bad.weight", 25), ("bad.bias", 5)]
+
+
+def test_after_a_caught_error_in_a_leaf_the_parent_is_still_watched():
+    """A standard leaf runs with the torch-level mode off; when it raises and its parent
+    catches the error, the mode is back on for the parent's own operators."""
+
+    class Tolerant(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bad = nn.Linear(5, 2)
+            self.extra = nn.Parameter(torch.ones(4, 4))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            try:  # noqa: SIM105 - the point is a plain try/except in user code
+                self.bad(x)
+            except RuntimeError:
+                pass
+            return torch.nn.functional.linear(x, self.extra)  # the root's own operator
+
+    model = Tolerant()
+    s = summary(model, (3, 4), verbose=0)
+    assert s.total_params == 16 and s.unused_params == 12  # extra used, bad's never
+    assert s.layers[0].mult_adds == 3 * 4 * 4
+    assert s.layers[1].calls == 1 and s.layers[1].output is None
+
+
+def test_an_error_caught_and_raised_anew_names_the_module_that_raised_it():
+    class Wraps(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = nn.Linear(5, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            try:
+                return self.inner(x)
+            except RuntimeError as err:
+                raise ValueError("wrapped") from err
+
+    model = nn.Sequential(Wraps())
+    with pytest.raises(ModelSummaryError, match=r"module '0' \(Wraps\).*ValueError: wrapped"):
+        summary(model, (3, 4), verbose=0)

@@ -1,6 +1,7 @@
-"""Summaries of different models in several threads at once are each correct.
+"""Summaries in several threads at once, of different models or of one, are each correct.
 
-The tracer's hooks are per module and torch's TorchFunctionMode stack is
+The tracer's hooks are process-wide but record only their own model's modules,
+called from their own thread, and torch's TorchFunctionMode stack is
 thread-local, so one thread's pass must not see another's. A barrier inside
 each forward makes the passes overlap for certain.
 """
@@ -61,3 +62,22 @@ def test_concurrent_summaries_of_different_models_are_each_correct():
         check_invariants(s, model)
         snapshot.assert_unchanged()
     assert len(_get_current_function_mode_stack()) == 0
+
+
+def test_concurrent_summaries_of_one_model_each_see_only_their_own_pass():
+    barrier = threading.Barrier(THREADS)
+    model = Waits(width=3, barrier=None).eval()
+    alone = summary(model, (2, 3), verbose=0).to_dict()
+    model.barrier = barrier
+    snapshot = StateSnapshot(model)
+
+    def run(i: int):
+        return summary(model, input_data=torch.full((2, 3), float(i)), verbose=0).to_dict()
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        results = list(pool.map(run, range(THREADS)))
+    model.barrier = None
+    for result in results:
+        assert result == alone  # one call per module, not one per thread
+    assert [layer["calls"] for layer in alone["layers"]] == [1, 1, 0]  # second: functional
+    snapshot.assert_unchanged()
