@@ -278,8 +278,9 @@ class _Frame:
     suspended: AbstractContextManager[Any] | None = None
     """Set while this call runs with the torch-level mode off: a module with a fused fast
     path (see _FAST_PATH_MODULES), or a standard leaf counted from its shapes."""
-    leaf: LeafFormula | None = None
-    """The MAC formula of a standard leaf module whose operators are not watched."""
+    leaf: tuple[LeafFormula, tuple[tuple[int, str], ...]] | None = None
+    """A standard leaf whose operators are not watched: its MAC formula and its
+    parameter uses (see Tracer._standard_leaves)."""
 
     def described_inputs(self) -> SeqSpec:
         """The inputs: as the post-hook saw them, else the positional arguments (a call
@@ -343,6 +344,7 @@ def _unpack_saved(t: torch.Tensor) -> torch.Tensor:
 
 
 _no_torch_function = torch._C.DisableTorchFunction
+_get_ident = threading.get_ident
 
 # Modules with a fused inference fast path that they skip whenever a torch-function
 # mode is active. Inside their calls the tracer suspends its torch-level mode and
@@ -495,7 +497,7 @@ class Tracer:
         self._late: set[int] = set()
         """Ids of the modules whose calls a hook after their own forward hooks closes."""
         self._thread = threading.get_ident()
-        self._leaf_of: dict[int, LeafFormula] = {}
+        self._leaf_of: dict[int, tuple[LeafFormula, tuple[tuple[int, str], ...]]] = {}
         """Set on entry: the standard leaves (see :meth:`_standard_leaves`)."""
         self._closed: tuple[Any, ...] | None = None
         self._error: BaseException | None = None
@@ -602,19 +604,28 @@ class Tracer:
             self._stack.clear()
             self._error = self._error_frame = None  # the exception holds frames: no cycle
 
-    def _standard_leaves(self) -> dict[int, LeafFormula]:
-        """``{id(module): MAC formula}`` of the standard leaves whose operators need not
-        be watched: of an exact class :func:`~modelsummary._flops.leaf_formula` knows,
-        with no hooks of their own (a hook may compute, or replace the weight)."""
+    def _standard_leaves(self) -> dict[int, tuple[LeafFormula, tuple[tuple[int, str], ...]]]:
+        """``{id(module): (MAC formula, its parameter uses)}`` of the standard leaves whose
+        operators need not be watched: of an exact class
+        :func:`~modelsummary._flops.leaf_formula` knows, with no hooks of their own (a hook
+        may compute, or replace the weight). A call of one uses exactly the parameters it
+        holds now (meta stand-ins included): ``(key, path)`` pairs, as noted uses are."""
         formulas: dict[type, LeafFormula | None] = {}
-        leaves: dict[int, LeafFormula] = {}
-        for _, module in self._modules:
+        leaves: dict[int, tuple[LeafFormula, tuple[tuple[int, str], ...]]] = {}
+        keys = self._param_keys
+        for path, module in self._modules:
             cls = type(module)
             if cls not in formulas:
                 formulas[cls] = leaf_formula(cls)
             formula = formulas[cls]
-            if formula is not None and not module._forward_pre_hooks and not module._forward_hooks:
-                leaves[id(module)] = formula
+            if formula is None or module._forward_pre_hooks or module._forward_hooks:
+                continue
+            uses = tuple(
+                (keys[id(p)], path)
+                for p in module._parameters.values()
+                if p is not None and id(p) in keys
+            )
+            leaves[id(module)] = (formula, uses)
         return leaves
 
     def _hook_each_module(self) -> None:
@@ -646,7 +657,7 @@ class Tracer:
     # the model had called an operator.
     def _pre_hook(self, module: nn.Module, args: tuple[Any, ...]) -> None:
         path = self._hooked.get(id(module))
-        if path is None or threading.get_ident() != self._thread:
+        if path is None or _get_ident() != self._thread:
             return
         frame = _Frame(module, path, args)
         self._stack.append(frame)
@@ -689,7 +700,7 @@ class Tracer:
     def _close_call(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
-        if id(module) not in self._hooked or threading.get_ident() != self._thread:
+        if id(module) not in self._hooked or _get_ident() != self._thread:
             return
         self._closed = args
         stack = self._stack
@@ -741,7 +752,7 @@ class Tracer:
         if self._closed is args:
             self._closed = None
             return
-        if id(module) not in self._hooked or threading.get_ident() != self._thread:
+        if id(module) not in self._hooked or _get_ident() != self._thread:
             return
         if not any(frame.module is module for frame in self._stack):
             return
@@ -792,15 +803,13 @@ class Tracer:
         """What the mode would have seen inside a standard leaf: its own parameters
         in use, and the MACs its formula gives."""
         assert frame.leaf is not None
+        formula, uses = frame.leaf
         try:
-            frame.mult_adds += frame.leaf(frame.module, x, output)
+            frame.mult_adds += formula(frame.module, x, output)
         except (AttributeError, IndexError, TypeError, RuntimeError, ValueError):
             self._uncounted[type(frame.module).__name__] += 1
-        get = self._param_keys.get
-        for p in frame.module._parameters.values():
-            key = None if p is None else get(id(p))
-            if key is not None:
-                self._uses[(key, frame.path)] = None
+        for use in uses:
+            self._uses[use] = None
 
     def add_stand_ins(self, originals: Mapping[int, torch.Tensor]) -> None:
         """Count operators on stand-in tensors as uses of the parameters they replace.
