@@ -1,15 +1,17 @@
 """Stage 1: run one forward pass and record what happened, as plain records.
 
 The :class:`Tracer` is a context manager that owns every hook it installs:
-``__enter__`` puts a pre- and post-forward hook on each module of the traced
-model (never process-global hooks, so two summaries in two threads cannot see
-each other) and enters a :class:`~torch.overrides.TorchFunctionMode` that sees
-every tensor operation with its original arguments. That is how a parameter is
-known to be *used*: it reached an operator, whether its module was called or a
-parent passed it to ``F.linear`` itself. A
-:class:`~torch.utils._python_dispatch.TorchDispatchMode` sees the aten operators
-below autograd, fused paths included, and adds their multiply-accumulates
-(:mod:`modelsummary._flops`) to the innermost module call running.
+``__enter__`` installs process-wide module forward hooks that record the calls
+of the traced model's modules made from the tracer's own thread (others are
+ignored, so two summaries in two threads cannot see each other), and enters a
+:class:`~torch.overrides.TorchFunctionMode` that sees every tensor operation
+with its original arguments. That is how a parameter is known to be *used*: it
+reached an operator, whether its module was called or a parent passed it to
+``F.linear`` itself. A :class:`~torch.utils._python_dispatch.TorchDispatchMode`
+sees the aten operators below autograd, fused paths included, and adds their
+multiply-accumulates (:mod:`modelsummary._flops`) to the innermost module call
+running. Standard ``torch.nn`` leaves are counted from their shapes instead of
+their operators (see :func:`~modelsummary._flops.leaf_formula`).
 ``__exit__`` removes everything.
 
 Example:
@@ -500,9 +502,10 @@ class Tracer:
         self._leaf_of: dict[int, tuple[LeafFormula, tuple[tuple[int, str], ...]]] = {}
         """Set on entry: the standard leaves (see :meth:`_standard_leaves`)."""
         self._closed: tuple[Any, ...] | None = None
+        """The ``args`` of the call the post-hook closed last (see :meth:`_on_raise`)."""
         self._error: BaseException | None = None
         self._error_frame: _Frame | None = None
-        """The ``args`` of the call the post-hook closed last (see :meth:`_on_raise`)."""
+        """The exception being raised through the modules, and the first call it left."""
         self._specs: dict[Any, TensorSpec] = {}
         self._single_inputs: dict[Any, SeqSpec] = {}
         self._stack: list[_Frame] = []
