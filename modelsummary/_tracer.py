@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import sys
 import threading
 import weakref
@@ -346,6 +347,10 @@ def _unpack_saved(t: torch.Tensor) -> torch.Tensor:
 
 
 _no_torch_function = torch._C.DisableTorchFunction
+# Process-wide forward hooks took ``with_kwargs`` and ``always_call`` in later torch 2.x.
+_GLOBAL_HOOKS_TAKE_KWARGS = {"with_kwargs", "always_call"} <= set(
+    inspect.signature(module_hooks.register_module_forward_hook).parameters
+)
 _get_ident = threading.get_ident
 
 # Modules with a fused inference fast path that they skip whenever a torch-function
@@ -532,8 +537,9 @@ class Tracer:
         compiled = any(type(m).__name__ == "OptimizedModule" for _, m in self._modules)
         self._every_op = every_op or compiled
         # torch.compile warns that process-wide hooks fire twice around its wrapper:
-        # a compiled model gets a pair of hooks on each module instead.
-        self._per_module_hooks = compiled
+        # a compiled model gets a pair of hooks on each module instead, as does every
+        # model on a torch whose process-wide hooks cannot take keyword arguments.
+        self._per_module_hooks = compiled or not _GLOBAL_HOOKS_TAKE_KWARGS
         self.failed_frame: _Frame | None = None
         """The innermost call still open when the pass raised, if it did."""
 

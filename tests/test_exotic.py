@@ -307,3 +307,23 @@ def test_in_place_ops_on_inputs_and_outputs(audit):
     # fc's output and the in-place ReLU's result share one storage: counted once
     assert s.total_output_bytes == 3 * 4 * 4
     check_invariants(s, model)
+
+
+@pytest.mark.parametrize(
+    "build, shape",
+    [
+        (lambda: M.SeedCase3(), (1, 1, 8, 8)),
+        (lambda: __import__("torchvision").models.resnet18(), (1, 3, 32, 32)),
+        (lambda: nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), (2, 5, 16)),
+    ],
+    ids=["seed3", "resnet18", "encoder_layer"],
+)
+def test_hooks_on_each_module_give_the_same_summary(monkeypatch, audit, build, shape):
+    """The path taken for compiled models, and on a torch whose process-wide hooks take no
+    keyword arguments, counts what the process-wide hooks count."""
+    from modelsummary import _tracer
+
+    model = audit(build().eval())
+    expected = summary(model, shape, verbose=0).to_dict()
+    monkeypatch.setattr(_tracer, "_GLOBAL_HOOKS_TAKE_KWARGS", False)
+    assert summary(model, shape, verbose=0).to_dict() == expected
