@@ -243,30 +243,6 @@ def unique_modules(
     return modules, aliases
 
 
-def unique_named(modules: list[tuple[str, nn.Module]], slot: str) -> list[tuple[str, torch.Tensor]]:
-    """``named_parameters()`` (slot ``"_parameters"``) or ``named_buffers()`` (``"_buffers"``).
-
-    Walks the modules :func:`unique_modules` listed, so the model's module tree
-    is not walked again: each tensor once, under its first dotted name.
-
-    Example:
-        >>> tied = nn.Sequential(nn.Linear(2, 2, bias=False), nn.Linear(2, 2, bias=False))
-        >>> tied[1].weight = tied[0].weight
-        >>> [name for name, _ in unique_named(unique_modules(tied)[0], "_parameters")]
-        ['0.weight']
-    """
-    seen: set[int] = set()
-    found: list[tuple[str, torch.Tensor]] = []
-    for path, module in modules:
-        prefix = f"{path}." if path else ""
-        tensors: dict[str, torch.Tensor | None] = getattr(module, slot)
-        for name, t in tensors.items():
-            if t is not None and id(t) not in seen:
-                seen.add(id(t))
-                found.append((prefix + name, t))
-    return found
-
-
 @dataclasses.dataclass(slots=True)
 class _Frame:
     """A module call in progress (mutable while the call runs)."""
@@ -479,7 +455,6 @@ class Tracer:
         self._model = model
         self._modules, self._aliases = unique_modules(model)
         self._handles: list[RemovableHandle] = []
-        self._paths: dict[int, str] = {}
         self._param_keys: dict[int, int] = {}
         """``{id(tensor): ParamInfo.key}``: each parameter tensor once, in first-seen order."""
         # Paths a hook cannot see: TorchScript modules run no Python hooks inside
@@ -490,7 +465,6 @@ class Tracer:
         """``{id(module): path}`` of the modules whose calls are recorded."""
         keys = self._param_keys
         for path, module in self._modules:  # one pass: this runs before every summary
-            self._paths[id(module)] = path
             for p in module._parameters.values():
                 if p is not None and id(p) not in keys:
                     keys[id(p)] = len(keys)
@@ -952,7 +926,10 @@ class Tracer:
         to have used all its parameters, each noted at the module that registers
         it; its row says "not traced". One never called stays unused.
         """
+        if not self._scripts:
+            return {}
         called = {id(f.module) for f in self._frames}
+        paths = {id(module): path for path, module in self._modules}
         uses: dict[tuple[int, str], None] = {}
         for module in self._scripts.values():
             if id(module) not in called:
@@ -960,7 +937,7 @@ class Tracer:
             for sub in module.modules():
                 for p in sub._parameters.values():
                     if p is not None and id(p) in self._param_keys:
-                        uses[(self._param_keys[id(p)], self._paths[id(sub)])] = None
+                        uses[(self._param_keys[id(p)], paths[id(sub)])] = None
         return uses
 
     def _module_info(
