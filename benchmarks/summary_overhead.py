@@ -1,7 +1,7 @@
 """Where a summary's time goes beyond the bare forward pass, phase by phase.
 
 Run from the repository root: ``python benchmarks/summary_overhead.py [resnet50|vit_b_16|gpt2]
-[--repeat 40] [--size 224] [--threads 2]``.
+[--repeat 40] [--threads 2]``.
 
 Each phase (building the tracer, saving the model's state, the traced pass, the records,
 restoring the state, building the tree) is timed separately, after the CPU caches have been
@@ -17,7 +17,6 @@ import gc
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -29,28 +28,20 @@ from modelsummary._state import preserved_state  # noqa: E402
 from modelsummary._tracer import Tracer  # noqa: E402
 from modelsummary._tree import build_tree  # noqa: E402
 
-
-def build(name: str, size: int) -> tuple[torch.nn.Module, list[Any], dict[str, Any]]:
-    if name == "gpt2":
-        from transformers import GPT2Config, GPT2LMHeadModel
-
-        tokens = torch.zeros(1, 128, dtype=torch.long)
-        return GPT2LMHeadModel(GPT2Config()).eval(), [], {"input_ids": tokens}  # type: ignore[no-untyped-call]
-    import torchvision
-
-    model = getattr(torchvision.models, name)().eval()
-    return model, [torch.rand(1, 3, size, size)], {}
+sys.path.insert(0, str(Path(__file__).parent))
+from bench import build  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", default="resnet50")
     parser.add_argument("--repeat", type=int, default=40)
-    parser.add_argument("--size", type=int, default=224, help="image side for torchvision models")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
-    model, args, kwargs = build(opts.model, opts.size)
+    model, data = build(opts.model)  # the models and inputs of bench.py
+    model.eval()
+    args, kwargs = ([], data) if isinstance(data, dict) else ([data], {})
     junk = torch.empty(64 * 2**20 // 4)  # larger than the last-level cache
     cpu = [torch.device("cpu")]
     phases = ["bare forward", "Tracer()", "save state", "traced pass", "records", "restore state"]
