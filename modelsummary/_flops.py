@@ -485,16 +485,25 @@ LeafFormula = Callable[[Any, Any, Any], int]
 """``(module, input, output) -> MACs`` of one call of a standard leaf module."""
 
 
+def _weight(module: Any) -> torch.Tensor:
+    # A plain dict read: ``module.weight`` would first fail a normal attribute
+    # lookup, then run ``Module.__getattr__``. A weight that is not a parameter
+    # (replaced by a plain attribute) is read the usual way.
+    weight: torch.Tensor | None = module._parameters.get("weight")
+    return module.weight if weight is None else weight
+
+
+# The products of conv_macs and matmul_macs, without building shape tuples first.
 def _leaf_conv(module: Any, x: Any, out: Any) -> int:
-    return conv_macs(_shape(out), _shape(module.weight), transposed=False, input_shape=_shape(x))
+    return int(out.numel()) * math.prod(_weight(module).shape[1:])
 
 
 def _leaf_conv_transpose(module: Any, x: Any, out: Any) -> int:
-    return conv_macs(_shape(out), _shape(module.weight), transposed=True, input_shape=_shape(x))
+    return int(x.numel()) * math.prod(_weight(module).shape[1:])
 
 
 def _leaf_linear(module: Any, x: Any, out: Any) -> int:
-    return math.prod(_shape(x)[:-1]) * int(module.weight.numel())
+    return int(x.shape[:-1].numel()) * _weight(module).numel()
 
 
 def _leaf_free(module: Any, x: Any, out: Any) -> int:

@@ -243,6 +243,12 @@ def unique_modules(
     return modules, aliases
 
 
+Leaf = tuple[LeafFormula, tuple[tuple[int, str], ...]]
+"""A standard leaf's MAC formula and the parameter uses of one of its calls."""
+_RAISED: Any = object()
+"""What the post-hook's missing ``output`` argument says: the forward raised."""
+
+
 @dataclasses.dataclass(slots=True)
 class _Frame:
     """A module call in progress (mutable while the call runs)."""
@@ -257,9 +263,8 @@ class _Frame:
     suspended: AbstractContextManager[Any] | None = None
     """Set while this call runs with the torch-level mode off: a module with a fused fast
     path (see _FAST_PATH_MODULES), or a standard leaf counted from its shapes."""
-    leaf: tuple[LeafFormula, tuple[tuple[int, str], ...]] | None = None
-    """A standard leaf whose operators are not watched: its MAC formula and its
-    parameter uses (see Tracer._standard_leaves)."""
+    leaf: Leaf | None = None
+    """Set for a standard leaf whose operators are not watched (see Tracer._watch)."""
 
     def described_inputs(self) -> SeqSpec:
         """The inputs: as the post-hook saw them, else the positional arguments (a call
@@ -310,10 +315,14 @@ class _StorageCounter:
             key, nbytes = id(t), tensor_nbytes(t)
         ref = weakref.ref(t)
         seen = self._seen.get(key)
-        if seen is not None and any(r() is not None for r in seen):
-            if all(r is not ref for r in seen):  # by identity: == would compare tensors
-                seen.append(ref)
-            return
+        if seen is not None:
+            for r in seen:  # plain loops: this runs for every module output
+                if r() is not None:  # a tensor on this storage is alive: not new
+                    for r in seen:
+                        if r is ref:  # by identity: == would compare tensors
+                            return
+                    seen.append(ref)
+                    return
         self._seen[key] = [ref]
         self.total += nbytes
 
@@ -478,10 +487,9 @@ class Tracer:
         self._late: set[int] = set()
         """Ids of the modules whose calls a hook after their own forward hooks closes."""
         self._thread = threading.get_ident()
-        self._leaf_of: dict[int, tuple[LeafFormula, tuple[tuple[int, str], ...]]] = {}
-        """Set on entry: the standard leaves (see :meth:`_standard_leaves`)."""
-        self._closed: tuple[Any, ...] | None = None
-        """The ``args`` of the call the post-hook closed last (see :meth:`_on_raise`)."""
+        self._watched: dict[int, tuple[str, Leaf | None]] = {}
+        """Set on entry: ``{id(module): (path, leaf)}`` of the recorded modules, where
+        ``leaf`` is set for a standard leaf (see :meth:`_watch`)."""
         self._error: BaseException | None = None
         self._error_frame: _Frame | None = None
         """The exception being raised through the modules, and the first call it left."""
@@ -537,31 +545,28 @@ class Tracer:
                 self._hook_each_module()
             else:
                 self._handles.append(module_hooks.register_module_forward_pre_hook(self._pre_hook))
+                # always_call: torch runs the post-hook also when forward raises, so a
+                # call that raised is closed at once (and leaves no suspension behind),
+                # even when a parent catches the exception.
                 self._handles.append(
-                    module_hooks.register_module_forward_hook(self._post_hook, with_kwargs=True)
+                    module_hooks.register_module_forward_hook(
+                        self._post_hook, with_kwargs=True, always_call=True
+                    )
                 )
-                # Torch runs an always_call hook also when forward raises: a call that
-                # raised is closed at once (and leaves no suspension behind), even
-                # when a parent catches the exception.
-                self._handles.append(
-                    module_hooks.register_module_forward_hook(self._on_raise, always_call=True)
-                )
+            # TorchScript and compiled graphs run no torch-level calls the mode could
+            # see: every aten operator is counted instead (slower, complete).
+            self._mode.counter_active = bool(self._scripts) or self._every_op
+            for module in self._watch():
                 # A module with forward hooks of its own gets one more, after them: the
                 # output recorded is then the one they return, as the next layer sees it,
                 # and what they compute belongs to the call.
-                for module in self._modules_with_forward_hooks():
-                    self._late.add(id(module))
-                    self._handles.append(
-                        module.register_forward_hook(self._close_call, with_kwargs=True)
-                    )
+                self._late.add(id(module))
+                self._handles.append(
+                    module.register_forward_hook(self._close_call, with_kwargs=True)
+                )
             undo.enter_context(self._mode)
-            if self._scripts or self._every_op:
-                # TorchScript and compiled graphs run no torch-level calls the mode
-                # could see: count every aten operator instead (slower, complete).
+            if self._mode.counter_active:
                 undo.enter_context(self._counter)
-                self._mode.counter_active = True
-            else:
-                self._leaf_of = self._standard_leaves()
             if self._saved_hooks is not None:
                 undo.enter_context(self._saved_hooks)
             self._entered = undo.pop_all()
@@ -587,29 +592,43 @@ class Tracer:
             self._stack.clear()
             self._error = self._error_frame = None  # the exception holds frames: no cycle
 
-    def _standard_leaves(self) -> dict[int, tuple[LeafFormula, tuple[tuple[int, str], ...]]]:
-        """``{id(module): (MAC formula, its parameter uses)}`` of the standard leaves whose
-        operators need not be watched: of an exact class
-        :func:`~modelsummary._flops.leaf_formula` knows, with no hooks of their own (a hook
-        may compute, or replace the weight). A call of one uses exactly the parameters it
-        holds now (meta stand-ins included): ``(key, path)`` pairs, as noted uses are."""
+    def _watch(self) -> list[nn.Module]:
+        """Fill :attr:`_watched`, and return the recorded modules that have forward
+        hooks of their own (with process-wide hooks, they need a late hook).
+
+        A standard leaf's operators need not be watched: it is of an exact class
+        :func:`~modelsummary._flops.leaf_formula` knows, and has no hooks of its own
+        (a hook may compute, or replace the weight). A call of one uses exactly the
+        parameters it holds now (meta stand-ins included): ``(key, path)`` pairs, as
+        noted uses are. Its leaf is ``(MAC formula, those uses)``.
+        """
         formulas: dict[type, LeafFormula | None] = {}
-        leaves: dict[int, tuple[LeafFormula, tuple[tuple[int, str], ...]]] = {}
+        watched = self._watched
+        hooked = self._hooked
         keys = self._param_keys
+        count_leaves = not self._mode.counter_active
+        with_hooks: list[nn.Module] = []
         for path, module in self._modules:
-            cls = type(module)
-            if cls not in formulas:
-                formulas[cls] = leaf_formula(cls)
-            formula = formulas[cls]
-            if formula is None or module._forward_pre_hooks or module._forward_hooks:
+            if id(module) not in hooked:
                 continue
-            uses = tuple(
-                (keys[id(p)], path)
-                for p in module._parameters.values()
-                if p is not None and id(p) in keys
-            )
-            leaves[id(module)] = (formula, uses)
-        return leaves
+            leaf: Leaf | None = None
+            if module._forward_pre_hooks or module._forward_hooks:
+                if module._forward_hooks and not self._per_module_hooks:
+                    with_hooks.append(module)
+            elif count_leaves:
+                cls = type(module)
+                if cls not in formulas:
+                    formulas[cls] = leaf_formula(cls)
+                formula = formulas[cls]
+                if formula is not None:
+                    uses = tuple(
+                        (keys[id(p)], path)
+                        for p in module._parameters.values()
+                        if p is not None and id(p) in keys
+                    )
+                    leaf = (formula, uses)
+            watched[id(module)] = (path, leaf)
+        return with_hooks
 
     def _hook_each_module(self) -> None:
         for module in self.modules:
@@ -618,9 +637,6 @@ class Tracer:
                 self._handles.append(
                     module.register_forward_hook(self._close_call, with_kwargs=True)
                 )
-
-    def _modules_with_forward_hooks(self) -> list[nn.Module]:
-        return [m for _, m in self._modules if m._forward_hooks and id(m) in self._hooked]
 
     def _remove_hooks(self) -> None:
         # Removing a process-wide hook registered with_kwargs leaves its id in
@@ -639,17 +655,17 @@ class Tracer:
     # through the mode, which would otherwise run Python for each of them as if
     # the model had called an operator.
     def _pre_hook(self, module: nn.Module, args: tuple[Any, ...]) -> None:
-        path = self._hooked.get(id(module))
-        if path is None or _get_ident() != self._thread:
+        watched = self._watched.get(id(module))
+        if watched is None or _get_ident() != self._thread:
             return
+        path, leaf = watched
         frame = _Frame(module, path, args)
         self._stack.append(frame)
         self._frames.append(frame)
         if self._suspended:  # inside a fused fast path: the aten-level counter sees all
             return
-        leaf = self._leaf_of.get(id(module))
         if leaf is not None:
-            # A standard leaf (see _standard_leaves) called on one plain tensor: its
+            # A standard leaf (see _watch) called on one plain tensor: its
             # parameters and MACs are known from its shapes, so its operators need not
             # pass through the mode (the bulk of a CNN's calls).
             if len(args) == 1 and type(args[0]) is torch.Tensor:
@@ -673,19 +689,25 @@ class Tracer:
         self._suspended -= 1
 
     def _post_hook(
-        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+        self,
+        module: nn.Module,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        output: Any = _RAISED,
     ) -> None:
-        if id(module) not in self._late:
+        """Close a call. Registered ``always_call``: torch passes ``(module, args,
+        kwargs, output)`` after forward returned, and ``(module, args, output)`` from
+        its ``except`` block after forward raised (this hook had not run then)."""
+        if output is _RAISED:
+            self._on_raise(module, args)
+        elif id(module) not in self._late:  # else its own late hook closes it
             self._close_call(module, args, kwargs, output)
-        else:  # its own late hook closes it; the call did return (see _on_raise)
-            self._closed = args
 
     def _close_call(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
         if id(module) not in self._hooked or _get_ident() != self._thread:
             return
-        self._closed = args
         stack = self._stack
         if not stack or stack[-1].module is not module:  # a child that raised is still open
             self._pop_to(module, args, kwargs, output, raised=False)
@@ -726,15 +748,8 @@ class Tracer:
             return inputs
         return describe_call(args, kwargs, self._specs)
 
-    def _on_raise(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        """Close a call whose forward raised (torch runs this hook then too).
-
-        After a normal return it runs right after :meth:`_close_call`, which saw
-        the same ``args`` object: then there is nothing left to do.
-        """
-        if self._closed is args:
-            self._closed = None
-            return
+    def _on_raise(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        """Close a call whose forward raised."""
         if id(module) not in self._hooked or _get_ident() != self._thread:
             return
         if not any(frame.module is module for frame in self._stack):
@@ -880,22 +895,25 @@ class Tracer:
                     continue
                 own.append((name, key))
                 if key not in params:
+                    numel = p.numel()
+                    dtype = p.dtype
                     params[key] = ParamInfo(  # positional: key, name, numel, nbytes, ...
                         key,
                         prefix + name,
-                        p.numel(),
-                        tensor_nbytes(p),
+                        numel,
+                        numel * p.element_size(),  # nbytes
                         p.requires_grad,  # trainable
-                        dtype_name(p.dtype),
+                        _DTYPE_NAMES.get(dtype) or dtype_name(dtype),
                     )
             buffer_numel = 0
-            for name, b in module._buffers.items():
-                if b is None:
-                    continue
-                numel = b.numel()
-                buffer_numel += numel
-                if id(b) not in buffers:
-                    buffers[id(b)] = BufferInfo(prefix + name, numel, numel * b.element_size())
+            if module._buffers:
+                for name, b in module._buffers.items():
+                    if b is None:
+                        continue
+                    numel = b.numel()
+                    buffer_numel += numel
+                    if id(b) not in buffers:
+                        buffers[id(b)] = BufferInfo(prefix + name, numel, numel * b.element_size())
             modules.append(self._module_info(path, module, tuple(own), buffer_numel))
         none = OtherSpec("NoneType")
         calls = tuple(

@@ -694,3 +694,23 @@ def test_a_leaf_with_a_hook_of_its_own_or_a_subclass_is_watched_operator_by_oper
     model = nn.Sequential(MyLinear(4, 4), hooked)
     s = summary(model, (2, 4), verbose=0)
     assert [layer.mult_adds for layer in s.layers] == [0, 2 * 4 * 4 * 2, 2 * 4 * 4]
+
+
+@pytest.mark.parametrize(
+    "leaf, shape, macs",
+    [
+        (nn.Conv2d(2, 3, 3), (1, 2, 8, 8), (3 * 6 * 6) * (2 * 3 * 3)),  # outputs x products each
+        (nn.ConvTranspose2d(2, 3, 3), (1, 2, 8, 8), (2 * 8 * 8) * (3 * 3 * 3)),  # inputs x ...
+        (nn.Linear(8, 3), (5, 8), 5 * 8 * 3),
+    ],
+    ids=["conv", "transposed", "linear"],
+)
+def test_a_leaf_whose_weight_is_a_plain_tensor_is_still_counted(leaf, shape, macs):
+    """A weight replaced by a plain attribute is no parameter, and its MACs still count."""
+    weight = leaf.weight.detach().clone()
+    del leaf.weight
+    leaf.weight = weight
+    s = summary(nn.Sequential(leaf), input_data=rand(*shape), verbose=0)
+    assert s.total_mult_adds == macs
+    assert s.uncounted_ops == {}
+    assert s.total_params == leaf.bias.numel()
