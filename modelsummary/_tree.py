@@ -297,80 +297,99 @@ class _Index:
     """Look-up tables derived once from a trace; the tree is read off them."""
 
     def __init__(self, trace: Trace) -> None:
-        # Few passes, plain loops: this runs once per summary, over every module.
+        # Few passes, plain loops and local names: this runs once per summary, over
+        # every module (a generator or an attribute look-up per module shows).
         self.modules = trace.modules
         self.params = {p.key: p for p in trace.params}
-        self.infos: dict[str, ModuleInfo] = {}
-        self.children: dict[str, list[str]] = {}
+        self.infos: dict[str, ModuleInfo] = {m.path: m for m in trace.modules}
+        self.children: dict[str, list[str]] = {path: [] for path in self.infos}
         self.owners: dict[int, list[str]] = {}
+        infos, children, owners = self.infos, self.children, self.owners
         canonical: dict[str, str] = {}  # alias path -> the module's own path
         for m in trace.modules:
-            self.infos[m.path] = m
-            self.children[m.path] = []
+            path = m.path
             for _, key in m.param_keys:
-                self.owners.setdefault(key, []).append(m.path)
-            for alias in m.aliases:
-                canonical[alias] = m.path
-        for m in trace.modules:
+                if key in owners:
+                    owners[key].append(path)
+                else:
+                    owners[key] = [path]
+            if m.aliases:
+                for alias in m.aliases:
+                    canonical[alias] = path
             if m.parent is not None:
-                self.children[m.parent].append(m.path)
+                children[m.parent].append(path)
 
         self.calls: dict[str, list[CallRecord]] = {}
         self.first_call: dict[str, int] = {}
+        calls, first_call = self.calls, self.first_call
         for i, call in enumerate(trace.calls):
-            if call.path in self.calls:
-                self.calls[call.path].append(call)
+            if call.path in calls:
+                calls[call.path].append(call)
             else:
-                self.calls[call.path] = [call]
-                self.first_call[call.path] = i
+                calls[call.path] = [call]
+                first_call[call.path] = i
 
         self.times = dict(trace.times)
-        self.used = {key for key, _ in trace.param_uses}
+        self.used = used = {key for key, _ in trace.param_uses}
         self.carrier: dict[int, str] = {}
         self.users: dict[int, list[str]] = {}
+        carrier, users = self.carrier, self.users
         for key, path in trace.param_uses:
-            self.users.setdefault(key, []).append(path)
-            if key not in self.carrier and path in self.owners.get(key, ()):
-                self.carrier[key] = path
-        for key in self.used:
-            if key in self.owners:
-                self.carrier.setdefault(key, self.owners[key][0])
+            if key in users:
+                users[key].append(path)
+            else:
+                users[key] = [path]
+            if key not in carrier and path in owners.get(key, ()):
+                carrier[key] = path
+        for key in used:
+            if key in owners and key not in carrier:
+                carrier[key] = owners[key][0]
 
         # A module is active if it ran, one of its parameters was used, or a module
         # it holds is active, under its canonical path or an alias (a module shared
         # by a parent that never ran is still held by that parent).
         root = trace.modules[0].path
-        held: dict[str, list[str]] = {path: [] for path in self.infos}
-        holders: dict[str, list[str]] = {path: [] for path in self.infos}
+        held: dict[str, list[str]] = {path: [] for path in infos}
+        holders: dict[str, list[str]] = {path: [] for path in infos}
         pending = [root]
         for m in trace.modules:
-            if (
-                m.path in self.calls
-                or any(k in self.used for _, k in m.param_keys)
-                or (not m.traced and self._script_ran(m.path))
-            ):
-                pending.append(m.path)
+            path = m.path
+            if path in calls or (not m.traced and self._script_ran(path)):
+                pending.append(path)
+            else:
+                for _, key in m.param_keys:
+                    if key in used:
+                        pending.append(path)
+                        break
             if m.parent is None:
                 continue
-            for where in (m.path, *m.aliases) if m.aliases else (m.path,):
+            if not m.aliases:  # the usual case: held by its parent alone
+                holder = canonical.get(m.parent, m.parent)
+                held[holder].append(path)
+                holders[path].append(holder)
+                continue
+            for where in (path, *m.aliases):
                 holder = where.rpartition(".")[0]
                 holder = canonical.get(holder, holder)
-                held[holder].append(m.path)
-                holders[m.path].append(holder)
+                held[holder].append(path)
+                holders[path].append(holder)
         self.active: set[str] = set()
+        active = self.active
         while pending:
             path = pending.pop()
-            if path not in self.active:
-                self.active.add(path)
+            if path not in active:
+                active.add(path)
                 pending.extend(holders[path])
-        self.first_activity: dict[str, float] = {root: 0}
+        self.first_activity: dict[str, float] = {root: 0.0}
+        first_activity = self.first_activity
         for m in reversed(trace.modules):  # what a module holds follows it in this order
-            if m.path in self.active and m.path != root:
-                first: float = self.first_call.get(m.path, math.inf)
-                for c in held[m.path]:
-                    if self.first_activity.get(c, math.inf) < first:
-                        first = self.first_activity[c]
-                self.first_activity[m.path] = first
+            path = m.path
+            if path in active and path != root:
+                first: float = first_call.get(path, math.inf)
+                for c in held[path]:
+                    if c in first_activity and first_activity[c] < first:
+                        first = first_activity[c]
+                first_activity[path] = first
         self._root_of: dict[str, str | None] = {}  # memo of _inactive_root
 
     def _script_ran(self, path: str) -> bool:
@@ -386,25 +405,21 @@ class _Index:
 
         Iterative: nesting depth is not limited by Python's recursion limit.
         """
-        order: list[tuple[str, int]] = []  # pre-order, so reversed it builds children first
-        kids_of: dict[str, list[str]] = {}
+        order: list[tuple[str, int, list[str]]] = []  # pre-order: reversed, children first
         pending = [(root, 0)]
+        active, first_activity, all_children = self.active, self.first_activity, self.children
         while pending:
             path, depth = pending.pop()
-            order.append((path, depth))
-            children = self.children[path]
-            kids_of[path] = kids = (
-                sorted(
-                    (c for c in children if c in self.active),
-                    key=self.first_activity.__getitem__,
-                )
-                if children
-                else children
-            )
-            pending.extend((c, depth + 1) for c in reversed(kids))
+            kids = all_children[path]
+            if kids:
+                kids = sorted([c for c in kids if c in active], key=first_activity.__getitem__)
+                for c in reversed(kids):
+                    pending.append((c, depth + 1))
+            order.append((path, depth, kids))
         built: dict[str, SummaryNode] = {}
-        for path, depth in reversed(order):
-            built[path] = self.node(path, depth, tuple(built.pop(c) for c in kids_of[path]))
+        pop = built.pop
+        for path, depth, kids in reversed(order):
+            built[path] = self.node(path, depth, tuple([pop(c) for c in kids]) if kids else ())
         return built[root]
 
     def node(self, path: str, depth: int, child_nodes: tuple[SummaryNode, ...]) -> SummaryNode:
@@ -419,7 +434,10 @@ class _Index:
             carrier = self.carrier.get(key)
             if carrier == path:
                 # One tensor may be registered twice on one module (``bn.bias = bn.weight``): once.
-                if all(p.key != key for p in carried):
+                for p in carried:
+                    if p.key == key:
+                        break
+                else:
                     carried.append(self.params[key])
             elif carrier is not None:
                 shared.append(SharedParam(name, self.params[key].name, carrier))
@@ -450,7 +468,7 @@ class _Index:
             first.inputs if first is not None else None,  # inputs
             first.output if first is not None and not first.raised else None,  # output
             num,  # num_params
-            tuple(p.name for p in carried) if carried else (),  # param_names
+            tuple([p.name for p in carried]) if carried else (),  # param_names
             trainable,  # trainable_params
             nbytes,  # param_bytes
             tuple(shared) if shared else (),  # shared
