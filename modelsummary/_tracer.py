@@ -917,18 +917,20 @@ class Tracer:
             modules.append(self._module_info(path, module, tuple(own), buffer_numel))
         none = OtherSpec("NoneType")
         calls = tuple(
-            CallRecord(  # positional: path, inputs, output, mult_adds, raised
-                f.path,
-                f.described_inputs(),
-                none if f.output is None else f.output,
-                f.mult_adds,
-                f.output is None,
-            )
-            for f in self._frames
+            [
+                CallRecord(  # positional: path, inputs, output, mult_adds, raised
+                    f.path,
+                    f.described_inputs() if f.inputs is None else f.inputs,
+                    none if f.output is None else f.output,
+                    f.mult_adds,
+                    f.output is None,
+                )
+                for f in self._frames
+            ]
         )
         return Trace(
             modules=tuple(modules),
-            params=tuple(params[k] for k in sorted(params)),
+            params=tuple([params[k] for k in sorted(params)]),
             buffers=tuple(buffers.values()),
             calls=calls,
             param_uses=tuple({**self._uses, **self._script_uses()}),
