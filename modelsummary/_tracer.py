@@ -264,7 +264,7 @@ class _Frame:
     """Set while this call runs with the torch-level mode off: a module with a fused fast
     path (see _FAST_PATH_MODULES), or a standard leaf counted from its shapes."""
     leaf: Leaf | None = None
-    """Set for a standard leaf whose operators are not watched (see Tracer._watch)."""
+    """Set for a standard leaf whose operators are not watched (see Tracer._leaf)."""
 
     def described_inputs(self) -> SeqSpec:
         """The inputs: as the post-hook saw them, else the positional arguments (a call
@@ -470,26 +470,44 @@ class Tracer:
         # one another. Only the outermost of them, called from Python, is recorded.
         self._untraced: set[str] = set()
         self._scripts: dict[int, nn.Module] = {}
-        self._hooked: dict[int, str] = {}
-        """``{id(module): path}`` of the modules whose calls are recorded."""
+        self._watched: dict[int, tuple[str, Leaf | None]] = {}
+        """``{id(module): (path, leaf)}`` of the recorded modules; ``leaf`` is set for a
+        standard leaf, whose operators need not be watched (see :meth:`_leaf`)."""
+        self._own_hooks: list[nn.Module] = []
+        """Recorded modules with forward hooks of their own."""
         keys = self._param_keys
+        watched = self._watched
+        formulas: dict[type, LeafFormula | None] = {}
+        compiled = False
         for path, module in self._modules:  # one pass: this runs before every summary
             for p in module._parameters.values():
                 if p is not None and id(p) not in keys:
                     keys[id(p)] = len(keys)
+            cls = type(module)
+            if cls not in formulas:
+                formulas[cls] = leaf_formula(cls)
+                compiled = compiled or cls.__name__ == "OptimizedModule"
             if isinstance(module, torch.jit.ScriptModule):
                 if path.rpartition(".")[0] not in self._untraced or path == "":
                     self._scripts[id(module)] = module
-                    self._hooked[id(module)] = path
+                    watched[id(module)] = (path, None)
+                    if module._forward_hooks:
+                        self._own_hooks.append(module)
                 self._untraced.add(path)
-            else:
-                self._hooked[id(module)] = path
+                continue
+            if module._forward_pre_hooks or module._forward_hooks:
+                watched[id(module)] = (path, None)
+                if module._forward_hooks:
+                    self._own_hooks.append(module)
+                continue
+            formula = formulas[cls]
+            watched[id(module)] = (
+                path,
+                None if formula is None else self._leaf(formula, module, path),
+            )
         self._late: set[int] = set()
         """Ids of the modules whose calls a hook after their own forward hooks closes."""
         self._thread = threading.get_ident()
-        self._watched: dict[int, tuple[str, Leaf | None]] = {}
-        """Set on entry: ``{id(module): (path, leaf)}`` of the recorded modules, where
-        ``leaf`` is set for a standard leaf (see :meth:`_watch`)."""
         self._error: BaseException | None = None
         self._error_frame: _Frame | None = None
         """The exception being raised through the modules, and the first call it left."""
@@ -516,12 +534,17 @@ class Tracer:
             )
         self._entered = ExitStack()
         self._suspended = 0
-        compiled = any(type(m).__name__ == "OptimizedModule" for _, m in self._modules)
         self._every_op = every_op or compiled
         # torch.compile warns that process-wide hooks fire twice around its wrapper:
         # a compiled model gets a pair of hooks on each module instead, as does every
         # model on a torch whose process-wide hooks cannot take keyword arguments.
         self._per_module_hooks = compiled or not _GLOBAL_HOOKS_TAKE_KWARGS
+        # TorchScript and compiled graphs run no torch-level calls the mode could see:
+        # every aten operator is counted instead (slower, complete).
+        self._mode.counter_active = bool(self._scripts) or self._every_op
+        if self._mode.counter_active or self._per_module_hooks:  # no leaf counted from shapes
+            for key, (path, _) in watched.items():
+                watched[key] = (path, None)
         self.failed_frame: _Frame | None = None
         """The innermost call still open when the pass raised, if it did."""
 
@@ -553,17 +576,14 @@ class Tracer:
                         self._post_hook, with_kwargs=True, always_call=True
                     )
                 )
-            # TorchScript and compiled graphs run no torch-level calls the mode could
-            # see: every aten operator is counted instead (slower, complete).
-            self._mode.counter_active = bool(self._scripts) or self._every_op
-            for module in self._watch():
                 # A module with forward hooks of its own gets one more, after them: the
                 # output recorded is then the one they return, as the next layer sees it,
                 # and what they compute belongs to the call.
-                self._late.add(id(module))
-                self._handles.append(
-                    module.register_forward_hook(self._close_call, with_kwargs=True)
-                )
+                for module in self._own_hooks:
+                    self._late.add(id(module))
+                    self._handles.append(
+                        module.register_forward_hook(self._close_call, with_kwargs=True)
+                    )
             undo.enter_context(self._mode)
             if self._mode.counter_active:
                 undo.enter_context(self._counter)
@@ -592,47 +612,20 @@ class Tracer:
             self._stack.clear()
             self._error = self._error_frame = None  # the exception holds frames: no cycle
 
-    def _watch(self) -> list[nn.Module]:
-        """Fill :attr:`_watched`, and return the recorded modules that have forward
-        hooks of their own (with process-wide hooks, they need a late hook).
-
-        A standard leaf's operators need not be watched: it is of an exact class
-        :func:`~modelsummary._flops.leaf_formula` knows, and has no hooks of its own
-        (a hook may compute, or replace the weight). A call of one uses exactly the
-        parameters it holds now (meta stand-ins included): ``(key, path)`` pairs, as
-        noted uses are. Its leaf is ``(MAC formula, those uses)``.
-        """
-        formulas: dict[type, LeafFormula | None] = {}
-        watched = self._watched
-        hooked = self._hooked
-        keys = self._param_keys
-        count_leaves = not self._mode.counter_active
-        with_hooks: list[nn.Module] = []
-        for path, module in self._modules:
-            if id(module) not in hooked:
-                continue
-            leaf: Leaf | None = None
-            if module._forward_pre_hooks or module._forward_hooks:
-                if module._forward_hooks and not self._per_module_hooks:
-                    with_hooks.append(module)
-            elif count_leaves:
-                cls = type(module)
-                if cls not in formulas:
-                    formulas[cls] = leaf_formula(cls)
-                formula = formulas[cls]
-                if formula is not None:
-                    uses = tuple(
-                        (keys[id(p)], path)
-                        for p in module._parameters.values()
-                        if p is not None and id(p) in keys
-                    )
-                    leaf = (formula, uses)
-            watched[id(module)] = (path, leaf)
-        return with_hooks
+    def _leaf(self, formula: LeafFormula, module: nn.Module, path: str) -> Leaf:
+        """A standard leaf: of an exact class :func:`~modelsummary._flops.leaf_formula`
+        knows, with no hooks of its own (a hook may compute, or replace the weight).
+        A call of one uses exactly the parameters it holds (meta stand-ins, which
+        map to the same keys, included): ``(key, path)`` pairs, as noted uses are."""
+        uses: list[tuple[int, str]] = []
+        for p in module._parameters.values():
+            if p is not None:
+                uses.append((self._param_keys[id(p)], path))
+        return formula, tuple(uses)
 
     def _hook_each_module(self) -> None:
         for module in self.modules:
-            if id(module) in self._hooked:
+            if id(module) in self._watched:
                 self._handles.append(module.register_forward_pre_hook(self._pre_hook, prepend=True))
                 self._handles.append(
                     module.register_forward_hook(self._close_call, with_kwargs=True)
@@ -665,7 +658,7 @@ class Tracer:
         if self._suspended:  # inside a fused fast path: the aten-level counter sees all
             return
         if leaf is not None:
-            # A standard leaf (see _watch) called on one plain tensor: its
+            # A standard leaf (see _leaf) called on one plain tensor: its
             # parameters and MACs are known from its shapes, so its operators need not
             # pass through the mode (the bulk of a CNN's calls).
             if len(args) == 1 and type(args[0]) is torch.Tensor:
@@ -706,7 +699,7 @@ class Tracer:
     def _close_call(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
-        if id(module) not in self._hooked or _get_ident() != self._thread:
+        if id(module) not in self._watched or _get_ident() != self._thread:
             return
         stack = self._stack
         if not stack or stack[-1].module is not module:  # a child that raised is still open
@@ -750,7 +743,7 @@ class Tracer:
 
     def _on_raise(self, module: nn.Module, args: tuple[Any, ...]) -> None:
         """Close a call whose forward raised."""
-        if id(module) not in self._hooked or _get_ident() != self._thread:
+        if id(module) not in self._watched or _get_ident() != self._thread:
             return
         if not any(frame.module is module for frame in self._stack):
             return
