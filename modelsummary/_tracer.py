@@ -960,7 +960,12 @@ class Tracer:
         if kernel is not None:
             if isinstance(kernel, int):
                 kernel = (kernel,)
-            if not (isinstance(kernel, tuple) and all(isinstance(k, int) for k in kernel)):
+            elif isinstance(kernel, tuple):
+                for k in kernel:  # a loop, not all(): this runs for every convolution
+                    if not isinstance(k, int):
+                        kernel = None
+                        break
+            else:
                 kernel = None
         aliases = self._aliases.get(id(module))
         return ModuleInfo(  # positional, in field order

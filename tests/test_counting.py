@@ -336,3 +336,23 @@ def test_one_tensor_under_two_names_of_one_module(audit):
     s = summary(model, (4, 2), verbose=0)
     assert s.total_params == 2 + 4
     check_invariants(s, model)
+
+
+def test_kernel_size_column_takes_integer_kernels_and_ignores_anything_else():
+    class Custom(nn.Module):
+        def __init__(self, kernel_size: object) -> None:
+            super().__init__()
+            self.kernel_size = kernel_size
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    model = nn.Sequential(
+        nn.Conv2d(1, 1, 3),  # a tuple of ints: (3, 3)
+        nn.MaxPool2d(2),  # an int: (2,)
+        Custom((1, "a")),  # not all ints
+        Custom("3"),  # neither int nor tuple
+        Custom([3, 3]),  # a list: not a kernel
+    )
+    s = summary(model, (1, 1, 8, 8), verbose=0)
+    assert [layer.kernel_size for layer in s.layers[1:]] == [(3, 3), (2,), None, None, None]
