@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
@@ -50,16 +51,22 @@ def preserved_state(
     """
     if modules is None:
         modules = list(model.modules())
-    training = [(m, m.training) for m in modules]
-    params = [
-        (m._parameters, name, p, p is not None and p.requires_grad)
-        for m in modules
-        for name, p in m._parameters.items()
+    # A copy of each module's own slot dicts, put back whole: a tensor replaced or
+    # registered during the pass is undone. Few Python steps per tensor: this runs
+    # before and after every summary.
+    training = [m.training for m in modules]
+    param_slots: list[tuple[Any, dict[str, Any]]] = [
+        (m._parameters, dict(m._parameters)) for m in modules
     ]
-    buffers = [(m._buffers, name, b) for m in modules for name, b in m._buffers.items()]
-    values = BufferValues([b for _, _, b in buffers if b is not None])
-    cuda_devices = {p.get_device() for _, _, p, _ in params if p is not None and p.is_cuda}
-    cuda_devices |= values.cuda_devices
+    buffer_slots: list[tuple[Any, dict[str, Any]]] = [
+        (m._buffers, dict(m._buffers)) for m in modules
+    ]
+    params = [p for _, saved in param_slots for p in saved.values() if p is not None]
+    requires_grad = [p.requires_grad for p in params]
+    values = BufferValues([b for _, saved in buffer_slots for b in saved.values() if b is not None])
+    cuda_devices = set(values.cuda_devices)
+    if torch.cuda.is_initialized():  # type: ignore[no-untyped-call]  # else none on CUDA
+        cuda_devices.update(p.get_device() for p in params if p.is_cuda)
     cuda_devices.update(
         d.index if d.index is not None else torch.cuda.current_device()
         for d in devices
@@ -69,15 +76,21 @@ def preserved_state(
         try:
             yield
         finally:
-            for m, flag in training:
+            for m, flag in zip(modules, training, strict=True):
                 if m.training is not flag:  # Module.__setattr__ is slow: only where it changed
                     m.training = flag
-            for where, name, p, requires_grad in params:
-                where[name] = p
-                if p is not None and p.requires_grad != requires_grad:
-                    p.requires_grad_(requires_grad)
-            for held, name, b in buffers:
-                held[name] = b
+            for slots, saved in (*param_slots, *buffer_slots):
+                if not (saved or slots):
+                    continue
+                if isinstance(slots, dict):
+                    slots.clear()
+                    slots.update(saved)
+                else:  # TorchScript's slot wrapper has no clear(): put back what was there
+                    for name, t in saved.items():
+                        slots[name] = t
+            for p, flag in zip(params, requires_grad, strict=True):
+                if p.requires_grad is not flag:
+                    p.requires_grad_(flag)
             values.restore()
 
 

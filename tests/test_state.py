@@ -133,6 +133,25 @@ def test_buffer_replaced_in_forward_is_put_back(audit):
     assert model.steps.item() == 0
 
 
+def test_parameter_and_buffer_registered_during_the_pass_are_taken_away(audit):
+    class Grower(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = nn.Linear(2, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if "scale" not in self._parameters:  # created on the first call
+                self.scale = nn.Parameter(torch.ones(2))
+                self.register_buffer("calls", torch.zeros(()))
+            return self.inner(x) * self.scale
+
+    model = audit(Grower())
+    s = summary(model, (1, 2), verbose=0)
+    assert s.all_params == 6  # the summary counts the model as it was handed over
+    assert [name for name, _ in model.named_parameters()] == ["inner.weight", "inner.bias"]
+    assert list(model.named_buffers()) == []
+
+
 def test_in_place_buffer_update_is_undone(audit):
     class Counter(nn.Module):
         def __init__(self) -> None:
