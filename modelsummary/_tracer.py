@@ -318,8 +318,8 @@ class _StorageCounter:
         if seen is not None:
             for r in seen:  # plain loops: this runs for every module output
                 if r() is not None:  # a tensor on this storage is alive: not new
-                    for r in seen:
-                        if r is ref:  # by identity: == would compare tensors
+                    for other in seen:
+                        if other is ref:  # by identity: == would compare tensors
                             return
                     seen.append(ref)
                     return
