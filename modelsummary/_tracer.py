@@ -360,7 +360,7 @@ class _ParamWatcher(TorchFunctionMode):
 
     def __init__(self, tracer: Tracer) -> None:
         super().__init__()
-        self._tracer = tracer
+        self._tracer = weakref.proxy(tracer)  # no cycle: a tracer dies with its last use
         self._kinds: dict[Any, tuple[Formula | bool | None, bool]] = {}
         self.counter_active = False
         """True while the aten-level counter sees every operator anyway."""
@@ -406,7 +406,7 @@ class _OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
 
     def __init__(self, tracer: Tracer) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self._tracer = tracer
+        self._tracer = weakref.proxy(tracer)  # no cycle: a tracer dies with its last use
         self._kinds: dict[Any, Formula | bool] = {}
 
     def __torch_dispatch__(
@@ -611,6 +611,7 @@ class Tracer:
                     self.failed_frame = self._error_frame
             self._stack.clear()
             self._error = self._error_frame = None  # the exception holds frames: no cycle
+            self._saved_hooks = None  # it holds a bound method of this tracer: no cycle
 
     def _leaf(self, formula: LeafFormula, module: nn.Module, path: str) -> Leaf:
         """A standard leaf: of an exact class :func:`~modelsummary._flops.leaf_formula`
@@ -832,9 +833,14 @@ class Tracer:
         # A view of a parameter (``weight.t()`` saved by addmm) is the parameter; on the
         # meta device, where storages cannot tell, the view's base says so.
         base = t._base if t._is_view() else t
+        # What autograd keeps is an alias without the tensor's grad_fn: an operator that
+        # saves its own output (softmax, tanh) would otherwise hold the output in its own
+        # node, a cycle that kept the graph and every saved activation alive until the
+        # next garbage collection. The alias is counted: it lives as long as the graph.
+        packed = t.detach()
         if id(base) not in self._state_ids:
-            self._saved.add(t)
-        return t
+            self._saved.add(packed)
+        return packed
 
     def _note_operands(self, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None) -> None:
         """Note the parameters among the arguments (also inside lists and tuples) as used

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import weakref
 
+import pytest
 import torch
 from torch import nn
 
@@ -119,8 +121,41 @@ class _KeepsWeakrefs(nn.Module):
         return x
 
 
-def test_summary_keeps_no_activation_alive():
+@pytest.mark.parametrize("optimizer", [None, "adam"])
+def test_summary_keeps_no_activation_alive(optimizer):
+    """Not even until the next garbage collection: with an optimizer the pass builds an
+    autograd graph, and counting what it saves must not tie the graph into a cycle."""
     model = _KeepsWeakrefs()
-    summary(model, (8, 64), verbose=0)
-    assert len(model.seen) == 3
-    assert [ref() for ref in model.seen] == [None, None, None]
+    gc.disable()
+    try:
+        summary(model, (8, 64), optimizer=optimizer, verbose=0)
+        assert len(model.seen) == 3
+        assert [ref() for ref in model.seen] == [None, None, None]
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("saved_tensors", [False, True])
+def test_a_tracer_is_freed_by_reference_counting_alone(saved_tensors):
+    """No reference cycle: a summary's tracer, with its frames, goes when its last use does,
+    without waiting for the cyclic garbage collector."""
+    from modelsummary._tracer import Tracer
+
+    # (Not nn.MultiheadAttention: torch itself keeps the frames of its last call alive.)
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Flatten(0), nn.Softmax(0))
+    x = torch.ones(2, 4)
+    gc.disable()
+    try:
+        for failing in (False, True):
+            tracer = Tracer(model, saved_tensors=saved_tensors)
+            try:
+                with torch.set_grad_enabled(saved_tensors), tracer:
+                    model(x if not failing else torch.ones(2, 5))
+            except RuntimeError:
+                assert failing
+            tracer.finish()
+            ref = weakref.ref(tracer)
+            del tracer
+            assert ref() is None
+    finally:
+        gc.enable()
