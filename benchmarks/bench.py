@@ -190,7 +190,7 @@ def main() -> None:
     print(
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs,"
         f" {opts.threads} torch threads; Python {platform.python_version()},"
-        f" torch {torch.__version__}; best of {opts.repeat} interleaved runs.\n"
+        f" torch {torch.__version__}; {opts.repeat} interleaved rounds.\n"
     )
     print(
         "| model | bare forward | modelsummary | torchinfo | modelsummary / bare (best of each) |"

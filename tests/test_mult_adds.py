@@ -697,16 +697,17 @@ def test_a_leaf_with_a_hook_of_its_own_or_a_subclass_is_watched_operator_by_oper
 
 
 @pytest.mark.parametrize(
-    "leaf, shape, macs",
+    "make, shape, macs",
     [
-        (nn.Conv2d(2, 3, 3), (1, 2, 8, 8), (3 * 6 * 6) * (2 * 3 * 3)),  # outputs x products each
-        (nn.ConvTranspose2d(2, 3, 3), (1, 2, 8, 8), (2 * 8 * 8) * (3 * 3 * 3)),  # inputs x ...
-        (nn.Linear(8, 3), (5, 8), 5 * 8 * 3),
+        (lambda: nn.Conv2d(2, 3, 3), (1, 2, 8, 8), (3 * 6 * 6) * (2 * 3 * 3)),  # outputs x ...
+        (lambda: nn.ConvTranspose2d(2, 3, 3), (1, 2, 8, 8), (2 * 8 * 8) * (3 * 3 * 3)),  # inputs
+        (lambda: nn.Linear(8, 3), (5, 8), 5 * 8 * 3),
     ],
     ids=["conv", "transposed", "linear"],
 )
-def test_a_leaf_whose_weight_is_a_plain_tensor_is_still_counted(leaf, shape, macs):
+def test_a_leaf_whose_weight_is_a_plain_tensor_is_still_counted(make, shape, macs):
     """A weight replaced by a plain attribute is no parameter, and its MACs still count."""
+    leaf = make()
     weight = leaf.weight.detach().clone()
     del leaf.weight
     leaf.weight = weight
