@@ -493,13 +493,12 @@ def _weight(module: Any) -> torch.Tensor:
     return module.weight if weight is None else weight
 
 
-# The products of conv_macs and matmul_macs, without building shape tuples first.
 def _leaf_conv(module: Any, x: Any, out: Any) -> int:
-    return int(out.numel()) * math.prod(_weight(module).shape[1:])
+    return conv_macs(out.shape, _weight(module).shape, transposed=False, input_shape=x.shape)
 
 
 def _leaf_conv_transpose(module: Any, x: Any, out: Any) -> int:
-    return int(x.numel()) * math.prod(_weight(module).shape[1:])
+    return conv_macs(out.shape, _weight(module).shape, transposed=True, input_shape=x.shape)
 
 
 def _leaf_linear(module: Any, x: Any, out: Any) -> int:

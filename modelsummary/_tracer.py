@@ -895,14 +895,13 @@ class Tracer:
                 own.append((name, key))
                 if key not in params:
                     numel = p.numel()
-                    dtype = p.dtype
                     params[key] = ParamInfo(  # positional: key, name, numel, nbytes, ...
                         key,
                         prefix + name,
                         numel,
                         numel * p.element_size(),  # nbytes
                         p.requires_grad,  # trainable
-                        _DTYPE_NAMES.get(dtype) or dtype_name(dtype),
+                        dtype_name(p.dtype),
                     )
             buffer_numel = 0
             if module._buffers:
@@ -919,7 +918,7 @@ class Tracer:
             [
                 CallRecord(  # positional: path, inputs, output, mult_adds, raised
                     f.path,
-                    f.described_inputs() if f.inputs is None else f.inputs,
+                    f.described_inputs(),
                     none if f.output is None else f.output,
                     f.mult_adds,
                     f.output is None,
