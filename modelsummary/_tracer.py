@@ -827,6 +827,8 @@ class Tracer:
             key = self._param_keys.get(id(original))
             if key is not None:
                 self._param_keys[stand_in_id] = key
+            if id(original) in self._state_ids:  # what autograd saves of it is no activation
+                self._state_ids.add(stand_in_id)
 
     def _pack_saved(self, t: torch.Tensor) -> torch.Tensor:
         assert self._saved is not None

@@ -102,6 +102,24 @@ def test_tied_weights_stay_tied_on_meta(audit):
     assert model.head.weight is model.embed.weight
 
 
+@pytest.mark.parametrize("name", ["tied_lm", "functional", "seed_case3", "frozen_batchnorm"])
+def test_meta_training_estimate_equals_cpu(name, audit):
+    """With ``optimizer=``, what autograd saves of a stand-in is a weight, not an activation."""
+    make, arguments = CASES[name]
+    model = audit(make())
+    cpu = summary(model, optimizer="adam", verbose=0, **arguments())
+    meta = summary(model, optimizer="adam", device="meta", verbose=0, **arguments())
+    assert meta.to_dict() == cpu.to_dict()
+
+
+def test_meta_training_estimate_counts_saved_activations_only():
+    model = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 8))
+    s = summary(model, (4, 64), optimizer="sgd", device="meta", verbose=0)
+    # addmm saves its input and the transposed weight (a parameter: not counted); tanh
+    # saves its output, which the second addmm saves again (one storage): 2 tensors.
+    assert s.tree.totals.saved_bytes == 2 * 4 * 64 * 4
+
+
 class _NonMetaOps(TorchDispatchMode):
     """Records every operator whose result is a tensor off the meta device."""
 
