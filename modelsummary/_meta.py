@@ -35,6 +35,7 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 
 from ._errors import ModelSummaryError
+from ._state import substituted
 
 META_HINT = (
     "The pass ran on the meta device, which has shapes but no values: operations that"
@@ -86,22 +87,5 @@ def meta_stand_ins(model: nn.Module) -> Iterator[dict[int, torch.Tensor]]:
             " (lazy modules learn their shapes from a real pass); summarise on a real"
             " device, e.g. device='cpu'"
         )
-    stand_ins: dict[int, torch.Tensor] = {}
-    originals: dict[int, torch.Tensor] = {}
-    swapped: list[tuple[dict[str, torch.Tensor | None], str, torch.Tensor]] = []
-    try:
-        for module in modules:
-            for slots in (module._parameters, module._buffers):
-                for name, t in slots.items():
-                    if t is None or t.is_meta:
-                        continue
-                    substitute = stand_ins.get(id(t))
-                    if substitute is None:
-                        substitute = stand_ins[id(t)] = stand_in(t)
-                        originals[id(substitute)] = t
-                    swapped.append((slots, name, t))  # type: ignore[arg-type]
-                    slots[name] = substitute  # type: ignore[assignment]
+    with substituted(modules, lambda t: None if t.is_meta else stand_in(t)) as originals:
         yield originals
-    finally:
-        for slots, name, t in reversed(swapped):
-            slots[name] = t

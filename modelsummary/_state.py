@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -92,6 +92,92 @@ def preserved_state(
                 if p.requires_grad is not flag:
                     p.requires_grad_(flag)
             values.restore()
+
+
+@contextmanager
+def substituted(
+    modules: Iterable[nn.Module], substitute: Callable[[torch.Tensor], torch.Tensor | None]
+) -> Iterator[dict[int, torch.Tensor]]:
+    """Register ``substitute(t)`` in place of each parameter and buffer ``t`` for the duration.
+
+    Where ``substitute`` returns ``None`` the tensor stays. Each original gets one
+    substitute, put in every slot that holds it, so tied weights stay tied. The
+    originals are put back on exit, also when the body raises. Yields
+    ``{id(substitute): original}``, for a tracer that knows parameters by identity.
+
+    Example:
+        >>> tied = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+        >>> tied[1].weight = weight = tied[0].weight
+        >>> with substituted(tied.modules(), lambda t: t.clone() if t is weight else None) as o:
+        ...     tied[0].weight is tied[1].weight, tied[0].weight is weight, len(o)
+        (True, False, 1)
+        >>> tied[0].weight is weight
+        True
+    """
+    substitutes: dict[int, torch.Tensor] = {}
+    originals: dict[int, torch.Tensor] = {}
+    swapped: list[tuple[dict[str, Any], str, torch.Tensor]] = []
+    try:
+        for module in modules:
+            slot_dicts: tuple[dict[str, Any], ...] = (module._parameters, module._buffers)
+            for slots in slot_dicts:
+                for name, t in slots.items():
+                    if t is None:
+                        continue
+                    new = substitutes.get(id(t))
+                    if new is None:
+                        new = substitute(t)
+                        if new is None:
+                            continue
+                        substitutes[id(t)] = new
+                        originals[id(new)] = t
+                    swapped.append((slots, name, t))
+                    slots[name] = new
+        yield originals
+    finally:
+        for slots, name, t in reversed(swapped):
+            slots[name] = t
+
+
+@contextmanager
+def renorm_copies(modules: Iterable[nn.Module]) -> Iterator[dict[int, torch.Tensor]]:
+    """Give each embedding with ``max_norm`` a copy of its weight for the duration.
+
+    ``nn.Embedding`` and ``nn.EmbeddingBag`` with ``max_norm`` rescale the rows they
+    look up in place, inside ``forward``. The copy takes those writes, and gives the
+    pass the values the model itself would see; the user's weight is not written
+    (its values and its version counter stay as they were). Yields
+    ``{id(copy): original}``, as :func:`substituted` does.
+
+    Example:
+        >>> embed = nn.Embedding(3, 2, max_norm=1.0)
+        >>> with torch.no_grad():
+        ...     _ = embed.weight.fill_(3.0)
+        >>> with renorm_copies([embed]):
+        ...     row = embed(torch.tensor([0]))
+        >>> row.norm().item() <= 1.0, embed.weight[0].tolist()
+        (True, [3.0, 3.0])
+    """
+    weights = {
+        id(m.weight)
+        for m in modules
+        if isinstance(m, (nn.Embedding, nn.EmbeddingBag))
+        and m.max_norm is not None
+        and isinstance(m.weight, torch.Tensor)
+        and not m.weight.is_meta
+    }
+    if not weights:  # the usual case: nothing to copy, and no walk of the slots
+        yield {}
+        return
+    with substituted(modules, lambda t: _copy(t) if id(t) in weights else None) as originals:
+        yield originals
+
+
+def _copy(t: torch.Tensor) -> torch.Tensor:
+    copy = t.detach().clone()
+    if isinstance(t, nn.Parameter):
+        return nn.Parameter(copy, requires_grad=t.requires_grad)
+    return copy
 
 
 class BufferValues:

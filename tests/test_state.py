@@ -9,6 +9,7 @@ from torch import nn
 from modelsummary import ModelSummaryError, summary
 from modelsummary._state import BufferValues
 from tests import models as M
+from tests.conftest import unique_numel
 
 
 def test_train_mode_batchnorm_statistics_do_not_move(audit):
@@ -165,6 +166,56 @@ def test_in_place_buffer_update_is_undone(audit):
     model = audit(Counter())
     summary(model, (1, 2), verbose=0)
     assert model.count.item() == 0
+
+
+class _Probe(nn.Module):
+    """Runs ``inner`` and keeps a copy of each output, as the pass computed it."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        out = self.inner(tokens)
+        self.seen.append(out.detach().clone())
+        return out
+
+
+def _large(model: nn.Module) -> nn.Module:
+    with torch.no_grad():  # rows far over max_norm: every looked-up row is rescaled
+        for p in model.parameters():
+            p.mul_(10.0)
+    return model
+
+
+def _with_max_norm(model: M.TiedLM) -> nn.Module:
+    model.embed.max_norm = 1.0
+    return model
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.Embedding(10, 4, max_norm=1.0),
+        lambda: nn.EmbeddingBag(10, 4, max_norm=1.0, mode="sum"),
+        lambda: _with_max_norm(M.TiedLM()),  # the embedding's weight is the head's too
+    ],
+    ids=["embedding", "embedding_bag", "tied_lm"],
+)
+def test_embedding_with_max_norm_writes_a_copy_not_the_weight(make, audit):
+    """max_norm rescales looked-up rows in place inside forward: the pass computes
+    what the model computes, and the user's weight keeps its values and version."""
+    import copy
+
+    torch.manual_seed(0)
+    model = _Probe(_large(make()))
+    tokens = torch.tensor([[0, 3, 3, 7]])
+    expected = copy.deepcopy(model).inner(tokens)  # what a real call does (and writes)
+    audit(model)
+    s = summary(model, input_data=tokens, verbose=0)
+    assert torch.equal(model.seen[0], expected)
+    assert s.total_params == s.all_params == unique_numel(model.parameters())
 
 
 def test_device_argument_same_as_model_keeps_model_in_place(audit):
