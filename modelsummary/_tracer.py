@@ -332,6 +332,7 @@ def _unpack_saved(t: torch.Tensor) -> torch.Tensor:
 
 
 _no_torch_function = torch._C.DisableTorchFunction
+_torch_function_modes = torch._C._len_torch_function_stack
 # Process-wide forward hooks took ``with_kwargs`` and ``always_call`` in later torch 2.x.
 _GLOBAL_HOOKS_TAKE_KWARGS = {"with_kwargs", "always_call"} <= set(
     inspect.signature(module_hooks.register_module_forward_hook).parameters
@@ -534,6 +535,8 @@ class Tracer:
             )
         self._entered = ExitStack()
         self._suspended = 0
+        self._fast_paths = True
+        """Whether fused fast paths run with the torch-level mode suspended."""
         self._every_op = every_op or compiled
         # torch.compile warns that process-wide hooks fire twice around its wrapper:
         # a compiled model gets a pair of hooks on each module instead, as does every
@@ -556,6 +559,14 @@ class Tracer:
     # -- context manager ---------------------------------------------------------------
     def __enter__(self) -> Tracer:
         self._thread = threading.get_ident()
+        if _torch_function_modes():
+            # The user's own torch-function mode (a device context, an operator
+            # logger) must see the model's operators as it would without a summary:
+            # no call runs with torch functions off, and MultiheadAttention takes
+            # the unfused path that any such mode makes it take.
+            for key, (path, _) in self._watched.items():
+                self._watched[key] = (path, None)
+            self._fast_paths = False
         with ExitStack() as undo:  # everything entered here is undone if a later step fails
             undo.callback(self._remove_hooks)
             # One pair of process-wide hooks rather than a pair on every module: it
@@ -613,15 +624,22 @@ class Tracer:
             self._error = self._error_frame = None  # the exception holds frames: no cycle
             self._saved_hooks = None  # it holds a bound method of this tracer: no cycle
 
-    def _leaf(self, formula: LeafFormula, module: nn.Module, path: str) -> Leaf:
+    def _leaf(self, formula: LeafFormula, module: nn.Module, path: str) -> Leaf | None:
         """A standard leaf: of an exact class :func:`~modelsummary._flops.leaf_formula`
-        knows, with no hooks of its own (a hook may compute, or replace the weight).
+        knows, with no hooks of its own (a hook may compute, or replace the weight),
+        and plain tensors only: a tensor subclass (a quantized weight) may handle the
+        operators itself through ``__torch_function__``, which a leaf's call skips.
         A call of one uses exactly the parameters it holds (meta stand-ins, which
         map to the same keys, included): ``(key, path)`` pairs, as noted uses are."""
         uses: list[tuple[int, str]] = []
         for p in module._parameters.values():
             if p is not None:
+                if type(p) is not nn.Parameter and type(p) is not torch.Tensor:
+                    return None
                 uses.append((self._param_keys[id(p)], path))
+        for b in module._buffers.values():
+            if b is not None and type(b) is not torch.Tensor:
+                return None
         return formula, tuple(uses)
 
     def _hook_each_module(self) -> None:
@@ -666,7 +684,7 @@ class Tracer:
                 frame.leaf = leaf
                 frame.suspended = suspension = _no_torch_function()
                 suspension.__enter__()
-        elif isinstance(module, _FAST_PATH_MODULES):
+        elif isinstance(module, _FAST_PATH_MODULES) and self._fast_paths:
             frame.suspended = self._suspend()
 
     def _suspend(self) -> ExitStack:

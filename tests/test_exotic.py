@@ -7,6 +7,7 @@ applies, and the ``audit`` fixture asserts nothing about it changed.
 from __future__ import annotations
 
 import warnings
+from typing import ClassVar
 
 import pytest
 import torch
@@ -327,3 +328,98 @@ def test_hooks_on_each_module_give_the_same_summary(monkeypatch, audit, build, s
     expected = summary(model, shape, verbose=0).to_dict()
     monkeypatch.setattr(_tracer, "_GLOBAL_HOOKS_TAKE_KWARGS", False)
     assert summary(model, shape, verbose=0).to_dict() == expected
+
+
+class _Logged(torch.Tensor):
+    """A tensor subclass that sees the operators it takes part in, as quantized and
+    distributed weight types do through ``__torch_function__``."""
+
+    seen: ClassVar[list[str]] = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        cls.seen.append(getattr(func, "__name__", str(func)))
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def test_a_leaf_with_a_tensor_subclass_weight_runs_through_the_subclass(audit):
+    """A standard leaf's call runs with torch functions off, except when it holds a
+    subclass: that weight handles the operator itself, in the model and in the summary."""
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    model[0].weight = nn.Parameter(model[0].weight.detach().as_subclass(_Logged))
+    x = torch.rand(2, 4)
+    _Logged.seen.clear()
+    with torch.no_grad():
+        expected = model(x)
+    assert "linear" in _Logged.seen  # the model's own call goes through the subclass
+    _Logged.seen.clear()
+    audit(model)
+    s = summary(model, input_data=x, verbose=0)
+    assert "linear" in _Logged.seen
+    assert s.total_params == 15 and s.layers[1].mult_adds == 2 * 4 * 3
+    assert s.layers[1].output.shape == tuple(expected.shape)
+
+
+class _OperatorLog(torch.overrides.TorchFunctionMode):
+    """A user's own torch-function mode: logs the operators it sees while ``recording``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+        self.recording = False
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        name = getattr(func, "__name__", str(func))
+        if self.recording and name not in ("__get__", "size", "dim"):  # shapes: not compute
+            self.seen.append(name)
+        return func(*args, **(kwargs or {}))
+
+
+class _Recorded(nn.Module):
+    """Runs ``inner`` with the log recording: its operators, not the summary's own."""
+
+    def __init__(self, inner: nn.Module, log: list[_OperatorLog]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.log = log
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.log[-1].recording = True
+        try:
+            return self.inner(x)
+        finally:
+            self.log[-1].recording = False
+
+
+class _AttentionNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(8, 8, 3, padding=1)
+        self.norm = nn.BatchNorm1d(8)
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.norm(self.conv(x)).transpose(1, 2)
+        y, _ = self.attn(y, y, y, need_weights=False)
+        return self.head(y.relu())
+
+
+def test_a_users_torch_function_mode_sees_the_models_operators(audit):
+    """Under the user's own mode the pass runs the operators the model runs, each seen
+    by that mode: no leaf runs with torch functions off, and MultiheadAttention takes
+    the unfused path that the mode makes it take anyway."""
+    logs: list[_OperatorLog] = [_OperatorLog(), _OperatorLog()]
+    model = _Recorded(_AttentionNet().eval(), logs[:1])
+    x = torch.rand(2, 8, 5)
+    plain = summary(model, input_data=x, verbose=0)
+    audit(model)
+    with torch.no_grad(), logs[0]:
+        model(x)
+    model.log[0] = logs[1]
+    with logs[1]:
+        s = summary(model, input_data=x, verbose=0)
+    bare, during = logs[0].seen, logs[1].seen
+    assert {"conv1d", "batch_norm", "multi_head_attention_forward", "linear"} <= set(bare)
+    assert sorted(during) == sorted(bare)
+    assert s.to_dict() == plain.to_dict()  # the same numbers, by the slower route
