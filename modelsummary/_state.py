@@ -26,14 +26,17 @@ def preserved_state(
     model: nn.Module,
     devices: Iterable[torch.device] = (),
     modules: Sequence[nn.Module] | None = None,
-) -> Iterator[None]:
+) -> Iterator[WrittenValues]:
     """Restore, on exit (also after an exception), what a forward pass may change.
 
     Restored: every module's own ``training`` flag, the identity and values of
     every buffer (BatchNorm statistics, counters), the identity of every
     parameter, every parameter's ``requires_grad``, and the global random number
     streams of the CPU and of the CUDA devices in use: those holding the model's
-    tensors and those in ``devices`` (where the pass will run).
+    tensors and those in ``devices`` (where the pass will run). Parameter values
+    are not copied up front (that would double the model's memory): the
+    :class:`WrittenValues` yielded keeps a parameter's values when it is told the
+    pass is about to write them, and puts them back too.
 
     Args:
         model: The model whose state to keep.
@@ -72,9 +75,10 @@ def preserved_state(
         for d in devices
         if d.type == "cuda"
     )
+    written = WrittenValues()
     with torch.random.fork_rng(devices=sorted(cuda_devices)):
         try:
-            yield
+            yield written
         finally:
             for m, flag in zip(modules, training, strict=True):
                 if m.training is not flag:  # Module.__setattr__ is slow: only where it changed
@@ -92,6 +96,51 @@ def preserved_state(
                 if p.requires_grad is not flag:
                     p.requires_grad_(flag)
             values.restore()
+            written.restore()
+
+
+class WrittenValues:
+    """Parameter values kept just before a pass writes them in place, and put back.
+
+    Example:
+        >>> weight = nn.Parameter(torch.ones(2))
+        >>> written = WrittenValues()
+        >>> written.keep(weight)
+        >>> with torch.no_grad():
+        ...     _ = weight.mul_(3)
+        >>> written.restore()
+        >>> weight.tolist(), weight._version
+        ([1.0, 1.0], 0)
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[torch.Tensor, torch.Tensor, int]] = {}
+
+    def keep(self, t: torch.Tensor) -> None:
+        """Keep ``t``'s values and version, unless kept already (the first write counts).
+        Meta tensors have no values to keep."""
+        if id(t) not in self._kept and not t.is_meta:
+            with torch._C.DisableTorchFunction(), torch.no_grad():
+                self._kept[id(t)] = (t, t.detach().clone(), t._version)
+
+    def restore(self) -> None:
+        """Put back the kept values, and each tensor's version counter: to autograd the
+        tensor is as it was, so a graph that saved it before the pass stays valid."""
+        with torch.no_grad():
+            for t, old, version in self._kept.values():
+                if t.shape == old.shape:
+                    t.copy_(old)
+                else:  # resized or re-pointed in place (resize_, set_)
+                    t.data = old
+                _set_versions((t,), (version,))
+        self._kept.clear()
+
+
+def _no_version_reset(tensors: Sequence[torch.Tensor], versions: Sequence[int]) -> None:
+    pass
+
+
+_set_versions = getattr(torch._C._autograd, "_unsafe_set_version_counter", _no_version_reset)
 
 
 @contextmanager

@@ -37,7 +37,7 @@ import sys
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, ExitStack
 from types import TracebackType
 from typing import Any
@@ -97,6 +97,41 @@ _METADATA_OPS = frozenset(
         "_is_view",
     }
 )
+
+
+# What a torch-level call does to its first argument, besides reading it.
+_READS, _WRITES, _ALIASES = 0, 1, 2
+_IN_PLACE_DUNDERS = frozenset(
+    {
+        "__setitem__",
+        "__iadd__",
+        "__isub__",
+        "__imul__",
+        "__imatmul__",
+        "__itruediv__",
+        "__ifloordiv__",
+        "__imod__",
+        "__ipow__",
+        "__iand__",
+        "__ior__",
+        "__ixor__",
+        "__ilshift__",
+        "__irshift__",
+    }
+)
+
+
+def _effect(func: Any, name: str) -> int:
+    """Whether ``func`` writes its first argument in place (``clamp_``, ``x[i] = v``,
+    ``nn.init.normal_``), returns an alias of it that no view records (``.data``,
+    ``detach()``), or only reads it."""
+    if name in _IN_PLACE_DUNDERS or (
+        name.endswith("_") and not name.endswith("__") and name != "requires_grad_"
+    ):
+        return _WRITES
+    if name == "detach" or (name == "__get__" and getattr(func.__self__, "__name__", "") == "data"):
+        return _ALIASES
+    return _READS
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -362,7 +397,7 @@ class _ParamWatcher(TorchFunctionMode):
     def __init__(self, tracer: Tracer) -> None:
         super().__init__()
         self._tracer = weakref.proxy(tracer)  # no cycle: a tracer dies with its last use
-        self._kinds: dict[Any, tuple[Formula | bool | None, bool]] = {}
+        self._kinds: dict[Any, tuple[Formula | bool | None, bool, int]] = {}
         self.counter_active = False
         """True while the aten-level counter sees every operator anyway."""
 
@@ -376,11 +411,19 @@ class _ParamWatcher(TorchFunctionMode):
         known = self._kinds.get(func)
         if known is None:
             name = getattr(func, "__name__", "")
-            known = self._kinds[func] = (classify_function(func), name in _METADATA_OPS)
-        kind, metadata = known
+            known = self._kinds[func] = (
+                classify_function(func),
+                name in _METADATA_OPS,
+                _effect(func, name),
+            )
+        kind, metadata, effect = known
         tracer = self._tracer
         if kwargs is None:
             kwargs = {}
+        elif "out" in kwargs:
+            tracer._before_write(kwargs["out"])
+        if effect == _WRITES and args:
+            tracer._before_write(args[0])
         if self.counter_active or kind is True:
             result = func(*args, **kwargs)
         elif kind is DISPATCH:
@@ -399,6 +442,8 @@ class _ParamWatcher(TorchFunctionMode):
         # tensor (``w.T``, ``w.mT``, ``w.data``) hands the weight on to the compute.
         if not metadata or isinstance(result, torch.Tensor):
             tracer._note_operands(args, kwargs)
+        if effect == _ALIASES and args:
+            tracer._note_alias(args[0], result)
         return result
 
 
@@ -533,6 +578,12 @@ class Tracer:
             self._saved_hooks = torch.autograd.graph.saved_tensors_hooks(
                 self._pack_saved, _unpack_saved
             )
+        self.before_write: Callable[[torch.Tensor], None] | None = None
+        """Called with a parameter just before the pass first writes it in place (``clamp_``
+        under ``no_grad``, ``weight.data.mul_``), so its values can be put back afterwards."""
+        self._param_aliases: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        """``{id(alias): (alias, parameter)}``: ``.data`` and ``detach()`` of parameters
+        seen during the pass, held so that their ids stay theirs until it ends."""
         self._entered = ExitStack()
         self._suspended = 0
         self._fast_paths = True
@@ -621,6 +672,7 @@ class Tracer:
                 elif exc is self._error:
                     self.failed_frame = self._error_frame
             self._stack.clear()
+            self._param_aliases.clear()
             self._error = self._error_frame = None  # the exception holds frames: no cycle
             self._saved_hooks = None  # it holds a bound method of this tracer: no cycle
 
@@ -847,6 +899,35 @@ class Tracer:
                 self._param_keys[stand_in_id] = key
             if id(original) in self._state_ids:  # what autograd saves of it is no activation
                 self._state_ids.add(stand_in_id)
+
+    def _parameter(self, t: torch.Tensor) -> torch.Tensor | None:
+        """The parameter ``t`` is, or is an alias of (``.data``, ``detach()``), or a view
+        of either (``weight[0]``), if any."""
+        if id(t) in self._param_keys:
+            return t
+        alias = self._param_aliases.get(id(t))
+        if alias is not None:
+            return alias[1]
+        with _no_torch_function():
+            base = t._base if t._is_view() else None
+        if base is None:
+            return None
+        if id(base) in self._param_keys:
+            return base
+        alias = self._param_aliases.get(id(base))
+        return None if alias is None else alias[1]
+
+    def _before_write(self, t: Any) -> None:
+        if self.before_write is not None and isinstance(t, torch.Tensor):
+            param = self._parameter(t)
+            if param is not None:
+                self.before_write(param)
+
+    def _note_alias(self, t: Any, alias: Any) -> None:
+        if isinstance(alias, torch.Tensor) and isinstance(t, torch.Tensor):
+            param = self._parameter(t)
+            if param is not None:
+                self._param_aliases[id(alias)] = (alias, param)
 
     def _pack_saved(self, t: torch.Tensor) -> torch.Tensor:
         assert self._saved is not None

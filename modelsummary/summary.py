@@ -465,7 +465,8 @@ def _traced_pass(
         if on_meta:  # meta stand-ins first: the state to preserve is then theirs, not copied
             tracer.add_stand_ins(contexts.enter_context(meta_stand_ins(model)))
         modules = tracer.modules
-        contexts.enter_context(preserved_state(model, devices=[target], modules=modules))
+        written = contexts.enter_context(preserved_state(model, devices=[target], modules=modules))
+        tracer.before_write = written.keep
         # An embedding with max_norm writes its weight in forward: it writes a copy.
         tracer.add_stand_ins(contexts.enter_context(renorm_copies(modules)))
         moved = not on_meta and target != original and any(True for _ in _tensors(model))

@@ -218,6 +218,50 @@ def test_embedding_with_max_norm_writes_a_copy_not_the_weight(make, audit):
     assert s.total_params == s.all_params == unique_numel(model.parameters())
 
 
+class _Writer(nn.Module):
+    """Writes its own weight in place in forward, then uses it."""
+
+    def __init__(self, write) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+        self.write = write
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            self.write(self.fc.weight)
+        return self.fc(x)
+
+
+WRITES = {
+    "clamp_": lambda w: w.clamp_(-0.1, 0.1),
+    "data_mul_": lambda w: w.data.mul_(0.5),  # through an alias: no version on the weight
+    "detach_fill_": lambda w: w.detach()[0].fill_(2.0),  # a view of an alias
+    "view_fill_": lambda w: w[1].fill_(3.0),
+    "setitem": lambda w: w.__setitem__(0, 1.0),
+    "iadd": lambda w: w.__iadd__(1.0),
+    "nn_init": nn.init.zeros_,
+    "out_argument": lambda w: torch.add(w, 1.0, out=w),
+}
+
+
+@pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())
+def test_parameter_written_in_place_in_forward_gets_its_values_back(write, audit):
+    """The pass computes with the written values, as the model would, and afterwards the
+    weight has its values and its version counter back."""
+    import copy
+
+    model = _Writer(write)
+    x = torch.rand(2, 3)
+    with torch.no_grad():
+        expected = copy.deepcopy(model)(x)
+    seen: list[torch.Tensor] = []
+    model.register_forward_hook(lambda m, i, o: seen.append(o.detach().clone()))
+    audit(model)
+    s = summary(model, input_data=x, verbose=0)
+    assert torch.equal(seen[0], expected)
+    assert s.total_params == 12
+
+
 def test_device_argument_same_as_model_keeps_model_in_place(audit):
     model = audit(nn.Linear(2, 2))
     s = summary(model, (1, 2), device="cpu", verbose=0)
