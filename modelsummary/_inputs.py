@@ -170,7 +170,10 @@ def make_inputs(
         if device.type == "meta":
             tensors.append(torch.empty(shape, dtype=dtype, device=device))
         elif dtype.is_floating_point or dtype.is_complex:
-            tensors.append(torch.rand(shape, generator=generator, dtype=dtype).to(device))
+            # On the CPU, with its generator, also inside a device context of the caller.
+            tensors.append(
+                torch.rand(shape, generator=generator, dtype=dtype, device="cpu").to(device)
+            )
         else:
             tensors.append(torch.zeros(shape, dtype=dtype, device=device))
     return tensors

@@ -423,3 +423,14 @@ def test_a_users_torch_function_mode_sees_the_models_operators(audit):
     assert {"conv1d", "batch_norm", "multi_head_attention_forward", "linear"} <= set(bare)
     assert sorted(during) == sorted(bare)
     assert s.to_dict() == plain.to_dict()  # the same numbers, by the slower route
+
+
+def test_summary_inside_a_device_context(audit):
+    """``with torch.device(...)`` around a summary: a CPU model is still summarised on the
+    CPU with the usual inputs, and a model built in a meta context is summarised there."""
+    model = audit(nn.Sequential(nn.Linear(8, 4), nn.BatchNorm1d(4), nn.ReLU()))
+    outside = summary(model, (2, 8), verbose=0).to_dict()
+    with torch.device("meta"):
+        assert summary(model, (2, 8), verbose=0).to_dict() == outside
+        built_on_meta = nn.Sequential(nn.Linear(8, 4), nn.BatchNorm1d(4), nn.ReLU())
+        assert summary(built_on_meta, (2, 8), verbose=0).to_dict() == outside
