@@ -49,6 +49,7 @@ from ._inputs import (
     check_model,
     check_options,
     is_int,
+    map_tensors,
     model_device,
     normalize_device,
 )
@@ -480,6 +481,12 @@ def _traced_pass(
             if on_cuda:
                 torch.cuda.synchronize(target)
                 torch.cuda.reset_peak_memory_stats(target)
+            if optimizer is not None and torch.is_inference_mode_enabled():
+                # Autograd records nothing in inference mode, and the training estimate
+                # needs what it saves: its pass leaves that mode, with normal tensors
+                # for inputs (an inference tensor cannot be saved for backward).
+                contexts.enter_context(torch.inference_mode(False))
+                args, kwargs = map_tensors((args, kwargs), _normal_tensor)
             with torch.set_grad_enabled(optimizer is not None), tracer:
                 model(*args, **kwargs)
             peak = None
@@ -505,6 +512,10 @@ def _time_pass(
             model(*args, **kwargs)
 
     return time_modules(model, run, device)
+
+
+def _normal_tensor(t: torch.Tensor) -> torch.Tensor:
+    return t.clone() if t.is_inference() else t
 
 
 def _has_lazy_parameters(modules: Iterable[nn.Module]) -> bool:

@@ -114,6 +114,25 @@ def test_training_estimate_leaves_grad_mode_and_model_alone(audit):
     assert all(p.grad is None for p in model.parameters())
 
 
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_training_estimate_inside_inference_mode_equals_outside(mode, audit):
+    """Autograd records nothing in inference mode: the estimate's pass leaves that mode,
+    also for inputs made inside it (inference tensors, which autograd cannot save)."""
+    model = audit(
+        nn.Sequential(
+            nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(144, 2)
+        )
+    )
+    x = rand(2, 3, 8, 8)
+    outside = summary(model, input_data=x, mode=mode, optimizer="adam", verbose=0).to_dict()
+    assert outside["training"]["saved_activation_bytes"] > 0
+    with torch.inference_mode():
+        by_size = summary(model, (2, 3, 8, 8), mode=mode, optimizer="adam", verbose=0)
+        by_data = summary(model, input_data=x.clone(), mode=mode, optimizer="adam", verbose=0)
+        assert torch.is_inference_mode_enabled()
+    assert by_size.to_dict() == by_data.to_dict() == outside
+
+
 class InPlaceAndViews(nn.Module):
     def __init__(self) -> None:
         super().__init__()
