@@ -366,6 +366,8 @@ def _unpack_saved(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
+_DIMENSIONS = {"1d": 1, "2d": 2, "3d": 3}
+"""Dimensions of a ``torch.nn`` class by its name's suffix (``MaxPool2d``)."""
 _no_torch_function = torch._C.DisableTorchFunction
 _torch_function_modes = torch._C._len_torch_function_stack
 # Process-wide forward hooks took ``with_kwargs`` and ``always_call`` in later torch 2.x.
@@ -1064,8 +1066,8 @@ class Tracer:
     ) -> ModuleInfo:
         kernel = module.__dict__.get("kernel_size")  # a plain attribute; no __getattr__ miss
         if kernel is not None:
-            if isinstance(kernel, int):
-                kernel = (kernel,)
+            if isinstance(kernel, int):  # pooling keeps an int: one size for each dimension
+                kernel = (kernel,) * _DIMENSIONS.get(type(module).__name__[-2:], 1)
             elif isinstance(kernel, tuple):
                 for k in kernel:  # a loop, not all(): this runs for every convolution
                     if not isinstance(k, int):

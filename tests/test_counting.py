@@ -349,10 +349,17 @@ def test_kernel_size_column_takes_integer_kernels_and_ignores_anything_else():
 
     model = nn.Sequential(
         nn.Conv2d(1, 1, 3),  # a tuple of ints: (3, 3)
-        nn.MaxPool2d(2),  # an int: (2,)
+        nn.MaxPool2d(2),  # an int, for each of the 2 dimensions its class name says: (2, 2)
+        nn.AvgPool2d(1),  # (1, 1)
+        Custom(2),  # an int, dimensions unknown: (2,)
         Custom((1, "a")),  # not all ints
         Custom("3"),  # neither int nor tuple
         Custom([3, 3]),  # a list: not a kernel
     )
     s = summary(model, (1, 1, 8, 8), verbose=0)
-    assert [layer.kernel_size for layer in s.layers[1:]] == [(3, 3), (2,), None, None, None]
+    assert [layer.kernel_size for layer in s.layers[1:]] == [
+        (3, 3), (2, 2), (1, 1), (2,), None, None, None,
+    ]  # fmt: skip
+    pools = nn.Sequential(nn.MaxPool1d(3, stride=1), nn.Unflatten(1, (1, 1)), nn.AvgPool3d(1))
+    s = summary(pools, (1, 1, 6), verbose=0)
+    assert [layer.kernel_size for layer in s.layers[1:]] == [(3,), None, (1, 1, 1)]
