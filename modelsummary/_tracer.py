@@ -129,7 +129,9 @@ def _effect(func: Any, name: str) -> int:
         name.endswith("_") and not name.endswith("__") and name != "requires_grad_"
     ):
         return _WRITES
-    if name == "detach" or (name == "__get__" and getattr(func.__self__, "__name__", "") == "data"):
+    if name == "detach":
+        return _ALIASES
+    if name == "__get__" and getattr(getattr(func, "__self__", None), "__name__", "") == "data":
         return _ALIASES
     return _READS
 
