@@ -246,6 +246,68 @@ class ModelSummary:
         options = replace(self.options, tablefmt=tablefmt)
         return write_text(render_table(self.tree, options), path)
 
+    def with_options(
+        self,
+        col_names: Iterable[str] | None = None,
+        col_width: int | None = None,
+        depth: int | None = None,
+        row_settings: Iterable[str] | None = None,
+    ) -> ModelSummary:
+        """The same summary drawn another way, without another forward pass.
+
+        What torchinfo's ``cache_forward_pass=True`` is for: other columns, another
+        depth or other row settings, each argument as :func:`summary` takes it and
+        left as it is when not given. The ``time`` column needs the timed passes
+        only :func:`summary` runs.
+
+        Raises:
+            ValueError: An argument :func:`summary` would refuse, or the ``time``
+                column for a summary that was not timed.
+
+        Example:
+            >>> s = summary(nn.Sequential(nn.Sequential(nn.Linear(4, 2))), (1, 4), verbose=0)
+            >>> print(s.with_options(depth=1, col_names=("num_params", "mult_adds"), col_width=9))
+            ==========================================
+            Layer (type)          Param #    Mult-Adds
+            ----------------  -----------  -----------
+            Sequential                 --           --
+            └─0 (Sequential)           10            8
+            ==========================================
+            Total params: 10
+            Trainable params: 10
+            Non-trainable params: 0
+            Unused params: 0
+            All params: 10
+            Buffers: 0
+            Total mult-adds: 8
+            ------------------------------------------
+            Input size: 16 B
+            Parameters size: 40 B
+            Buffers size: 0 B
+            Forward activations: 8 B
+            Estimated total size: 64 B
+            ==========================================
+        """
+        now = self.options
+        settings = [
+            name
+            for name, on in (("ascii_only", now.ascii_only), ("depth", now.show_depth_index))
+            if on
+        ]
+        options, _ = check_options(
+            now.columns if col_names is None else col_names,
+            now.col_width if col_width is None else col_width,
+            now.depth if depth is None else depth,
+            settings if row_settings is None else row_settings,
+            verbose=0,
+        )
+        if "time" in options.columns and self.tree.root.time_s is None:
+            raise ValueError(
+                "the time column needs timed passes, which only summary() runs:"
+                " summary(..., col_names=[..., 'time'])"
+            )
+        return replace(self, options=replace(options, tablefmt=now.tablefmt))
+
     def to_html(self, path: PathLike | None = None) -> str:
         """The summary as an HTML fragment, as a notebook shows it.
 
@@ -348,7 +410,8 @@ def summary(
             keyword arguments. Give this or ``input_size``.
         batch_dim: Insert a dimension of size 1 at this index of each ``input_size``.
         cache_forward_pass: Accepted for torchinfo compatibility. Every call runs
-            its own pass: no process-global cache is kept.
+            its own pass: no process-global cache is kept. To draw a summary again
+            with other columns or depth, use :meth:`ModelSummary.with_options`.
         col_names: Columns to show: ``input_size``, ``output_size``,
             ``num_params``, ``params_percent``, ``kernel_size``, ``mult_adds``,
             ``trainable``, ``calls``, ``time``. Defaults to output size and

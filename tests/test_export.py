@@ -160,6 +160,49 @@ def test_unknown_tablefmt_is_a_value_error(seed3, bad):
         seed3.to_text(tablefmt=bad)
 
 
+WITH_OPTIONS = [
+    {},
+    {"depth": 0},
+    {"col_names": ("input_size", "output_size", "num_params", "kernel_size", "mult_adds", "calls")},
+    {"row_settings": ("ascii_only", "depth"), "col_width": 8},
+]
+
+
+@pytest.mark.parametrize("options", WITH_OPTIONS, ids=["none", "depth", "columns", "rows"])
+def test_with_options_draws_what_a_new_summary_with_them_would(options):
+    model, x = Siamese(), [rand(1, 10), rand(1, 10)]
+    s = summary(model, input_data=x, verbose=0)
+    again = s.with_options(**options)
+    assert str(again) == str(summary(model, input_data=x, verbose=0, **options))
+    assert again.tree is s.tree  # no new pass
+    back = again.with_options(
+        col_names=s.options.columns, col_width=s.options.col_width, depth=s.options.depth
+    )
+    assert str(back.with_options(row_settings=())) == str(s)  # and back again
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"col_names": ["bogus"]}, "unknown col_names"),
+        ({"depth": -1}, "depth"),
+        ({"col_width": 0}, "col_width"),
+        ({"row_settings": ["sideways"]}, "unknown row_settings"),
+        ({"col_names": ["num_params", "time"]}, "timed passes"),
+    ],
+)
+def test_with_options_refuses_what_summary_refuses(seed3, options, message):
+    with pytest.raises(ValueError, match=message):
+        seed3.with_options(**options)
+
+
+def test_with_options_keeps_the_times_of_a_timed_summary():
+    s = summary(SeedCase3(), (1, 1, 6, 6), col_names=("num_params", "time"), verbose=0)
+    untimed_view = s.with_options(col_names=("num_params",))
+    assert "Time" not in str(untimed_view)
+    assert "Time" in str(untimed_view.with_options(col_names=("num_params", "time")))
+
+
 @pytest.mark.parametrize("method", ["to_json", "to_csv", "to_markdown", "to_text", "to_html"])
 def test_each_export_writes_to_a_path_when_given_one(tmp_path, method):
     s = summary(Siamese(), [(1, 10), (1, 10)], verbose=0)
