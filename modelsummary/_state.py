@@ -114,23 +114,23 @@ class WrittenValues:
     """
 
     def __init__(self) -> None:
-        self._kept: dict[int, tuple[torch.Tensor, torch.Tensor, int]] = {}
+        self._kept: dict[int, tuple[torch.Tensor, torch.Tensor, int, int]] = {}
 
     def keep(self, t: torch.Tensor) -> None:
-        """Keep ``t``'s values and version, unless kept already (the first write counts).
-        Meta tensors have no values to keep."""
+        """Keep ``t``'s values, version and memory address, unless kept already (the
+        first write counts). Meta tensors have no values to keep."""
         if id(t) not in self._kept and not t.is_meta:
             with torch._C.DisableTorchFunction(), torch.no_grad():
-                self._kept[id(t)] = (t, t.detach().clone(), t._version)
+                self._kept[id(t)] = (t, t.detach().clone(), t._version, t.data_ptr())
 
     def restore(self) -> None:
         """Put back the kept values, and each tensor's version counter: to autograd the
         tensor is as it was, so a graph that saved it before the pass stays valid."""
         with torch.no_grad():
-            for t, old, version in self._kept.values():
-                if t.shape == old.shape:
+            for t, old, version, address in self._kept.values():
+                if t.data_ptr() == address and t.shape == old.shape:
                     t.copy_(old)
-                else:  # resized or re-pointed in place (resize_, set_)
+                else:  # given other memory (w.data = v, set_) or resized: take the copy's
                     t.data = old
                 _set_versions((t,), (version,))
         self._kept.clear()

@@ -123,16 +123,18 @@ _IN_PLACE_DUNDERS = frozenset(
 
 def _effect(func: Any, name: str) -> int:
     """Whether ``func`` writes its first argument in place (``clamp_``, ``x[i] = v``,
-    ``nn.init.normal_``), returns an alias of it that no view records (``.data``,
-    ``detach()``), or only reads it."""
+    ``nn.init.normal_``, ``w.data = v``), returns an alias of it that no view records
+    (``.data``, ``detach()``), or only reads it."""
     if name in _IN_PLACE_DUNDERS or (
         name.endswith("_") and not name.endswith("__") and name != "requires_grad_"
     ):
         return _WRITES
     if name == "detach":
         return _ALIASES
-    if name == "__get__" and getattr(getattr(func, "__self__", None), "__name__", "") == "data":
-        return _ALIASES
+    # Of the properties, only .data hands out or replaces the values.
+    prop = getattr(getattr(func, "__self__", None), "__name__", "")
+    if prop == "data" and name in ("__get__", "__set__"):
+        return _ALIASES if name == "__get__" else _WRITES
     return _READS
 
 

@@ -241,6 +241,7 @@ WRITES = {
     "iadd": lambda w: w.__iadd__(1.0),
     "nn_init": nn.init.zeros_,
     "out_argument": lambda w: torch.add(w, 1.0, out=w),
+    "data_rebound": lambda w: setattr(w, "data", torch.zeros_like(w)),  # other memory
 }
 
 
