@@ -130,7 +130,7 @@ class WrittenValues:
             for t, old, version, address in self._kept.values():
                 if t.data_ptr() == address and t.shape == old.shape:
                     t.copy_(old)
-                else:  # given other memory (w.data = v, set_) or resized: take the copy's
+                else:  # given other memory (w.data = v) or resized: take the copy
                     t.data = old
                 _set_versions((t,), (version,))
         self._kept.clear()
