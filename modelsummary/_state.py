@@ -120,7 +120,8 @@ class WrittenValues:
         """Keep ``t``'s values, version and memory address, unless kept already (the
         first write counts). Meta tensors have no values to keep."""
         if id(t) not in self._kept and not t.is_meta:
-            with torch._C.DisableTorchFunction(), torch.no_grad():
+            # A normal tensor also inside inference mode: the copy may become t's data.
+            with torch._C.DisableTorchFunction(), torch.inference_mode(False), torch.no_grad():
                 self._kept[id(t)] = (t, t.detach().clone(), t._version, t.data_ptr())
 
     def restore(self) -> None:

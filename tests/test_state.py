@@ -245,10 +245,12 @@ WRITES = {
 }
 
 
+@pytest.mark.parametrize("inference", [False, True], ids=["", "inference_mode"])
 @pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())
-def test_parameter_written_in_place_in_forward_gets_its_values_back(write, audit):
+def test_parameter_written_in_place_in_forward_gets_its_values_back(write, inference, audit):
     """The pass computes with the written values, as the model would, and afterwards the
-    weight has its values and its version counter back."""
+    weight has its values, its version counter and (inside inference mode too) a normal
+    tensor's data back."""
     import copy
 
     model = _Writer(write)
@@ -258,9 +260,11 @@ def test_parameter_written_in_place_in_forward_gets_its_values_back(write, audit
     seen: list[torch.Tensor] = []
     model.register_forward_hook(lambda m, i, o: seen.append(o.detach().clone()))
     audit(model)
-    s = summary(model, input_data=x, verbose=0)
+    with torch.inference_mode(inference):
+        s = summary(model, input_data=x, verbose=0)
     assert torch.equal(seen[0], expected)
     assert s.total_params == 12
+    assert not model.fc.weight.is_inference()
 
 
 def test_device_argument_same_as_model_keeps_model_in_place(audit):
