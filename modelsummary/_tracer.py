@@ -924,10 +924,15 @@ class Tracer:
         return None if alias is None else alias[1]
 
     def _before_write(self, t: Any) -> None:
-        if self.before_write is not None and isinstance(t, torch.Tensor):
+        if self.before_write is None:
+            return
+        if isinstance(t, torch.Tensor):
             param = self._parameter(t)
             if param is not None:
                 self.before_write(param)
+        elif isinstance(t, (list, tuple)):  # torch._foreach_mul_(tensors, ...)
+            for item in t:
+                self._before_write(item)
 
     def _note_alias(self, t: Any, alias: Any) -> None:
         if isinstance(alias, torch.Tensor) and isinstance(t, torch.Tensor):

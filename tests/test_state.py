@@ -242,6 +242,7 @@ WRITES = {
     "nn_init": nn.init.zeros_,
     "out_argument": lambda w: torch.add(w, 1.0, out=w),
     "data_rebound": lambda w: setattr(w, "data", torch.zeros_like(w)),  # other memory
+    "foreach": lambda w: torch._foreach_mul_([w], 0.5),  # a list of tensors written
 }
 
 
