@@ -6,7 +6,11 @@ a benchmark dependency (``pip install -e .[bench]``); its runs that grow
 exponentially go to a subprocess with a time cap.
 
 Usage:
-    python benchmarks/bench.py [--repeat 7] [--cap 30] [--threads N]
+    python benchmarks/bench.py [--repeat 7] [--cap 30] [--threads N] [--device cuda]
+
+With ``--device cuda`` the three models and their inputs live on the GPU, every timed
+run ends with a device synchronisation, and the peak column is the CUDA allocator's
+peak; the nesting-depth series, 10,000 modules and the meta 70B stay on the CPU.
 """
 
 from __future__ import annotations
@@ -61,20 +65,52 @@ def wide(n: int) -> nn.Module:
     return nn.Sequential(*[nn.Linear(4, 4) for _ in range(n)])
 
 
-def runners(model: nn.Module, data: Any) -> dict[str, Callable[[], object]]:
+def runners(
+    model: nn.Module, data: Any, device: torch.device | None = None
+) -> dict[str, Callable[[], object]]:
+    """The three contenders on ``model`` and ``data`` (both on ``device``, CPU by default).
+    On a GPU each run waits for the device, so it is timed whole."""
     import torchinfo
 
     model.eval()
+    device = device or torch.device("cpu")
 
     def bare() -> object:
         with torch.no_grad():
             return model(**data) if isinstance(data, dict) else model(data)
 
-    return {
+    fns: dict[str, Callable[[], object]] = {
         "bare": bare,
         "modelsummary": lambda: summary(model, input_data=data, verbose=0),
-        "torchinfo": lambda: torchinfo.summary(model, input_data=data, verbose=0),
+        # torchinfo would otherwise pick a GPU of its own whenever one is present
+        "torchinfo": lambda: torchinfo.summary(model, input_data=data, device=device, verbose=0),
     }
+    if device.type != "cuda":
+        return fns
+
+    def synced(fn: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            out = fn()
+            torch.cuda.synchronize(device)
+            return out
+
+        return run
+
+    return {key: synced(fn) for key, fn in fns.items()}
+
+
+def to_device(data: Any, device: torch.device) -> Any:
+    if isinstance(data, dict):
+        return {key: value.to(device) for key, value in data.items()}
+    return data.to(device)
+
+
+def cuda_peak(fn: Callable[[], object], device: torch.device) -> str:
+    """The CUDA allocator's peak during one run of ``fn``."""
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    fn()
+    return f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f} MB"
 
 
 def timed(
@@ -183,25 +219,33 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=30.0, help="seconds allowed to torchinfo")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--models", nargs="*", default=["resnet50", "vit_b_16", "gpt2"])
+    parser.add_argument("--device", default="cpu", help="where the three models run")
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
+    device = torch.device(opts.device)
+    on_gpu = device.type == "cuda"
     bench_dir = str(Path(__file__).parent)
 
+    gpu = f"; GPU: {torch.cuda.get_device_name(device)}" if on_gpu else ""
     print(
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs,"
         f" {opts.threads} torch threads; Python {platform.python_version()},"
-        f" torch {torch.__version__}; {opts.repeat} interleaved rounds.\n"
+        f" torch {torch.__version__}{gpu}; models on {device};"
+        f" {opts.repeat} interleaved rounds.\n"
     )
+    peak = "peak CUDA memory" if on_gpu else "peak RSS"
     print(
         "| model | bare forward | modelsummary | torchinfo | modelsummary / bare (best of each) |"
-        " torchinfo / bare (best of each) | peak RSS bare | peak RSS modelsummary |"
+        f" torchinfo / bare (best of each) | {peak} bare | {peak} modelsummary |"
         " page faults per run: bare / modelsummary / torchinfo |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for name in opts.models:
         model, data = build(name)
+        model, data = model.to(device), to_device(data, device)
         faults: dict[str, list[int]] = {}
-        times = timed(runners(model, data), opts.repeat, faults)
+        fns = runners(model, data, device)
+        times = timed(fns, opts.repeat, faults)
         best = {k: min(v) for k, v in times.items()}
         # Each round runs the contenders back to back: the median of the per-round ratios
         # cancels the machine's slow drift, which a ratio of two medians does not.
@@ -211,6 +255,9 @@ def main() -> None:
         }
         peaks = {}
         for kind in ("bare", "modelsummary"):
+            if on_gpu:  # the allocator's own peak, in this process
+                peaks[kind] = cuda_peak(fns[kind], device)
+                continue
             code = PEAK.format(
                 root=str(ROOT), bench=bench_dir, threads=opts.threads, name=name, kind=kind
             )
