@@ -19,7 +19,7 @@ from typing import Any
 from tabulate import tabulate
 from torch import nn
 
-from ._render import format_value
+from ._render import format_inputs, format_value
 from ._tree import SummaryNode
 from ._units import format_bytes, format_int
 from .summary import ModelSummary, summary
@@ -173,7 +173,7 @@ class LayerChange:
 
 _FIELDS: dict[str, Callable[[SummaryNode], str]] = {
     "type": lambda n: n.type_name,
-    "input": lambda n: format_value(n.inputs),
+    "input": lambda n: format_inputs(n.inputs),
     "output": lambda n: format_value(n.output),
     "num_params": lambda n: format_int(n.num_params),
     "calls": lambda n: str(n.calls),

@@ -40,7 +40,7 @@ from typing import TypeVar
 
 from tabulate import tabulate
 
-from ._records import OtherSpec, SeqSpec, TensorSpec, ValueSpec
+from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from ._tree import SummaryNode, SummaryTree
 from ._units import format_bytes, format_count, format_int, format_seconds
 
@@ -157,6 +157,29 @@ def format_value(spec: ValueSpec | None, *, nested: bool = False) -> str:
         inner = ", ".join(format_value(item, nested=True) for item in spec.items)
         return f"({inner})" if nested or not inner else inner
     return "{" + ", ".join(f"{k}: {format_value(v, nested=True)}" for k, v in spec.items) + "}"
+
+
+def format_inputs(spec: ValueSpec | None) -> str:
+    """Format a call's recorded inputs: its positional arguments, then the keyword
+    arguments that are not ``None``. Models such as Hugging Face's pass each optional
+    argument by keyword, most of them ``None``, which says nothing about shapes; the
+    records (and the JSON) keep them all.
+
+    Example:
+        >>> ids, none = TensorSpec((1, 8), "int64", 64), OtherSpec("NoneType")
+        >>> format_inputs(SeqSpec((ids, MapSpec((("mask", none), ("position_ids", ids))))))
+        '[1, 8], {position_ids: [1, 8]}'
+        >>> format_inputs(SeqSpec((ids, none, MapSpec((("mask", none),)))))
+        '[1, 8], None'
+    """
+    if isinstance(spec, SeqSpec) and spec.items and isinstance(spec.items[-1], MapSpec):
+        keywords = tuple(
+            (name, value)
+            for name, value in spec.items[-1].items
+            if not (isinstance(value, OtherSpec) and value.type_name == "NoneType")
+        )
+        spec = SeqSpec(spec.items[:-1] + ((MapSpec(keywords),) if keywords else ()))
+    return format_value(spec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +431,7 @@ def _cell(column: str, row: _Row, tree: SummaryTree, notes: list[str]) -> str:
     if column == "kernel_size":
         return format_value(TensorSpec(node.kernel_size, "", 0)) if node.kernel_size else "--"
     if column == "input_size":
-        return format_value(node.inputs)
+        return format_inputs(node.inputs)
     if column == "output_size":
         return format_value(node.output)
     if column == "calls":

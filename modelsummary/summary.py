@@ -57,7 +57,7 @@ from ._memory import check_optimizer
 from ._meta import META_HINT, meta_stand_ins
 from ._plot import plot as plot_summary
 from ._records import Trace
-from ._render import RenderOptions, format_value, render_table
+from ._render import RenderOptions, format_inputs, render_table
 from ._select import LayerSelection, select_layers
 from ._state import preserved_state, renorm_copies
 from ._timing import time_modules
@@ -601,7 +601,7 @@ def _forward_error(
     else:
         name = f"module '{frame.path}'" if frame.path else "the root module"
         where = f"{name} ({type(frame.module).__name__})"
-        inputs = f" with inputs {format_value(frame.described_inputs())}"
+        inputs = f" with inputs {format_inputs(frame.described_inputs())}"
     hint = f". {META_HINT}" if on_meta else ""
     return ModelSummaryError(
         f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}{hint}"

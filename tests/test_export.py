@@ -211,3 +211,28 @@ def test_each_export_writes_to_a_path_when_given_one(tmp_path, method):
     assert text == getattr(s, method)()
     assert target.read_text(encoding="utf-8") == text.rstrip("\n") + "\n"
     assert getattr(s, method)(str(tmp_path / "b")) == text  # str paths too
+
+
+def test_input_column_leaves_out_keyword_arguments_passed_as_none():
+    """Hugging Face models pass every optional argument by keyword, mostly None: the table
+    shows the ones with a value, the records and the JSON keep them all."""
+
+    class Child(nn.Module):
+        def forward(self, x, past=None, mask=None, scale=None):  # type: ignore[no-untyped-def]
+            return x
+
+    class Parent(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.child = Child()
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return self.child(x, None, mask=None, scale=x.new_ones(()))
+
+    s = summary(Parent(), (1, 4), col_names=("input_size",), col_width=8, verbose=0)
+    row = next(line for line in str(s).splitlines() if "child (Child)" in line)
+    assert row.split("(Child)")[1].strip() == "[1, 4], None, {scale: []}"  # positional None kept
+    assert json.loads(s.to_json())["layers"][1]["inputs"][2] == {
+        "mask": {"type": "NoneType"},
+        "scale": {"shape": [], "dtype": "float32"},
+    }
