@@ -102,14 +102,17 @@ class Comparison:
 
 
 def compare(
-    *items: ModelSummary | nn.Module, names: Sequence[str] | None = None, **kwargs: Any
+    *items: ModelSummary | nn.Module | Mapping[str, ModelSummary | nn.Module],
+    names: Sequence[str] | None = None,
+    **kwargs: Any,
 ) -> Comparison:
     """Put the totals of several models or summaries side by side.
 
     Args:
-        *items: Summaries, or models to summarise with ``kwargs``.
-        names: A column name per item (default: the root module's class name,
-            numbered when repeated).
+        *items: Summaries, or models to summarise with ``kwargs``; or one mapping
+            of column names to them (``compare({"small": s1, "large": s2})``).
+        names: A column name per item (default: the mapping's keys, else the root
+            module's class name, numbered when repeated).
         **kwargs: Passed to :func:`~modelsummary.summary` for the models
             (``input_size``, ``input_data``, ``dtypes``, ``device`` ...).
 
@@ -132,6 +135,11 @@ def compare(
         param_bytes            88 B   176 B
         ...
     """
+    if len(items) == 1 and isinstance(items[0], Mapping):
+        if names is not None:
+            raise ValueError("give the names as the mapping's keys or as names=, not both")
+        names = list(items[0].keys())
+        items = tuple(items[0].values())
     if not items:
         raise ValueError("compare() needs at least one summary or model")
     if names is None:

@@ -47,6 +47,16 @@ def test_default_names_number_repeated_classes():
     assert table.names == ("Sequential", "Sequential #2", "Linear")
 
 
+def test_compare_takes_a_mapping_of_names_to_models_or_summaries():
+    a = summary(_a(), (1, 10), verbose=0)
+    by_mapping = compare({"small": a, "wide": _b()}, input_size=(1, 10))
+    by_names = compare(a, _b(), names=["small", "wide"], input_size=(1, 10))
+    assert by_mapping.names == ("small", "wide")
+    assert by_mapping.to_dict() == by_names.to_dict()
+    with pytest.raises(ValueError, match="not both"):
+        compare({"small": a}, names=["other"])
+
+
 @pytest.mark.parametrize(
     "args, kwargs, error",
     [
@@ -58,9 +68,11 @@ def test_default_names_number_repeated_classes():
             ValueError,
         ),
         (("not a model",), {}, TypeError),
+        (({},), {}, ValueError),
+        (({1: nn.Linear(2, 2)},), {"input_size": (1, 2)}, ValueError),
         ((nn.Linear(2, 2),), {"input_size": (1, 2), "verbose": 1}, ValueError),
     ],
-    ids=["empty", "names_count", "names_repeat", "not_model", "verbose"],
+    ids=["empty", "names_count", "names_repeat", "not_model", "empty_map", "map_keys", "verbose"],
 )
 def test_compare_bad_arguments(args, kwargs, error):
     with pytest.raises(error):
