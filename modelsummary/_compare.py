@@ -50,6 +50,16 @@ def _format_total(key: str, value: Any) -> str:
     return format_bytes(value) if key.endswith("_bytes") else format_int(value)
 
 
+def _are_ints(a: Any, b: Any) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b))
+
+
+def _format_change(key: str, change: int) -> str:
+    """A signed change in a total, in the total's own unit: ``+6``, ``-2.03 MB``."""
+    sign = "-" if change < 0 else "+"
+    return sign + _format_total(key, abs(change))
+
+
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """Totals of several summaries side by side: one row per total, one column per model.
@@ -275,7 +285,7 @@ class SummaryDiff:
         for path in self.unused_removed:
             yield f"- unused: {path}"
         for key, a, b in self.totals:
-            delta = f" ({b - a:+,})" if isinstance(a, int) and isinstance(b, int) else ""
+            delta = f" ({_format_change(key, b - a)})" if _are_ints(a, b) else ""
             yield f"  {key}: {_format_total(key, a)} -> {_format_total(key, b)}{delta}"
 
     def __str__(self) -> str:
@@ -314,9 +324,9 @@ def diff(
           trainable_params: 67 -> 73 (+6)
           all_params: 67 -> 73 (+6)
           total_mult_adds: 60 -> 65 (+5)
-          param_bytes: 268 B -> 292 B (+24)
-          activation_bytes: 48 B -> 52 B (+4)
-          total_bytes: 356 B -> 384 B (+28)
+          param_bytes: 268 B -> 292 B (+24 B)
+          activation_bytes: 48 B -> 52 B (+4 B)
+          total_bytes: 356 B -> 384 B (+28 B)
     """
     first, second = _summaries((before, after), kwargs)
     return SummaryDiff.between(first, second)

@@ -147,3 +147,11 @@ def test_diff_added_removed_and_newly_unused():
 def test_diff_of_identical_models_is_empty():
     d = diff(_a(), _a(), input_size=(1, 10))
     assert not d and str(d) == "no changes" and d.totals == ()
+
+
+def test_diff_gives_each_change_in_its_total_s_unit():
+    before = summary(nn.Sequential(nn.Linear(1000, 1000)), (1, 1000), verbose=0)
+    after = summary(nn.Sequential(nn.Linear(1000, 10)), (1, 1000), verbose=0)
+    lines = str(diff(before, after)).splitlines()
+    assert "  total_params: 1,001,000 -> 10,010 (-990,990)" in lines
+    assert "  param_bytes: 4.00 MB -> 40.04 kB (-3.96 MB)" in lines
