@@ -118,6 +118,10 @@ def _layer_dict(node: SummaryNode) -> dict[str, Any]:
         "time_s": node.time_s,
         "kernel_size": list(node.kernel_size) if node.kernel_size else None,
         "traced": node.traced,
+        "variants": [
+            {"inputs": _spec_dict(inputs), "output": _spec_dict(output)}
+            for inputs, output in node.variants
+        ],
     }
 
 

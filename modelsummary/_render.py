@@ -398,6 +398,18 @@ def _shown_params(row: _Row) -> tuple[int, int]:
     return node.num_params, node.trainable_params
 
 
+def _one_of(texts: Iterable[str], most: int = 3) -> str:
+    """The distinct texts of a module's calls, in call order: ``a | b | c | ...``.
+
+    Example:
+        >>> _one_of(["[1, 8]", "[1, 4]", "[1, 8]"]), _one_of("abcde")
+        ('[1, 8] | [1, 4]', 'a | b | c | ...')
+    """
+    distinct = list(dict.fromkeys(texts))
+    shown = " | ".join(distinct[:most])
+    return shown + " | ..." if len(distinct) > most else shown
+
+
 def _cell(column: str, row: _Row, tree: SummaryTree, notes: list[str]) -> str:
     node = row.node
     if column == "num_params":
@@ -431,8 +443,12 @@ def _cell(column: str, row: _Row, tree: SummaryTree, notes: list[str]) -> str:
     if column == "kernel_size":
         return format_value(TensorSpec(node.kernel_size, "", 0)) if node.kernel_size else "--"
     if column == "input_size":
+        if node.variants:
+            return _one_of(format_inputs(inputs) for inputs, _ in node.variants)
         return format_inputs(node.inputs)
     if column == "output_size":
+        if node.variants:
+            return _one_of(format_value(output) for _, output in node.variants)
         return format_value(node.output)
     if column == "calls":
         return str(node.calls) if node.calls else "--"

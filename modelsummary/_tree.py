@@ -129,6 +129,10 @@ class SummaryNode:
     """``mult_adds`` of this row and every row below it."""
     children: tuple[SummaryNode, ...] = ()
     """Active child modules, in the order they first ran."""
+    variants: tuple[tuple[SeqSpec, ValueSpec | None], ...] = ()
+    """The distinct ``(inputs, output)`` of the calls, in the order first seen, when
+    not every call looked like the first (a head shared across the levels of a
+    feature pyramid); ``()`` when they all did, or there was one call."""
 
     @property
     def mult_adds_per_call(self) -> int:
@@ -458,6 +462,15 @@ class _Index:
                 dict.fromkeys(u for p in carried for u in self.users.get(p.key, ()) if u != path)
             )
         first = calls[0] if calls else None
+        variants: tuple[tuple[SeqSpec, ValueSpec | None], ...] = ()
+        if len(calls) > 1:
+            seen = [(calls[0].inputs, None if calls[0].raised else calls[0].output)]
+            for call in calls:
+                pair = (call.inputs, None if call.raised else call.output)
+                if pair not in seen:  # specs of one shape are shared: mostly identity tests
+                    seen.append(pair)
+            if len(seen) > 1:
+                variants = tuple(seen)
         # Positional, in field order: a keyword call of a 21-field frozen dataclass
         # costs twice as much, and this runs once per module.
         return SummaryNode(
@@ -482,6 +495,7 @@ class _Index:
             subtree_trainable,
             subtree_macs,  # subtree_mult_adds
             child_nodes,  # children
+            variants,
         )
 
     def unused_section(self) -> tuple[UnusedEntry, ...]:

@@ -236,3 +236,37 @@ def test_input_column_leaves_out_keyword_arguments_passed_as_none():
         "mask": {"type": "NoneType"},
         "scale": {"shape": [], "dtype": "float32"},
     }
+
+
+class _Pyramid(nn.Module):
+    """One head run on each level of a feature pyramid, as detection heads are."""
+
+    def __init__(self, levels: int) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(4, 2, 3, padding=1)
+        self.levels = levels
+
+    def forward(self, x):  # type: ignore[no-untyped-def]
+        return [self.head(x[:, :, :: 2**i, :: 2**i]) for i in range(self.levels)]
+
+
+def test_a_module_called_with_other_shapes_shows_each_shape():
+    s = summary(_Pyramid(3), (1, 4, 16, 16), col_names=("input_size", "output_size"), verbose=0)
+    row = next(line for line in str(s).splitlines() if "head (Conv2d) ×3" in line)
+    assert "[1, 4, 16, 16] | [1, 4, 8, 8] | [1, 4, 4, 4]" in row
+    assert "[1, 2, 16, 16] | [1, 2, 8, 8] | [1, 2, 4, 4]" in row
+    layer = s.to_dict()["layers"][1]
+    assert [v["output"]["shape"] for v in layer["variants"]] == [
+        [1, 2, 16, 16],
+        [1, 2, 8, 8],
+        [1, 2, 4, 4],
+    ]
+    assert layer["output"] == layer["variants"][0]["output"]  # the first call, as before
+    many = summary(_Pyramid(5), (1, 4, 16, 16), col_names=("output_size",), verbose=0)
+    assert "[1, 2, 16, 16] | [1, 2, 8, 8] | [1, 2, 4, 4] | ..." in str(many)
+
+
+def test_calls_alike_have_no_variants():
+    s = summary(SeedCase3(), (1, 1, 6, 6), verbose=0)  # conv1 called twice on one shape
+    assert [layer["variants"] for layer in s.to_dict()["layers"]] == [[], []]
+    assert s.layers[1].calls == 2 and s.layers[1].variants == ()
