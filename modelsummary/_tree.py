@@ -463,12 +463,8 @@ class _Index:
             )
         first = calls[0] if calls else None
         variants: tuple[tuple[SeqSpec, ValueSpec | None], ...] = ()
-        if len(calls) > 1:
-            seen = [(calls[0].inputs, None if calls[0].raised else calls[0].output)]
-            for call in calls:
-                pair = (call.inputs, None if call.raised else call.output)
-                if pair not in seen:  # specs of one shape are shared: mostly identity tests
-                    seen.append(pair)
+        if len(calls) > 1:  # a dict, not a list: linear in calls however many shapes differ
+            seen = dict.fromkeys((c.inputs, None if c.raised else c.output) for c in calls)
             if len(seen) > 1:
                 variants = tuple(seen)
         # Positional, in field order: a keyword call of a 21-field frozen dataclass
