@@ -189,47 +189,6 @@ def substituted(
             slots[name] = t
 
 
-@contextmanager
-def renorm_copies(modules: Iterable[nn.Module]) -> Iterator[dict[int, torch.Tensor]]:
-    """Give each embedding with ``max_norm`` a copy of its weight for the duration.
-
-    ``nn.Embedding`` and ``nn.EmbeddingBag`` with ``max_norm`` rescale the rows they
-    look up in place, inside ``forward``. The copy takes those writes, and gives the
-    pass the values the model itself would see; the user's weight is not written
-    (its values and its version counter stay as they were). Yields
-    ``{id(copy): original}``, as :func:`substituted` does.
-
-    Example:
-        >>> embed = nn.Embedding(3, 2, max_norm=1.0)
-        >>> with torch.no_grad():
-        ...     _ = embed.weight.fill_(3.0)
-        >>> with renorm_copies([embed]):
-        ...     row = embed(torch.tensor([0]))
-        >>> row.norm().item() <= 1.0, embed.weight[0].tolist()
-        (True, [3.0, 3.0])
-    """
-    weights = {
-        id(m.weight)
-        for m in modules
-        if isinstance(m, (nn.Embedding, nn.EmbeddingBag))
-        and m.max_norm is not None
-        and isinstance(m.weight, torch.Tensor)
-        and not m.weight.is_meta
-    }
-    if not weights:  # the usual case: nothing to copy, and no walk of the slots
-        yield {}
-        return
-    with substituted(modules, lambda t: _copy(t) if id(t) in weights else None) as originals:
-        yield originals
-
-
-def _copy(t: torch.Tensor) -> torch.Tensor:
-    copy = t.detach().clone()
-    if isinstance(t, nn.Parameter):
-        return nn.Parameter(copy, requires_grad=t.requires_grad)
-    return copy
-
-
 class BufferValues:
     """The values of a list of buffers, kept in a few copies, and put back if changed.
 

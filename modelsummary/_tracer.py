@@ -426,8 +426,13 @@ class _ParamWatcher(TorchFunctionMode):
         tracer = self._tracer
         if kwargs is None:
             kwargs = {}
-        elif "out" in kwargs:
-            tracer._before_write(kwargs["out"])
+        elif kwargs:
+            if "out" in kwargs:
+                tracer._before_write(kwargs["out"])
+            # F.embedding and F.embedding_bag with max_norm rescale, in place, the rows
+            # of the weight (their second argument) they look up.
+            if kwargs.get("max_norm") is not None and len(args) > 1:
+                tracer._before_write(args[1])
         if effect == _WRITES and args:
             tracer._before_write(args[0])
         if self.counter_active or kind is True:

@@ -59,7 +59,7 @@ from ._plot import plot as plot_summary
 from ._records import Trace
 from ._render import RenderOptions, format_inputs, render_table
 from ._select import LayerSelection, select_layers
-from ._state import preserved_state, renorm_copies
+from ._state import preserved_state
 from ._timing import time_modules
 from ._tracer import Tracer, iter_tensors, tensor_nbytes
 from ._tree import SummaryNode, SummaryTree, build_tree
@@ -531,8 +531,6 @@ def _traced_pass(
         modules = tracer.modules
         written = contexts.enter_context(preserved_state(model, devices=[target], modules=modules))
         tracer.before_write = written.keep
-        # An embedding with max_norm writes its weight in forward: it writes a copy.
-        tracer.add_stand_ins(contexts.enter_context(renorm_copies(modules)))
         moved = not on_meta and target != original and any(True for _ in _tensors(model))
         try:
             if moved:

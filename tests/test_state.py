@@ -203,7 +203,7 @@ def _with_max_norm(model: M.TiedLM) -> nn.Module:
     ],
     ids=["embedding", "embedding_bag", "tied_lm"],
 )
-def test_embedding_with_max_norm_writes_a_copy_not_the_weight(make, audit):
+def test_embedding_with_max_norm_gets_its_weight_back(make, audit):
     """max_norm rescales looked-up rows in place inside forward: the pass computes
     what the model computes, and the user's weight keeps its values and version."""
     import copy
