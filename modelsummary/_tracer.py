@@ -607,9 +607,8 @@ class Tracer:
         # TorchScript and compiled graphs run no torch-level calls the mode could see:
         # every aten operator is counted instead (slower, complete).
         self._mode.counter_active = bool(self._scripts) or self._every_op
-        if self._mode.counter_active or self._per_module_hooks:  # no leaf counted from shapes
-            for key, (path, _) in watched.items():
-                watched[key] = (path, None)
+        if self._mode.counter_active or self._per_module_hooks:
+            self._watch_every_operator()
         self.failed_frame: _Frame | None = None
         """The innermost call still open when the pass raised, if it did."""
 
@@ -626,8 +625,7 @@ class Tracer:
             # logger) must see the model's operators as it would without a summary:
             # no call runs with torch functions off, and MultiheadAttention takes
             # the unfused path that any such mode makes it take.
-            for key, (path, _) in self._watched.items():
-                self._watched[key] = (path, None)
+            self._watch_every_operator()
             self._fast_paths = False
         with ExitStack() as undo:  # everything entered here is undone if a later step fails
             undo.callback(self._remove_hooks)
@@ -686,6 +684,12 @@ class Tracer:
             self._param_aliases.clear()
             self._error = self._error_frame = None  # the exception holds frames: no cycle
             self._saved_hooks = None  # it holds a bound method of this tracer: no cycle
+
+    def _watch_every_operator(self) -> None:
+        """No leaf counted from its shapes: every call's operators reach the modes."""
+        watched = self._watched
+        for key, (path, _) in watched.items():
+            watched[key] = (path, None)
 
     def _leaf(self, formula: LeafFormula, module: nn.Module, path: str) -> Leaf | None:
         """A standard leaf: of an exact class :func:`~modelsummary._flops.leaf_formula`
@@ -914,19 +918,18 @@ class Tracer:
     def _parameter(self, t: torch.Tensor) -> torch.Tensor | None:
         """The parameter ``t`` is, or is an alias of (``.data``, ``detach()``), or a view
         of either (``weight[0]``), if any."""
-        if id(t) in self._param_keys:
-            return t
-        alias = self._param_aliases.get(id(t))
-        if alias is not None:
-            return alias[1]
-        with _no_torch_function():
-            base = t._base if t._is_view() else None
-        if base is None:
-            return None
-        if id(base) in self._param_keys:
-            return base
-        alias = self._param_aliases.get(id(base))
-        return None if alias is None else alias[1]
+        for _ in range(2):  # t itself, then the tensor it is a view of
+            if id(t) in self._param_keys:
+                return t
+            alias = self._param_aliases.get(id(t))
+            if alias is not None:
+                return alias[1]
+            with _no_torch_function():
+                base = t._base if t._is_view() else None
+            if base is None:
+                return None
+            t = base
+        return None  # a view's base is never a view itself
 
     def _before_write(self, t: Any) -> None:
         if self.before_write is None:
