@@ -174,6 +174,39 @@ def _conv_op(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
     )
 
 
+def _grouped_mm_op(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
+    # _grouped_mm(mat_a, mat_b, offs, bias, out_dtype): a matrix product per group (the
+    # experts of a mixture-of-experts layer). Every output element is a dot product over
+    # mat_a's last dimension, except for 2-D x 2-D, where ``offs`` splits that dimension
+    # among the groups and each output element sums over its group's part only.
+    a, b, o = _shape(args[0]), _shape(args[1]), _shape(out)
+    groups = o[0] if len(a) == 2 and len(b) == 2 else 1
+    return math.prod(o) // groups * a[-1]
+
+
+def _by_name(formula: Formula, names: tuple[str, ...]) -> Formula:
+    """``formula`` for a torch-level call whose operands may come as keywords.
+
+    ``alibi.baddbmm(batch1=q, batch2=k)`` (BLOOM) or ``F.linear(x, weight=w)`` pass
+    operands by name; aten operators never do, so only the torch-level table needs
+    this. A missing operand reaches the formula as ``None`` and the call is reported
+    as uncounted, as any call with unusual arguments is.
+
+    Example:
+        >>> a, b, c = torch.zeros(2, 3, 4), torch.zeros(2, 4, 5), torch.zeros(2, 3, 5)
+        >>> baddbmm = _by_name(_addmm_op, ("input", "batch1", "batch2"))
+        >>> baddbmm((c,), {"batch1": a, "batch2": b}, c)  # c.baddbmm(batch1=a, batch2=b)
+        120
+    """
+
+    def call(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
+        if kwargs and len(args) < len(names):
+            args = (*args, *[kwargs.get(n) for n in names[len(args) :]])
+        return formula(args, kwargs, out)
+
+    return call
+
+
 def _conv_fixed(transposed: bool) -> Formula:
     def formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
         output = out[0] if isinstance(out, (tuple, list)) else out
@@ -312,6 +345,10 @@ _COUNTED: dict[str, Formula] = {
     "_transformer_encoder_layer_fwd": _encoder_layer_op,
     "mkldnn_rnn_layer": _mkldnn_rnn_layer_op,
     "_cudnn_rnn": _cudnn_rnn_op,
+    "_grouped_mm": _grouped_mm_op,
+    "_scaled_grouped_mm": _grouped_mm_op,
+    # torchvision's deformable convolution: a convolution's products at sampled points
+    "torchvision.deform_conv2d": _conv_fixed(False),
 }
 
 _RNN_OPS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
@@ -362,6 +399,9 @@ _FREE = frozenset(
     one_hot bincount histc searchsorted cumulative_trapezoid heaviside hypot i0 igamma
     igammac nextafter polar complex real imag conj _conj resolve_conj resolve_neg
     _neg_view _conj_physical conj_physical angle copysign float_power fmax fmin
+    linalg_vector_norm _weight_norm _weight_norm_interface norm_except_dim
+    torchvision.nms torchvision.roi_align torchvision.roi_pool torchvision.ps_roi_align
+    torchvision.ps_roi_pool
     """.split()  # noqa: SIM905 (a word list reads better than 300 quoted strings)
 )
 
@@ -421,18 +461,19 @@ DISPATCH = None
 
 # torch-level calls with a formula: the common, unambiguous heavy hitters. Anything with
 # broadcasting or 1-D special cases (``matmul``, ``@``, ``einsum``) goes to the aten level.
+_INPUT_WEIGHT = ("input", "weight")
 _FUNCTION_COUNTED: dict[str, Formula] = {
-    "linear": _linear_op,
-    "conv1d": _conv_fixed(False),
-    "conv2d": _conv_fixed(False),
-    "conv3d": _conv_fixed(False),
-    "conv_transpose1d": _conv_fixed(True),
-    "conv_transpose2d": _conv_fixed(True),
-    "conv_transpose3d": _conv_fixed(True),
-    "addmm": _addmm_op,
-    "baddbmm": _addmm_op,
-    "mm": _mm_op,
-    "bmm": _mm_op,
+    "linear": _by_name(_linear_op, _INPUT_WEIGHT),
+    "conv1d": _by_name(_conv_fixed(False), _INPUT_WEIGHT),
+    "conv2d": _by_name(_conv_fixed(False), _INPUT_WEIGHT),
+    "conv3d": _by_name(_conv_fixed(False), _INPUT_WEIGHT),
+    "conv_transpose1d": _by_name(_conv_fixed(True), _INPUT_WEIGHT),
+    "conv_transpose2d": _by_name(_conv_fixed(True), _INPUT_WEIGHT),
+    "conv_transpose3d": _by_name(_conv_fixed(True), _INPUT_WEIGHT),
+    "addmm": _by_name(_addmm_op, ("input", "mat1", "mat2")),
+    "baddbmm": _by_name(_addmm_op, ("input", "batch1", "batch2")),
+    "mm": _by_name(_mm_op, ("input", "mat2")),
+    "bmm": _by_name(_mm_op, ("input", "mat2")),
 }
 
 # torch-level names (beyond the aten ones in _FREE) of calls known to do no MACs.
@@ -459,8 +500,9 @@ def classify_function(func: Any) -> Formula | bool | None:
         :data:`DISPATCH` (``None``) to count the aten operators it runs.
 
     Example:
-        >>> classify_function(torch.nn.functional.linear) is _linear_op
-        True
+        >>> x, w = torch.zeros(8, 4), torch.zeros(3, 4)
+        >>> classify_function(torch.nn.functional.linear)((x, w), {}, None)
+        96
         >>> classify_function(torch.Tensor.__add__), classify_function(torch.relu)
         (True, True)
         >>> classify_function(torch.einsum) is DISPATCH

@@ -171,6 +171,13 @@ class Call(nn.Module):
         (torch.mv, [(3, 4), (4,)], 12),
         (torch.dot, [(7,), (7,)], 7),
         (lambda x, w: F.linear(x, w), [(2, 3, 4), (5, 4)], 2 * 3 * 4 * 5),
+        # operands passed by name (BLOOM scores with alibi.baddbmm(batch1=, batch2=))
+        (lambda c, a, b: c.baddbmm(batch1=a, batch2=b), [(2, 3, 5), (2, 3, 4), (2, 4, 5)], 120),
+        (lambda c, a, b: torch.addmm(c, mat1=a, mat2=b), [(3, 5), (3, 4), (4, 5)], 60),
+        (lambda a, b: torch.mm(input=a, mat2=b), [(3, 4), (4, 5)], 60),
+        (lambda a, b: a.bmm(mat2=b), [(2, 3, 4), (2, 4, 5)], 120),
+        (lambda x, w: F.linear(input=x, weight=w), [(2, 3, 4), (5, 4)], 2 * 3 * 4 * 5),
+        (lambda x, w: F.conv1d(x, weight=w), [(1, 2, 9), (3, 2, 4)], 3 * 6 * 2 * 4),
     ],
     ids=[
         "matmul",
@@ -184,11 +191,38 @@ class Call(nn.Module):
         "mv",
         "dot",
         "linear",
+        "baddbmm-by-name",
+        "addmm-by-name",
+        "mm-by-name",
+        "bmm-by-name",
+        "linear-by-name",
+        "conv1d-by-name",
     ],
 )
 def test_matrix_products(audit, fn, shapes, expected):
     model = audit(Call(fn))
     assert macs(model, *[rand(*s) for s in shapes]) == expected
+
+
+_OFFS = torch.tensor([4, 8, 12], dtype=torch.int32)  # three groups of four
+
+
+@pytest.mark.parametrize(
+    "fn, a, b, expected",
+    [
+        # rows 0-3, 4-7, 8-11 each through their group's 4 x 8 matrix (experts of an MoE)
+        (lambda a, b: torch._grouped_mm(a, b, offs=_OFFS), (12, 4), (3, 8, 4), 12 * 4 * 8),
+        # a batch of three 4 x 4 by 4 x 8 products
+        (lambda a, b: torch._grouped_mm(a, b), (3, 4, 4), (3, 8, 4), 3 * 4 * 4 * 8),
+        # the contracted dimension split in three: each group's 4 x 8 output sums over 4
+        (lambda a, b: torch._grouped_mm(a, b, offs=_OFFS), (4, 12), (8, 12), 3 * 4 * 8 * 4),
+    ],
+    ids=["2d-3d", "3d-3d", "2d-2d"],
+)
+def test_grouped_matrix_products(audit, fn, a, b, expected):
+    # torch wants the second operand column-major: built transposed, as MoE layers do
+    model = audit(Call(fn))
+    assert macs(model, rand(*a), rand(*b).transpose(-2, -1)) == expected
 
 
 def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
@@ -439,6 +473,9 @@ def test_complete_total_prints_no_uncounted_line():
         (torch.ops.aten.native_layer_norm.default, "free"),
         (torch.ops.aten._softmax.default, "free"),
         (torch.ops.aten.transpose.int, "free"),
+        (torch.ops.aten._grouped_mm.default, "counted"),
+        (torch.ops.aten.linalg_vector_norm.default, "free"),
+        (torch.ops.aten._weight_norm_interface.default, "free"),
         (torch.ops.aten._fft_r2c.default, "uncounted"),
         (torch.ops.aten.linalg_solve_triangular.default, "uncounted"),
     ],
