@@ -600,7 +600,28 @@ def _forward_error(
         name = f"module '{frame.path}'" if frame.path else "the root module"
         where = f"{name} ({type(frame.module).__name__})"
         inputs = f" with inputs {format_inputs(frame.described_inputs())}"
-    hint = f". {META_HINT}" if on_meta else ""
+    hint = f". {META_HINT}" if on_meta and _about_meta(err) else ""
     return ModelSummaryError(
         f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}{hint}"
     )
+
+
+def _about_meta(err: BaseException) -> bool:
+    """Whether a pass on meta failed for want of values, and the meta advice fits.
+
+    Reading a value raises ``NotImplementedError`` or an error that names the meta
+    device (``Tensor.item() cannot be called on meta tensors``); anything else, such
+    as a model's own shape check, fails the same way on a real device.
+
+    Example:
+        >>> _about_meta(RuntimeError("Tensor.item() cannot be called on meta tensors"))
+        True
+        >>> _about_meta(AssertionError("Wrong image height! Expected 224 but got 518!"))
+        False
+    """
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, NotImplementedError) or "meta" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

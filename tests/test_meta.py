@@ -198,9 +198,12 @@ class _ValueDependent(nn.Module):
         super().__init__()
         self.fc = nn.Linear(4, 4)
         self.how = how
+        self.scale = torch.ones(4)  # a plain attribute: neither parameter nor buffer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.fc(x)
+        if self.how == "outside":
+            return y * self.scale
         if self.how == "branch":
             return y if y.sum() > 0 else -y
         if self.how == "item":
@@ -208,7 +211,7 @@ class _ValueDependent(nn.Module):
         return y[y > 0]  # a data-dependent shape
 
 
-@pytest.mark.parametrize("how", ["branch", "item", "mask"])
+@pytest.mark.parametrize("how", ["branch", "item", "mask", "outside"])
 def test_value_dependent_model_fails_on_meta_with_advice(how, audit):
     model = audit(_ValueDependent(how))
     summary(model, (2, 4), verbose=0)  # fine on a real device
@@ -217,6 +220,26 @@ def test_value_dependent_model_fails_on_meta_with_advice(how, audit):
     message = str(info.value)
     assert "the root module (_ValueDependent)" in message
     assert "meta device" in message and "device='cpu'" in message
+
+
+class _ShapeChecked(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        torch._assert(x.shape[-1] == 224, f"Wrong image width! Expected 224 but got {x.shape[-1]}!")
+        return x
+
+
+@pytest.mark.parametrize(
+    "model, shape",
+    [
+        (M.Failing(), (2, 4)),  # fails as it would on a real device
+        (_ShapeChecked(), (1, 3, 518, 518)),  # the model's own shape check: values play no part
+    ],
+    ids=["failing", "shape-check"],
+)
+def test_meta_error_not_caused_by_missing_values_gives_no_meta_advice(model, shape):
+    with pytest.raises(ModelSummaryError) as info:
+        summary(model, shape, device="meta", verbose=0)
+    assert "has shapes but no values" not in str(info.value)
 
 
 def test_real_device_error_gives_no_meta_advice():
