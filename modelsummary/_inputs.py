@@ -80,8 +80,10 @@ def normalize_input_size(input_size: object) -> list[tuple[int, ...]]:
     return shapes
 
 
-def normalize_dtypes(dtypes: object, count: int) -> list[torch.dtype]:
-    """One dtype per input: ``None`` means float32 for all.
+def normalize_dtypes(
+    dtypes: object, count: int, default: torch.dtype = torch.float32
+) -> list[torch.dtype]:
+    """One dtype per input: ``None`` means ``default`` for all.
 
     Example:
         >>> normalize_dtypes([torch.long], 1)
@@ -90,7 +92,7 @@ def normalize_dtypes(dtypes: object, count: int) -> list[torch.dtype]:
         [torch.float32, torch.float32]
     """
     if dtypes is None:
-        return [torch.float32] * count
+        return [default] * count
     if isinstance(dtypes, torch.dtype):
         dtypes = [dtypes]
     if not isinstance(dtypes, Sequence) or not all(isinstance(d, torch.dtype) for d in dtypes):
@@ -219,6 +221,21 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def model_float_dtype(model: torch.nn.Module) -> torch.dtype:
+    """The dtype random inputs take: the one of all the model's floating-point parameters,
+    so that a ``.half()`` or ``.double()`` model runs on inputs it accepts; float32 for a
+    model without them, or whose parameters mix floating dtypes.
+
+    Example:
+        >>> model_float_dtype(torch.nn.Linear(2, 2).double())
+        torch.float64
+        >>> model_float_dtype(torch.nn.ReLU())
+        torch.float32
+    """
+    found = {p.dtype for p in model.parameters() if p.dtype.is_floating_point}
+    return found.pop() if len(found) == 1 else torch.float32
+
+
 MODES = ("eval", "train", "same")
 
 
@@ -325,6 +342,7 @@ def build_inputs(
     batch_dim: int | None,
     dtypes: object,
     device: torch.device,
+    default_dtype: torch.dtype = torch.float32,
 ) -> tuple[list[Any], dict[str, Any]]:
     if input_size is not None and input_data is not None:
         raise ValueError("give input_size or input_data, not both")
@@ -350,7 +368,8 @@ def build_inputs(
             raise ValueError("dtypes applies to input_size, which is not given")
         return [], {}
     shapes = normalize_input_size(input_size)
-    return list(make_inputs(shapes, normalize_dtypes(dtypes, len(shapes)), device, batch_dim)), {}
+    dtypes = normalize_dtypes(dtypes, len(shapes), default_dtype)
+    return list(make_inputs(shapes, dtypes, device, batch_dim)), {}
 
 
 def needs_input(signature: inspect.Signature) -> bool:

@@ -51,6 +51,7 @@ from ._inputs import (
     is_int,
     map_tensors,
     model_device,
+    model_float_dtype,
     normalize_device,
 )
 from ._memory import check_optimizer
@@ -422,7 +423,8 @@ def summary(
             whose numbers then cover the folded rows.
         device: Where to run the pass. Defaults to the model's device; a model on
             another device is moved there for the pass and moved back after.
-        dtypes: One dtype per ``input_size`` entry (default float32).
+        dtypes: One dtype per ``input_size`` entry (default: the dtype of the model's
+            floating-point parameters, float32 if they have none or several).
         mode: ``"eval"`` (default), ``"train"``, or ``"same"`` (keep each
             module's current mode). Modes are restored afterwards.
         row_settings: ``ascii_only`` (ASCII tree), ``depth`` (append
@@ -460,7 +462,9 @@ def summary(
         raise ValueError(f"batch_dim must be a non-negative integer or None, got {batch_dim!r}")
     target = normalize_device(device) or model_device(model)
     check_available(target)
-    args, forward_kwargs = build_inputs(input_size, input_data, batch_dim, dtypes, target)
+    args, forward_kwargs = build_inputs(
+        input_size, input_data, batch_dim, dtypes, target, model_float_dtype(model)
+    )
     forward_kwargs.update(kwargs)
     check_forward_arguments(model, args, forward_kwargs)
     input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, forward_kwargs]))
@@ -474,6 +478,7 @@ def summary(
             mode,
             optimizer,
             timed="time" in options.columns,
+            made_inputs=input_size is not None,
         )
         tree = build_tree(dataclasses.replace(trace, input_bytes=input_bytes))
     result = ModelSummary(tree, options)
@@ -509,7 +514,10 @@ def _traced_pass(
     mode: str,
     optimizer: str | None = None,
     timed: bool = False,
+    made_inputs: bool = False,
 ) -> Trace:
+    """One traced pass of ``model``; ``made_inputs`` says the inputs were built from
+    ``input_size``, for the advice of a failure over their dtype."""
     original = model_device(model)
     on_meta = target.type == "meta"
     if original.type == "meta" and not on_meta:
@@ -558,7 +566,7 @@ def _traced_pass(
             if timed:
                 trace = dataclasses.replace(trace, times=_time_pass(model, args, kwargs, target))
         except Exception as err:
-            raise _forward_error(model, tracer, err, on_meta) from err
+            raise _forward_error(model, tracer, err, on_meta, made_inputs) from err
         finally:
             if moved:
                 model.to(original)
@@ -590,7 +598,7 @@ def _tensors(model: nn.Module) -> Iterable[torch.Tensor]:
 
 
 def _forward_error(
-    model: nn.Module, tracer: Tracer, err: Exception, on_meta: bool
+    model: nn.Module, tracer: Tracer, err: Exception, on_meta: bool, made_inputs: bool = False
 ) -> ModelSummaryError:
     frame = tracer.failed_frame
     if frame is None:
@@ -601,9 +609,21 @@ def _forward_error(
         where = f"{name} ({type(frame.module).__name__})"
         inputs = f" with inputs {format_inputs(frame.described_inputs())}"
     hint = f". {META_HINT}" if on_meta and _about_meta(err) else ""
+    if made_inputs and any(word in str(err) for word in _DTYPE_WORDS):
+        hint += (
+            ". The inputs made from input_size have the model's floating dtype unless"
+            " dtypes=[...] says otherwise: token ids and other indices need e.g."
+            " dtypes=[torch.long]"
+        )
     return ModelSummaryError(
         f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}{hint}"
     )
+
+
+# Words of torch's errors over an input's dtype (``Expected tensor for argument #1
+# 'indices' to have one of the following scalar types: Long, Int``; ``Input type
+# (torch.FloatTensor) and weight type ...``; ``mat1 and mat2 must have the same dtype``).
+_DTYPE_WORDS = ("scalar type", "dtype", "Input type (")
 
 
 def _about_meta(err: BaseException) -> bool:

@@ -15,7 +15,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.utils import parametrizations, prune
 
-from modelsummary import summary
+from modelsummary import ModelSummaryError, summary
 from tests import models as M
 from tests.conftest import backward_reached, check_invariants, unique_numel, used_names
 
@@ -184,6 +184,37 @@ def test_low_and_high_precision_models(audit, dtype):
     assert s.total_param_bytes == s.total_params * size
     assert s.total_input == 2 * 8 * size
     assert s.to_dict()["layers"][1]["output"]["dtype"] == str(dtype).removeprefix("torch.")
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_input_size_takes_the_dtype_of_the_models_floating_parameters(audit, dtype):
+    """A ``.half()`` model given only ``input_size`` runs on half inputs, not float32
+    ones that its first layer would refuse (torchinfo needs ``dtypes=[...]`` for it)."""
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    model = audit(model.to(dtype))
+    s = summary(model, (2, 3, 8, 8), verbose=0)
+    assert s.layers[1].inputs.items[0].dtype == str(dtype).removeprefix("torch.")
+    assert s.total_input == 2 * 3 * 8 * 8 * torch.tensor([], dtype=dtype).element_size()
+    # dtypes given still win (an integer input is zeros)
+    assert summary(model, (2, 3, 8, 8), dtypes=[dtype], verbose=0).total_input == s.total_input
+
+
+def test_input_size_of_a_model_with_mixed_floating_dtypes_is_float32(audit):
+    model = nn.Sequential(nn.Linear(4, 4).half(), nn.Linear(4, 2))
+    model[0].float()  # floats in, a half parameter left behind elsewhere
+    model.register_parameter("scale", nn.Parameter(torch.ones(1, dtype=torch.float16)))
+    s = summary(audit(model), (2, 4), verbose=0)
+    assert s.layers[1].inputs.items[0].dtype == "float32"
+
+
+@pytest.mark.parametrize("made", [True, False], ids=["input_size", "input_data"])
+def test_an_input_of_the_wrong_dtype_is_explained_when_the_summary_made_it(made):
+    model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 2))
+    given = {"input_size": (2, 5)} if made else {"input_data": torch.zeros(2, 5)}
+    with pytest.raises(ModelSummaryError, match="'indices'") as info:
+        summary(model, verbose=0, **given)
+    assert ("dtypes=[torch.long]" in str(info.value)) == made
+    assert summary(model, (2, 5), dtypes=[torch.long], verbose=0).total_params == 40 + 10
 
 
 def test_dynamically_quantized_model_runs_and_matches_its_parameters(audit):
