@@ -69,6 +69,7 @@ def summary_dict(tree: SummaryTree) -> dict[str, Any]:
         if t.optimizer is None
         else {
             "optimizer": t.optimizer,
+            "input_bytes": t.input_bytes,
             "param_bytes": t.param_bytes,
             "buffer_bytes": t.buffer_bytes,
             "grad_bytes": t.grad_bytes,

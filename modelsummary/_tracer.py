@@ -37,7 +37,7 @@ import sys
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, ExitStack
 from types import TracebackType
 from typing import Any
@@ -947,6 +947,15 @@ class Tracer:
             param = self._parameter(t)
             if param is not None:
                 self._param_aliases[id(alias)] = (alias, param)
+
+    def not_activations(self, tensors: Iterable[torch.Tensor]) -> None:
+        """Tensors autograd may save that the pass did not make (its inputs, which the
+        summary reports on their own): seen already, so never counted as saved."""
+        if self._saved is not None:
+            total = self._saved.total
+            for t in tensors:
+                self._saved.add(t)
+            self._saved.total = total
 
     def _pack_saved(self, t: torch.Tensor) -> torch.Tensor:
         assert self._saved is not None

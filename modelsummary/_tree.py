@@ -205,15 +205,17 @@ class Totals:
     optimizer_bytes: int = 0
     """Bytes of the optimizer's state for those parameters (training estimate)."""
     saved_bytes: int = 0
-    """Bytes of the distinct activations autograd saved for backward (training estimate)."""
+    """Bytes of the distinct tensors the pass made that autograd saved for backward
+    (training estimate); inputs it saves are in ``input_bytes``."""
     peak_bytes: int | None = None
     """Peak bytes the CUDA allocator held during the pass; ``None`` off CUDA."""
 
     @property
     def training_bytes(self) -> int:
-        """Parameters, buffers, gradients, optimizer state and saved activations together."""
+        """Inputs, parameters, buffers, gradients, optimizer state and saved activations."""
         return (
-            self.param_bytes
+            self.input_bytes
+            + self.param_bytes
             + self.buffer_bytes
             + self.grad_bytes
             + self.optimizer_bytes

@@ -53,23 +53,72 @@ def test_gradients_and_optimizer_state_match_a_real_step(audit, name):
     totals = s.tree.totals
     assert (totals.grad_bytes, totals.optimizer_bytes) == (grads, state)
     assert s.training_bytes == (
-        totals.param_bytes + totals.buffer_bytes + grads + state + totals.saved_bytes
+        totals.input_bytes
+        + totals.param_bytes
+        + totals.buffer_bytes
+        + grads
+        + state
+        + totals.saved_bytes
     )
 
 
 def test_saved_activations_closed_form(audit):
     model = audit(mlp())
     s = summary(model, (2, 8), optimizer="sgd", verbose=0)
-    # Linear 0 saves its input x (2x8); ReLU saves its output (2x16), which Linear 2 saves
-    # too (one storage, counted once). Weights are parameters, not activations.
-    assert s.tree.totals.saved_bytes == (2 * 8 + 2 * 16) * 4
+    # ReLU saves its output (2x16), which Linear 2 saves too (one storage, counted once).
+    # Linear 0 saves its input x (2x8), an input of the pass, not an activation (it is in
+    # input_bytes); weights are parameters.
+    assert s.tree.totals.saved_bytes == 2 * 16 * 4
+    assert s.tree.totals.input_bytes == 2 * 8 * 4
+
+
+def _made_by_forward_and_kept(model: nn.Module, x: torch.Tensor) -> tuple[int, int]:
+    """Bytes the CPU allocator handed out during a forward with grad and that are still
+    held after it (what autograd saved, and the output), by torch's profiler; and the
+    output's bytes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with torch.enable_grad(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
+        out = model(x)
+    kept = sum(event.self_cpu_memory_usage for event in p.events())
+    return kept, out.numel() * out.element_size()
+
+
+def _small_vit() -> nn.Module:
+    import torchvision
+
+    return torchvision.models.VisionTransformer(32, 8, 2, 4, 64, 128)
+
+
+def _small_resnet() -> nn.Module:
+    import torchvision
+
+    return torchvision.models.resnet18(num_classes=10)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+@pytest.mark.parametrize(
+    "make, shape",
+    [(mlp, (2, 8)), (_small_resnet, (2, 3, 32, 32)), (_small_vit, (2, 3, 32, 32))],
+    ids=["mlp", "resnet18", "vit"],
+)
+def test_saved_activations_equal_what_the_allocator_keeps_after_forward(make, shape, mode):
+    """An oracle outside autograd's hooks: after a forward with grad, the memory the pass
+    allocated and still holds is what autograd saved plus the output (a last linear layer
+    does not save its output). Dropout masks and batch statistics included in train mode."""
+    torch.manual_seed(0)
+    model = make().train(mode == "train")
+    s = summary(model, shape, optimizer="sgd", mode="same", verbose=0)
+    torch.manual_seed(0)  # the same dropout draws
+    kept, output = _made_by_forward_and_kept(model, torch.rand(shape))
+    assert s.tree.totals.saved_bytes == kept - output
 
 
 def test_saved_activations_are_dtype_aware(audit):
     model = audit(mlp().to(torch.bfloat16))
     s = summary(model, (2, 8), dtypes=[torch.bfloat16], optimizer="adam", verbose=0)
     totals = s.tree.totals
-    assert totals.saved_bytes == (2 * 8 + 2 * 16) * 2
+    assert totals.saved_bytes == 2 * 16 * 2
     params = sum(p.numel() for p in model.parameters())
     assert totals.param_bytes == totals.grad_bytes == params * 2
     assert totals.optimizer_bytes == 2 * params * 2 + 4 * len(list(model.parameters()))
@@ -91,6 +140,7 @@ def test_training_estimate_in_footer_and_to_dict(audit):
     t = s.tree.totals
     assert training == {
         "optimizer": "adam",
+        "input_bytes": t.input_bytes,
         "param_bytes": t.param_bytes,
         "buffer_bytes": t.buffer_bytes,
         "grad_bytes": t.grad_bytes,
@@ -223,5 +273,6 @@ def test_time_column_times_warmed_up_repeats(audit):
 def test_saved_activations_on_the_meta_device_skip_parameter_views():
     model = mlp().to("meta")  # no values: the audit's value comparison cannot run here
     s = summary(model, (2, 8), optimizer="sgd", verbose=0)
-    # as on the CPU: addmm saves weight.t(), a view of a parameter, which is not an activation
-    assert s.tree.totals.saved_bytes == (2 * 8 + 2 * 16) * 4
+    # as on the CPU: addmm saves weight.t(), a view of a parameter, which is not an
+    # activation, and the input, which is not one either
+    assert s.tree.totals.saved_bytes == 2 * 16 * 4
