@@ -40,13 +40,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ._memory import gradient_bytes, optimizer_state_bytes
 from ._records import (
     CallRecord,
+    MapSpec,
     ModuleInfo,
     ParamInfo,
     SeqSpec,
+    TensorSpec,
     Trace,
     ValueSpec,
     direct_init,
@@ -144,6 +147,46 @@ class SummaryNode:
         """The last component of the path (the root's is ``""``)."""
         return self.path.rpartition(".")[2]
 
+    # -- torchinfo's names (its LayerInfo), for code written against ``summary_list`` --
+    # torchinfo has one LayerInfo per call; a row here covers every call of its module.
+
+    @property
+    def class_name(self) -> str:
+        """torchinfo's name for :attr:`type_name`."""
+        return self.type_name
+
+    @property
+    def var_name(self) -> str:
+        """torchinfo's name for :attr:`name` (the root's is its class name, as there)."""
+        return self.name or self.type_name
+
+    @property
+    def macs(self) -> int:
+        """torchinfo's name for :attr:`mult_adds`."""
+        return self.mult_adds
+
+    @property
+    def is_leaf_layer(self) -> bool:
+        """No active child module."""
+        return not self.children
+
+    @property
+    def input_size(self) -> list[Any]:
+        """The first call's input shape as a list, torchinfo's form: ``[1, 3, 224, 224]``
+        for one tensor, a list of such lists for several, ``[]`` for none.
+
+        Example:
+            >>> spec = SeqSpec((TensorSpec((2, 4), "float32", 32),))
+            >>> SummaryNode("fc", "Linear", 1, 1, inputs=spec).input_size
+            [2, 4]
+        """
+        return _shape_list(self.inputs)
+
+    @property
+    def output_size(self) -> list[Any]:
+        """The first call's output shape in the form of :attr:`input_size`."""
+        return _shape_list(self.output)
+
     def walk(self) -> Iterator[SummaryNode]:
         """This node and every node below it, depth first, in display order."""
         stack = [self]
@@ -151,6 +194,27 @@ class SummaryNode:
             node = stack.pop()
             yield node
             stack.extend(reversed(node.children))
+
+
+def _shape_list(spec: ValueSpec | None) -> list[Any]:
+    """A value's tensor shapes as nested lists; a container of one value is that value's.
+
+    Example:
+        >>> from modelsummary._records import OtherSpec
+        >>> t = TensorSpec((1, 3), "float32", 12)
+        >>> _shape_list(SeqSpec((t, OtherSpec("NoneType"), t))), _shape_list(None)
+        ([[1, 3], [1, 3]], [])
+    """
+    if isinstance(spec, TensorSpec):
+        return list(spec.shape)
+    if isinstance(spec, SeqSpec):
+        values = list(spec.items)
+    elif isinstance(spec, MapSpec):
+        values = [v for _, v in spec.items]
+    else:
+        return []
+    shapes = [shape for shape in map(_shape_list, values) if shape]
+    return shapes[0] if len(shapes) == 1 else shapes
 
 
 @direct_init

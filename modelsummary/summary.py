@@ -171,6 +171,20 @@ class ModelSummary:
         """Every row of the tree, root first, in display order (all depths)."""
         return tuple(self.tree.root.walk())
 
+    @property
+    def summary_list(self) -> tuple[SummaryNode, ...]:
+        """torchinfo's name for :attr:`layers`: its rows answer ``class_name``,
+        ``var_name``, ``depth``, ``input_size``, ``output_size``, ``num_params``,
+        ``trainable_params``, ``macs``, ``kernel_size`` and ``is_leaf_layer`` too. One
+        row per module, however often it was called (torchinfo has one per call).
+
+        Example:
+            >>> s = summary(nn.Sequential(nn.Linear(4, 2)), (3, 4), verbose=0)
+            >>> [(r.class_name, r.var_name, r.output_size, r.num_params) for r in s.summary_list]
+            [('Sequential', 'Sequential', [3, 2], 0), ('Linear', '0', [3, 2], 10)]
+        """
+        return self.layers
+
     def to_dict(self) -> dict[str, Any]:
         """The totals and rows as JSON-serializable data.
 
