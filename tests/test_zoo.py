@@ -200,36 +200,41 @@ _SEQ2SEQ = {
 _TOKENS = (2, 8)
 T = transformers
 
+
+def _token_ids(ids: torch.Tensor) -> dict[str, Any]:
+    return {"input_ids": ids}
+
+
 _HF: dict[str, tuple[Callable[[], nn.Module], Callable[[torch.Tensor], dict[str, Any]]]] = {
-    "bert": (lambda: T.BertModel(T.BertConfig(**_SMALL)), lambda ids: {"input_ids": ids}),
-    "roberta": (lambda: T.RobertaModel(T.RobertaConfig(**_SMALL)), lambda ids: {"input_ids": ids}),
+    "bert": (lambda: T.BertModel(T.BertConfig(**_SMALL)), _token_ids),
+    "roberta": (lambda: T.RobertaModel(T.RobertaConfig(**_SMALL)), _token_ids),
     "distilbert": (
         lambda: T.DistilBertModel(
             T.DistilBertConfig(dim=32, n_layers=2, n_heads=4, hidden_dim=64, vocab_size=100)
         ),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "albert": (  # one layer's weights, called once per layer
         lambda: T.AlbertModel(T.AlbertConfig(embedding_size=16, **_SMALL)),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "electra": (
         lambda: T.ElectraModel(T.ElectraConfig(embedding_size=16, **_SMALL)),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "deberta_v2": (
         lambda: T.DebertaV2Model(T.DebertaV2Config(**_SMALL)),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "gpt2": (
         lambda: T.GPT2LMHeadModel(
             T.GPT2Config(n_embd=32, n_layer=2, n_head=4, vocab_size=100, n_positions=64)
         ),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "gpt_neox": (
         lambda: T.GPTNeoXForCausalLM(T.GPTNeoXConfig(**_SMALL)),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "opt": (
         lambda: T.OPTForCausalLM(
@@ -243,38 +248,38 @@ _HF: dict[str, tuple[Callable[[], nn.Module], Callable[[torch.Tensor], dict[str,
                 word_embed_proj_dim=32,
             )
         ),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "llama": (
         lambda: T.LlamaForCausalLM(T.LlamaConfig(**_SMALL, num_key_value_heads=2)),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "mistral": (
         lambda: T.MistralForCausalLM(T.MistralConfig(**_SMALL, num_key_value_heads=2)),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "qwen2": (
         lambda: T.Qwen2ForCausalLM(T.Qwen2Config(**_SMALL, num_key_value_heads=2)),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "gemma": (  # tied input and output embeddings
         lambda: T.GemmaForCausalLM(T.GemmaConfig(**_SMALL, num_key_value_heads=2, head_dim=8)),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
-    "phi": (lambda: T.PhiForCausalLM(T.PhiConfig(**_SMALL)), lambda ids: {"input_ids": ids}),
+    "phi": (lambda: T.PhiForCausalLM(T.PhiConfig(**_SMALL)), _token_ids),
     "falcon": (
         lambda: T.FalconForCausalLM(
             T.FalconConfig(
                 hidden_size=32, num_hidden_layers=2, num_attention_heads=4, vocab_size=100
             )
         ),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "bloom": (  # attention scores from alibi.baddbmm(batch1=..., batch2=...)
         lambda: T.BloomForCausalLM(
             T.BloomConfig(hidden_size=32, n_layer=2, n_head=4, vocab_size=100)
         ),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "t5": (
         lambda: T.T5ForConditionalGeneration(
@@ -284,7 +289,7 @@ _HF: dict[str, tuple[Callable[[], nn.Module], Callable[[torch.Tensor], dict[str,
     ),
     "bart": (
         lambda: T.BartModel(T.BartConfig(**_SEQ2SEQ, max_position_embeddings=64)),
-        lambda ids: {"input_ids": ids},
+        _token_ids,
     ),
     "whisper": (  # its encoder's positional embedding is frozen
         lambda: T.WhisperModel(
