@@ -238,10 +238,6 @@ def _run(argv: Sequence[str] | None) -> str:
         result = summary(model, **options)
         return _render(result, args.format, args.tablefmt)
     except (TypeError, ValueError) as err:
-        if not args.input_size and "needs an input" in str(err):
-            raise CommandLineError(
-                "the model needs an input: give --input-size, e.g. --input-size 1,3,224,224"
-            ) from None
         raise CommandLineError(str(err)) from None
 
 

@@ -49,6 +49,7 @@ def summary_dict(tree: SummaryTree) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "model": tree.root.type_name,
+        "forward_pass": tree.forward_pass,
         "totals": {
             "total_params": t.total_params,
             "trainable_params": t.trainable_params,

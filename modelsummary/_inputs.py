@@ -248,14 +248,26 @@ def check_model(model: object) -> None:
         raise TypeError(f"{type(model).__name__} defines no forward() to run")
 
 
+def forward_takes_arguments(model: nn.Module) -> bool:
+    """Whether ``model.forward`` takes any argument at all (False when its signature
+    cannot be read: the pass then runs, and says itself what it missed).
+
+    Example:
+        >>> forward_takes_arguments(nn.Linear(2, 2)), forward_takes_arguments(nn.Sequential())
+        (True, True)
+    """
+    try:
+        return bool(inspect.signature(model.forward).parameters)
+    except (TypeError, ValueError):
+        return False
+
+
 def check_forward_arguments(model: nn.Module, args: list[Any], kwargs: dict[str, Any]) -> None:
     """The inputs must fit ``model.forward``'s signature (when it has one to read)."""
     try:
         signature = inspect.signature(model.forward)
     except (TypeError, ValueError):
         return
-    if not args and not kwargs and needs_input(signature):
-        raise ValueError("summary() needs an input: give input_size, input_data, or forward kwargs")
     try:
         signature.bind(*args, **kwargs)
     except TypeError as err:
@@ -370,12 +382,3 @@ def build_inputs(
     shapes = normalize_input_size(input_size)
     dtypes = normalize_dtypes(dtypes, len(shapes), default_dtype)
     return list(make_inputs(shapes, dtypes, device, batch_dim)), {}
-
-
-def needs_input(signature: inspect.Signature) -> bool:
-    parameters = signature.parameters.values()
-    return any(
-        p.default is inspect.Parameter.empty
-        and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        for p in parameters
-    )

@@ -256,3 +256,6 @@ class Trace:
     """Peak bytes the CUDA allocator held during the pass (``None``: not on CUDA)."""
     times: tuple[tuple[str, float], ...] = ()
     """``(module path, seconds per pass)`` when per-module timing was asked for."""
+    forward_pass: bool = True
+    """False when no input was given and nothing ran: every module is listed as it is
+    registered, and every parameter counted on the first module that registers it."""

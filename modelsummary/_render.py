@@ -284,6 +284,13 @@ def unused_cells(tree: SummaryTree) -> tuple[tuple[str, str], tuple[tuple[str, s
     return ("Unused (never called or used)", "Param #"), rows
 
 
+NO_PASS_NOTE = (
+    "No input was given, so nothing ran: every registered parameter is counted;",
+    "shapes, mult-adds and which modules go unused need an input.",
+)
+"""The footer's last group for a summary made without a forward pass."""
+
+
 def footer_lines(tree: SummaryTree, ascii_only: bool = False) -> tuple[tuple[str, ...], ...]:
     """The footer as groups of ``"Label: value"`` lines: counts, sizes, and the
     training estimate when an optimizer was named.
@@ -297,6 +304,20 @@ def footer_lines(tree: SummaryTree, ascii_only: bool = False) -> tuple[tuple[str
         2
     """
     totals = tree.totals
+    if not tree.forward_pass:
+        return (
+            (
+                f"Total params: {_count(totals.total_params)}",
+                f"Trainable params: {_count(totals.trainable_params)}",
+                f"Non-trainable params: {_count(totals.non_trainable_params)}",
+                f"Buffers: {_count(totals.buffers)}",
+            ),
+            (
+                f"Parameters size: {format_bytes(totals.param_bytes)}",
+                f"Buffers size: {format_bytes(totals.buffer_bytes)}",
+            ),
+            NO_PASS_NOTE,
+        )
     times = (ASCII_GUIDES if ascii_only else UNICODE_GUIDES).times
     counts = [
         f"Total params: {_count(totals.total_params)}",

@@ -321,6 +321,8 @@ class SummaryTree:
     """Model-wide numbers."""
     uncounted_ops: tuple[tuple[str, int], ...] = ()
     """``(operator, times run)`` of operators with no MAC formula: the MAC total may be partial."""
+    forward_pass: bool = True
+    """False for a summary made without an input: no shapes, mult-adds or unused section."""
 
 
 def build_tree(trace: Trace) -> SummaryTree:
@@ -360,6 +362,7 @@ def build_tree(trace: Trace) -> SummaryTree:
         unused_modules=tuple(m.path for m in trace.modules if m.path not in index.active),
         totals=totals,
         uncounted_ops=trace.uncounted_ops,
+        forward_pass=trace.forward_pass,
     )
 
 
@@ -400,7 +403,10 @@ class _Index:
                 first_call[call.path] = i
 
         self.times = dict(trace.times)
-        self.used = used = {key for key, _ in trace.param_uses}
+        # Without a pass nothing tells used from unused: every parameter is counted.
+        self.used = used = (
+            {key for key, _ in trace.param_uses} if trace.forward_pass else set(self.params)
+        )
         self.carrier: dict[int, str] = {}
         self.users: dict[int, list[str]] = {}
         carrier, users = self.carrier, self.users
@@ -424,7 +430,11 @@ class _Index:
         pending = [root]
         for m in trace.modules:
             path = m.path
-            if path in calls or (not m.traced and self._script_ran(path)):
+            if (
+                path in calls
+                or not trace.forward_pass  # shown as registered
+                or (not m.traced and self._script_ran(path))
+            ):
                 pending.append(path)
             else:
                 for _, key in m.param_keys:

@@ -48,6 +48,7 @@ from ._inputs import (
     check_mode,
     check_model,
     check_options,
+    forward_takes_arguments,
     is_int,
     map_tensors,
     model_device,
@@ -422,7 +423,9 @@ def summary(
             with lazy modules is summarised on a copy, so it stays lazy.
         input_size: One shape, or a list of shapes for several positional inputs.
         input_data: A tensor, a sequence of positional arguments, or a dict of
-            keyword arguments. Give this or ``input_size``.
+            keyword arguments. Give this or ``input_size``; with neither (and no
+            forward keyword arguments) nothing runs, and the summary lists the
+            modules and parameters as registered, as torchinfo's does.
         batch_dim: Insert a dimension of size 1 at this index of each ``input_size``.
         cache_forward_pass: Accepted for torchinfo compatibility. Every call runs
             its own pass: no process-global cache is kept. To draw a summary again
@@ -480,6 +483,16 @@ def summary(
         input_size, input_data, batch_dim, dtypes, target, model_float_dtype(model)
     )
     forward_kwargs.update(kwargs)
+    if not args and not forward_kwargs and forward_takes_arguments(model):
+        # torchinfo's summary(model): no input, no pass (a forward whose arguments all
+        # have defaults, as Hugging Face's, would run on none), only what the model
+        # registers; by default without the shape column, which would hold nothing
+        if col_names is None:
+            options = replace(options, columns=("num_params",))
+        result = ModelSummary(build_tree(_registered_only(model, optimizer, options)), options)
+        if verbose:
+            print(result)
+        return result
     check_forward_arguments(model, args, forward_kwargs)
     input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, forward_kwargs]))
 
@@ -518,6 +531,20 @@ def _gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _registered_only(model: nn.Module, optimizer: str | None, options: RenderOptions) -> Trace:
+    """The trace of a summary without an input: the modules and parameters as registered."""
+    needs = "optimizer=" if optimizer is not None else "time" if "time" in options.columns else ""
+    if needs:
+        raise ValueError(f"{needs} needs a forward pass: give input_size or input_data")
+    tracer = Tracer(model)
+    if _has_lazy_parameters(tracer.modules):
+        raise ValueError(
+            "the model has lazy modules, whose parameters take their shapes from a forward"
+            " pass: give input_size or input_data"
+        )
+    return dataclasses.replace(tracer.finish(), forward_pass=False)
 
 
 def _traced_pass(

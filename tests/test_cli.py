@@ -90,7 +90,6 @@ def test_bad_specs_print_one_line_and_no_traceback(args, message):
         (["torch:zeros", "--kwarg", "size=(2,)"], "returned a Tensor, not an nn.Module"),
         (["--input-size", "1,-3"], "sizes must be positive"),
         (["--input-size", "1,0"], "sizes must be positive"),
-        (["torch.nn:ReLU"], "give --input-size, e.g. --input-size 1,3,224,224"),
         (["--dtype", "float16"], "--dtype applies to --input-size"),
         (["--input-size", ""], "bad --input-size"),
         (["--dtype", "floaty", "--input-size", "1,8"], "bad --dtype 'floaty'"),
@@ -125,6 +124,13 @@ def test_argument_errors_in_process(capsys, args, message):
     assert captured.out == ""
     assert captured.err.startswith("modelsummary: error: ") and message in captured.err
     assert captured.err.count("\n") == 1
+
+
+def test_a_model_without_input_size_lists_what_it_registers(capsys):
+    assert main(["torch.nn:Linear", "--kwarg", "in_features=4", "--kwarg", "out_features=2"]) == 0
+    out = capsys.readouterr().out
+    assert "Total params: 10" in out and "nothing ran" in out
+    assert "Output Shape" not in out
 
 
 def test_failing_forward_exits_1_with_the_module_path(capsys):

@@ -363,3 +363,63 @@ def test_kernel_size_column_takes_integer_kernels_and_ignores_anything_else():
     pools = nn.Sequential(nn.MaxPool1d(3, stride=1), nn.Unflatten(1, (1, 1)), nn.AvgPool3d(1))
     s = summary(pools, (1, 1, 6), verbose=0)
     assert [layer.kernel_size for layer in s.layers[1:]] == [(3,), None, (1, 1, 1)]
+
+
+# -- no input: torchinfo's summary(model) ----------------------------------------------
+def test_without_an_input_the_model_is_listed_as_registered_and_never_run(audit):
+    """torchinfo's ``summary(model)``: no pass, every module shown, every parameter
+    counted once where it is first registered (a tied weight once)."""
+
+    class Tied(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Embedding(10, 4)
+            self.act = nn.ReLU()
+            self.head = nn.Linear(4, 10, bias=False)
+            self.head.weight = self.embed.weight
+            self.spare = nn.Linear(4, 4)  # would be unused; without a pass nobody can tell
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            raise AssertionError("no input was given: the forward must not run")
+
+    model = audit(Tied())
+    s = summary(model, verbose=0)
+    assert s.to_dict()["forward_pass"] is False
+    assert s.total_params == s.all_params == unique_numel(model.parameters()) == 40 + 20
+    assert s.unused_params == 0 and s.unused_modules == ()
+    assert [layer.path for layer in s.layers] == ["", "embed", "act", "head", "spare"]
+    assert [layer.num_params for layer in s.layers] == [0, 40, 0, 0, 20]
+    assert [sh.counted_at for sh in s.layers[3].shared] == ["embed"]
+    assert all(layer.output is None and layer.calls == 0 for layer in s.layers)
+    text = str(s)
+    assert "Output Shape" not in text and "Param #" in text  # no empty shape column
+    assert "nothing ran" in text and "Total mult-adds" not in text
+    check_invariants(s, model)
+
+
+def test_without_an_input_a_forward_with_defaults_does_not_run_either():
+    """A Hugging Face forward takes every argument by keyword with a default: with no
+    input it would run on nothing and fail; it is listed as registered instead."""
+    transformers = __import__("transformers")
+    config = transformers.GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50)
+    model = transformers.GPT2LMHeadModel(config)
+    s = summary(model, verbose=0)
+    assert s.total_params == model.num_parameters()
+    # a forward that takes nothing at all still runs
+    assert summary(_Constant(), verbose=0).to_dict()["forward_pass"] is True
+
+
+class _Constant(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.value = nn.Parameter(torch.ones(3))
+
+    def forward(self) -> torch.Tensor:
+        return self.value * 2
+
+
+def test_without_an_input_columns_asked_for_are_kept():
+    s = summary(nn.Linear(3, 2), col_names=("output_size", "num_params"), verbose=0)
+    assert "Output Shape" in str(s)
+    with pytest.raises(ValueError, match="lazy modules"):
+        summary(nn.LazyLinear(2), verbose=0)

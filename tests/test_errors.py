@@ -24,7 +24,8 @@ class NeverRun(nn.Module):
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({}, ValueError, "needs an input"),
+        ({"optimizer": "adam"}, ValueError, "optimizer= needs a forward pass"),
+        ({"col_names": ["num_params", "time"]}, ValueError, "time needs a forward pass"),
         ({"input_size": (1, 0)}, ValueError, "positive sizes"),
         ({"input_size": (1, -3)}, ValueError, "positive sizes"),
         ({"input_size": (1, 2.5)}, TypeError, "integers"),
