@@ -222,9 +222,11 @@ def model_device(model: torch.nn.Module) -> torch.device:
 
 
 def model_float_dtype(model: torch.nn.Module) -> torch.dtype:
-    """The dtype random inputs take: the one of all the model's floating-point parameters,
-    so that a ``.half()`` or ``.double()`` model runs on inputs it accepts; float32 for a
-    model without them, or whose parameters mix floating dtypes.
+    """The dtype random inputs take: the one of the model's first floating-point
+    parameter, as its device is the one of its first parameter or buffer, so that a
+    ``.half()`` or ``.double()`` model runs on inputs it accepts; float32 for a model
+    without one. In a mixed-precision model the first parameter is usually the first
+    layer's, which meets the input (a bfloat16 model with float32 norms gets bfloat16).
 
     Example:
         >>> model_float_dtype(torch.nn.Linear(2, 2).double())
@@ -232,8 +234,10 @@ def model_float_dtype(model: torch.nn.Module) -> torch.dtype:
         >>> model_float_dtype(torch.nn.ReLU())
         torch.float32
     """
-    found = {p.dtype for p in model.parameters() if p.dtype.is_floating_point}
-    return found.pop() if len(found) == 1 else torch.float32
+    for p in model.parameters():  # a generator: stops at the first
+        if p.dtype.is_floating_point:
+            return p.dtype
+    return torch.float32
 
 
 MODES = ("eval", "train", "same")

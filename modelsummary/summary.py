@@ -441,7 +441,7 @@ def summary(
         device: Where to run the pass. Defaults to the model's device; a model on
             another device is moved there for the pass and moved back after.
         dtypes: One dtype per ``input_size`` entry (default: the dtype of the model's
-            floating-point parameters, float32 if they have none or several).
+            first floating-point parameter, float32 if it has none).
         mode: ``"eval"`` (default), ``"train"``, or ``"same"`` (keep each
             module's current mode). Modes are restored afterwards.
         row_settings: ``ascii_only`` (ASCII tree), ``depth`` (append
@@ -479,8 +479,14 @@ def summary(
         raise ValueError(f"batch_dim must be a non-negative integer or None, got {batch_dim!r}")
     target = normalize_device(device) or model_device(model)
     check_available(target)
+    made = input_size is not None and dtypes is None  # inputs of the model's own dtype
     args, forward_kwargs = build_inputs(
-        input_size, input_data, batch_dim, dtypes, target, model_float_dtype(model)
+        input_size,
+        input_data,
+        batch_dim,
+        dtypes,
+        target,
+        model_float_dtype(model) if made else torch.float32,
     )
     forward_kwargs.update(kwargs)
     if not args and not forward_kwargs and forward_takes_arguments(model):

@@ -199,12 +199,22 @@ def test_input_size_takes_the_dtype_of_the_models_floating_parameters(audit, dty
     assert summary(model, (2, 3, 8, 8), dtypes=[dtype], verbose=0).total_input == s.total_input
 
 
-def test_input_size_of_a_model_with_mixed_floating_dtypes_is_float32(audit):
-    model = nn.Sequential(nn.Linear(4, 4).half(), nn.Linear(4, 2))
-    model[0].float()  # floats in, a half parameter left behind elsewhere
-    model.register_parameter("scale", nn.Parameter(torch.ones(1, dtype=torch.float16)))
-    s = summary(audit(model), (2, 4), verbose=0)
-    assert s.layers[1].inputs.items[0].dtype == "float32"
+def test_input_size_of_a_mixed_precision_model_takes_its_first_parameters_dtype(audit):
+    """bfloat16 layers with a float32 norm at the end (kept in float32 for stability):
+    the first layer meets the input, so the input is bfloat16."""
+
+    class Mixed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4).to(torch.bfloat16)
+            self.norm = nn.LayerNorm(4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.norm(self.fc(x).float())
+
+    s = summary(audit(Mixed()), (2, 4), verbose=0)
+    assert s.layers[0].inputs.items[0].dtype == "bfloat16"
+    assert s.total_input == 2 * 4 * 2
 
 
 @pytest.mark.parametrize("made", [True, False], ids=["input_size", "input_data"])
