@@ -233,17 +233,7 @@ _HF: dict[str, tuple[Callable[[], nn.Module], Callable[[torch.Tensor], dict[str,
         _token_ids,
     ),
     "opt": (
-        lambda: T.OPTForCausalLM(
-            T.OPTConfig(
-                hidden_size=32,
-                num_hidden_layers=2,
-                num_attention_heads=4,
-                ffn_dim=64,
-                vocab_size=100,
-                max_position_embeddings=64,
-                word_embed_proj_dim=32,
-            )
-        ),
+        lambda: T.OPTForCausalLM(T.OPTConfig(**_SMALL, ffn_dim=64, word_embed_proj_dim=32)),
         _token_ids,
     ),
     "llama": (
