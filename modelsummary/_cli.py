@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="N,N,...",
-        help="shape of one input, e.g. 1,3,224,224; repeat for several inputs",
+        help="shape of one input, e.g. 1,3,224,224; repeat for several inputs; without it"
+        " nothing runs and the model is listed as registered",
     )
     parser.add_argument(
         "--dtype",
