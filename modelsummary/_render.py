@@ -304,42 +304,33 @@ def footer_lines(tree: SummaryTree, ascii_only: bool = False) -> tuple[tuple[str
         2
     """
     totals = tree.totals
-    if not tree.forward_pass:
-        return (
-            (
-                f"Total params: {_count(totals.total_params)}",
-                f"Trainable params: {_count(totals.trainable_params)}",
-                f"Non-trainable params: {_count(totals.non_trainable_params)}",
-                f"Buffers: {_count(totals.buffers)}",
-            ),
-            (
-                f"Parameters size: {format_bytes(totals.param_bytes)}",
-                f"Buffers size: {format_bytes(totals.buffer_bytes)}",
-            ),
-            NO_PASS_NOTE,
-        )
+    ran = tree.forward_pass  # without a pass: no unused, mult-adds, inputs or activations
     times = (ASCII_GUIDES if ascii_only else UNICODE_GUIDES).times
     counts = [
         f"Total params: {_count(totals.total_params)}",
         f"Trainable params: {_count(totals.trainable_params)}",
         f"Non-trainable params: {_count(totals.non_trainable_params)}",
-        f"Unused params: {_count(totals.unused_params)}",
-        f"All params: {_count(totals.all_params)}",
-        f"Buffers: {_count(totals.buffers)}",
-        f"Total mult-adds: {_count(totals.mult_adds)}",
     ]
+    if ran:
+        counts.append(f"Unused params: {_count(totals.unused_params)}")
+        counts.append(f"All params: {_count(totals.all_params)}")
+    counts.append(f"Buffers: {_count(totals.buffers)}")
+    if ran:
+        counts.append(f"Total mult-adds: {_count(totals.mult_adds)}")
     if tree.uncounted_ops:
         counts.append(
             "Uncounted operators (mult-adds may be partial): "
             + ", ".join(f"{name} {times}{n}" for name, n in tree.uncounted_ops)
         )
     sizes = [
-        f"Input size: {format_bytes(totals.input_bytes)}",
         f"Parameters size: {format_bytes(totals.param_bytes)}",
         f"Buffers size: {format_bytes(totals.buffer_bytes)}",
-        f"Forward activations: {format_bytes(totals.activation_bytes)}",
-        f"Estimated total size: {format_bytes(totals.total_bytes)}",
     ]
+    if not ran:
+        return (tuple(counts), tuple(sizes), NO_PASS_NOTE)
+    sizes.insert(0, f"Input size: {format_bytes(totals.input_bytes)}")
+    sizes.append(f"Forward activations: {format_bytes(totals.activation_bytes)}")
+    sizes.append(f"Estimated total size: {format_bytes(totals.total_bytes)}")
     if totals.peak_bytes is not None:
         sizes.append(f"Measured CUDA peak during the pass: {format_bytes(totals.peak_bytes)}")
     groups = [tuple(counts), tuple(sizes)]
