@@ -603,7 +603,8 @@ def _traced_pass(
                 # for inputs (an inference tensor cannot be saved for backward).
                 contexts.enter_context(torch.inference_mode(False))
                 args, kwargs = map_tensors((args, kwargs), _normal_tensor)
-            tracer.not_activations(iter_tensors((args, kwargs)))
+            if optimizer is not None:  # only the training estimate counts saved tensors
+                tracer.not_activations(iter_tensors((args, kwargs)))
             with torch.set_grad_enabled(optimizer is not None), tracer:
                 model(*args, **kwargs)
             peak = None
