@@ -10,9 +10,10 @@ Example:
 from ._compare import Comparison, LayerChange, SummaryDiff, compare, diff
 from ._errors import ModelSummaryError
 from ._render import RenderOptions
+from ._result import ModelSummary
 from ._select import LayerSelection
 from ._tree import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
-from .summary import ModelSummary, summary
+from .summary import summary
 
 __version__ = "0.1.0"
 

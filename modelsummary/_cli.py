@@ -35,7 +35,8 @@ from torch import nn
 
 from ._demo import DEMO_INPUT, DemoNet
 from ._errors import ModelSummaryError
-from .summary import ModelSummary, summary
+from ._result import ModelSummary
+from .summary import summary
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
 """Values of ``--format``."""

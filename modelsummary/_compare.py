@@ -20,9 +20,10 @@ from tabulate import tabulate
 from torch import nn
 
 from ._render import format_inputs, format_value
+from ._result import ModelSummary
 from ._tree import SummaryNode
 from ._units import format_bytes, format_int
-from .summary import ModelSummary, summary
+from .summary import summary
 
 
 def _as_summary(item: object, kwargs: Mapping[str, Any]) -> ModelSummary:

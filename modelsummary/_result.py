@@ -1,0 +1,365 @@
+"""The result of a summary: :class:`ModelSummary`, the counts as data and the table as text.
+
+It holds the :class:`~modelsummary._tree.SummaryTree` and the render options, and
+hands each export to the stage that draws it; it runs nothing itself.
+
+Example:
+    >>> import torch
+    >>> from modelsummary import summary
+    >>> s = summary(torch.nn.Linear(4, 2), (1, 4), verbose=0)
+    >>> type(s).__name__, s.total_params
+    ('ModelSummary', 10)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from tabulate import tabulate_formats
+
+from ._export import (
+    PathLike,
+    layers_csv,
+    layers_dataframe,
+    render_markdown,
+    summary_dict,
+    to_json_text,
+    write_text,
+)
+from ._html import render_html
+from ._inputs import check_options
+from ._plot import plot as plot_summary
+from ._render import RenderOptions, render_table
+from ._select import LayerSelection, select_layers
+from ._tree import SummaryNode, SummaryTree
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ModelSummary:
+    """The result of :func:`summary`: counts as data, and the table as its text.
+
+    ``str(s)``, ``print(s)`` and the value shown at a REPL or as a notebook cell's
+    result are the rendered table.
+
+    Example:
+        >>> s = summary(nn.Sequential(nn.Linear(4, 2)), (1, 4), verbose=0)
+        >>> s.total_params, s.trainable_params, s.non_trainable_params
+        (10, 10, 0)
+        >>> [(layer.path, layer.num_params) for layer in s.layers]
+        [('', 0), ('0', 10)]
+    """
+
+    tree: SummaryTree
+    """The summary tree the table is drawn from."""
+    options: RenderOptions = field(default_factory=RenderOptions)
+    """How the table is drawn."""
+
+    @property
+    def total_params(self) -> int:
+        """Unique parameters the forward pass used (a tied or reused tensor counts once)."""
+        return self.tree.totals.total_params
+
+    @property
+    def trainable_params(self) -> int:
+        """The part of :attr:`total_params` with ``requires_grad``."""
+        return self.tree.totals.trainable_params
+
+    @property
+    def non_trainable_params(self) -> int:
+        """The part of :attr:`total_params` without ``requires_grad`` (frozen)."""
+        return self.tree.totals.non_trainable_params
+
+    @property
+    def unused_params(self) -> int:
+        """Unique parameters the forward pass never used."""
+        return self.tree.totals.unused_params
+
+    @property
+    def all_params(self) -> int:
+        """``total_params + unused_params``: the unique numel of ``model.parameters()``."""
+        return self.tree.totals.all_params
+
+    @property
+    def unused_modules(self) -> tuple[str, ...]:
+        """Dotted paths of modules never called and none of whose parameters were used."""
+        return self.tree.unused_modules
+
+    @property
+    def total_buffers(self) -> int:
+        """Elements of the model's unique buffers (e.g. BatchNorm running statistics)."""
+        return self.tree.totals.buffers
+
+    @property
+    def total_mult_adds(self) -> int:
+        """Multiply-accumulates of the pass, counted per aten operator (FLOPs are twice this).
+
+        Matrix products, convolutions, attention and recurrent layers are counted;
+        bias additions, elementwise maths, normalisation, softmax and pooling are
+        not. See :attr:`uncounted_ops` for operators that may have been missed.
+        """
+        return self.tree.totals.mult_adds
+
+    @property
+    def uncounted_ops(self) -> dict[str, int]:
+        """Operators that ran with no MAC formula, by name, with how often they ran.
+
+        Empty when :attr:`total_mult_adds` is complete; otherwise it may be partial.
+        """
+        return dict(self.tree.uncounted_ops)
+
+    @property
+    def training_bytes(self) -> int | None:
+        """Estimated training memory: parameters, buffers, gradients, optimizer state and
+        activations saved for backward. ``None`` unless ``summary(optimizer=...)`` was given."""
+        t = self.tree.totals
+        return None if t.optimizer is None else t.training_bytes
+
+    @property
+    def peak_bytes(self) -> int | None:
+        """Peak bytes the CUDA allocator held during the pass; ``None`` off CUDA."""
+        return self.tree.totals.peak_bytes
+
+    @property
+    def total_input(self) -> int:
+        """Bytes of the input tensors (torchinfo's name)."""
+        return self.tree.totals.input_bytes
+
+    @property
+    def total_param_bytes(self) -> int:
+        """Bytes of all unique parameters, used or not (torchinfo's name)."""
+        return self.tree.totals.param_bytes
+
+    @property
+    def total_output_bytes(self) -> int:
+        """Bytes of the distinct tensors the module calls returned."""
+        return self.tree.totals.activation_bytes
+
+    @property
+    def layers(self) -> tuple[SummaryNode, ...]:
+        """Every row of the tree, root first, in display order (all depths)."""
+        return tuple(self.tree.root.walk())
+
+    @property
+    def summary_list(self) -> tuple[SummaryNode, ...]:
+        """torchinfo's name for :attr:`layers`: its rows answer ``class_name``,
+        ``var_name``, ``depth``, ``input_size``, ``output_size``, ``num_params``,
+        ``trainable_params``, ``macs``, ``kernel_size`` and ``is_leaf_layer`` too. One
+        row per module, however often it was called (torchinfo has one per call).
+
+        Example:
+            >>> s = summary(nn.Sequential(nn.Linear(4, 2)), (3, 4), verbose=0)
+            >>> [(r.class_name, r.var_name, r.output_size, r.num_params) for r in s.summary_list]
+            [('Sequential', 'Sequential', [3, 2], 0), ('Linear', '0', [3, 2], 10)]
+        """
+        return self.layers
+
+    def to_dict(self) -> dict[str, Any]:
+        """The totals and rows as JSON-serializable data.
+
+        Example:
+            >>> import json
+            >>> d = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_dict()
+            >>> d["totals"]["total_params"], d["layers"][0]["output"]
+            (8, {'shape': [1, 2], 'dtype': 'float32'})
+            >>> _ = json.dumps(d)
+        """
+        return summary_dict(self.tree)
+
+    # Outputs: thin delegations to the pure renderers in _export, _html, _select and _plot.
+
+    def to_json(self, path: PathLike | None = None, *, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text (see ``docs/outputs.md``); written to ``path`` if given.
+
+        Example:
+            >>> import json
+            >>> text = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_json()
+            >>> json.loads(text)["totals"]["total_params"]
+            8
+        """
+        return write_text(to_json_text(self.to_dict(), indent), path)
+
+    def to_csv(self, path: PathLike | None = None) -> str:
+        """Every layer (all depths) as CSV, one column per :meth:`to_dict` layer field.
+
+        Example:
+            >>> print(summary(nn.Linear(3, 2), (1, 3), verbose=0).to_csv().splitlines()[0])
+            path,type,depth,calls,inputs,output,num_params,...
+        """
+        return write_text(layers_csv(self.to_dict()), path)
+
+    def to_dataframe(self) -> Any:
+        """Every layer as a row of a ``pandas.DataFrame`` (needs the ``pandas`` extra).
+
+        Example:
+            >>> df = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_dataframe()
+            >>> df[["path", "type", "num_params"]].values.tolist()
+            [['', 'Linear', 8]]
+        """
+        return layers_dataframe(self.to_dict())
+
+    def to_markdown(self, path: PathLike | None = None) -> str:
+        """The table, unused section and totals as GitHub pipe tables.
+
+        Example:
+            >>> md = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_markdown()
+            >>> for line in md.splitlines()[:3]:
+            ...     print(line)
+            | Layer (type)   |   Output Shape |   Param # |
+            |:---------------|---------------:|----------:|
+            | Linear         |         [1, 2] |         8 |
+        """
+        return write_text(render_markdown(self.tree, self.options), path)
+
+    def to_text(self, path: PathLike | None = None, *, tablefmt: str = "simple") -> str:
+        """The printed summary, with the table in any tabulate format.
+
+        Example:
+            >>> s = summary(nn.Linear(3, 2), (1, 3), col_width=12, verbose=0)
+            >>> for line in s.to_text(tablefmt="grid").splitlines()[:6]:
+            ...     print(line)
+            ====================================================
+            +----------------+----------------+----------------+
+            | Layer (type)   |   Output Shape |        Param # |
+            +================+================+================+
+            | Linear         |         [1, 2] |              8 |
+            +----------------+----------------+----------------+
+        """
+        if not isinstance(tablefmt, str) or tablefmt not in tabulate_formats:
+            raise ValueError(f"unknown tablefmt {tablefmt!r}; choose from {tabulate_formats}")
+        options = replace(self.options, tablefmt=tablefmt)
+        return write_text(render_table(self.tree, options), path)
+
+    def with_options(
+        self,
+        col_names: Iterable[str] | None = None,
+        col_width: int | None = None,
+        depth: int | None = None,
+        row_settings: Iterable[str] | None = None,
+    ) -> ModelSummary:
+        """The same summary drawn another way, without another forward pass.
+
+        What torchinfo's ``cache_forward_pass=True`` is for: other columns, another
+        depth or other row settings, each argument as :func:`summary` takes it and
+        left as it is when not given. The ``time`` column needs the timed passes
+        only :func:`summary` runs.
+
+        Raises:
+            ValueError: An argument :func:`summary` would refuse, or the ``time``
+                column for a summary that was not timed.
+
+        Example:
+            >>> s = summary(nn.Sequential(nn.Sequential(nn.Linear(4, 2))), (1, 4), verbose=0)
+            >>> print(s.with_options(depth=1, col_names=("num_params", "mult_adds"), col_width=9))
+            ==========================================
+            Layer (type)          Param #    Mult-Adds
+            ----------------  -----------  -----------
+            Sequential                 --           --
+            └─0 (Sequential)           10            8
+            ==========================================
+            Total params: 10
+            Trainable params: 10
+            Non-trainable params: 0
+            Unused params: 0
+            All params: 10
+            Buffers: 0
+            Total mult-adds: 8
+            ------------------------------------------
+            Input size: 16 B
+            Parameters size: 40 B
+            Buffers size: 0 B
+            Forward activations: 8 B
+            Estimated total size: 64 B
+            ==========================================
+        """
+        now = self.options
+        settings = [
+            name
+            for name, on in (("ascii_only", now.ascii_only), ("depth", now.show_depth_index))
+            if on
+        ]
+        options, _ = check_options(
+            now.columns if col_names is None else col_names,
+            now.col_width if col_width is None else col_width,
+            now.depth if depth is None else depth,
+            settings if row_settings is None else row_settings,
+            verbose=0,
+        )
+        if "time" in options.columns and self.tree.root.time_s is None:
+            raise ValueError(
+                "the time column needs timed passes, which only summary() runs:"
+                " summary(..., col_names=[..., 'time'])"
+            )
+        return replace(self, options=replace(options, tablefmt=now.tablefmt))
+
+    def to_html(self, path: PathLike | None = None) -> str:
+        """The summary as an HTML fragment, as a notebook shows it.
+
+        Example:
+            >>> summary(nn.Linear(3, 2), (1, 3), verbose=0).to_html()[:25]
+            '<div class="modelsummary"'
+        """
+        return write_text(render_html(self.tree, self.options), path)
+
+    def _repr_html_(self) -> str:
+        return render_html(self.tree, self.options)
+
+    def large_layers(self, threshold: float, by: str = "params") -> LayerSelection:
+        """Rows whose own parameters (or ``by="mult_adds"``) exceed ``threshold``, largest first.
+
+        Example:
+            >>> s = summary(nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 2)), (1, 10), verbose=0)
+            >>> s.large_layers(100).to_dict()
+            {'0': 220}
+        """
+        return select_layers(self.tree, by, threshold=threshold)
+
+    def top_layers(self, k: int, by: str = "params") -> LayerSelection:
+        """The ``k`` rows with the most own parameters (or ``by="mult_adds"``), largest first.
+
+        Example:
+            >>> s = summary(nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 2)), (1, 10), verbose=0)
+            >>> print(s.top_layers(2))
+            Layer    Type      Param #  % of total
+            -------  ------  ---------  ------------
+            0        Linear        220  83.97%
+            1        Linear         42  16.03%
+        """
+        return select_layers(self.tree, by, top=k)
+
+    def plot(
+        self,
+        depth: int | None = None,
+        *,
+        log: bool = False,
+        mult_adds: bool = False,
+        max_label: int = 40,
+        path: PathLike | None = None,
+    ) -> Any:
+        """Parameters per layer as a bar chart: a ``matplotlib.figure.Figure``.
+
+        Needs the ``plot`` extra. ``depth`` defaults to the summary's depth; rows
+        below it fold into their ancestor's bar. Unused entries are grey and
+        hatched. See :func:`modelsummary._plot.plot` for the arguments.
+
+        Example:
+            >>> fig = summary(nn.Linear(3, 2), (1, 3), verbose=0).plot(log=True)
+            >>> fig.axes[0].get_xscale()
+            'log'
+        """
+        if depth is None:
+            depth = self.options.depth
+        elif isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
+        if isinstance(max_label, bool) or not isinstance(max_label, int) or max_label < 5:
+            raise ValueError(f"max_label must be an integer >= 5, got {max_label!r}")
+        return plot_summary(
+            self.tree, depth, log=log, mult_adds=mult_adds, max_label=max_label, path=path
+        )
+
+    def __str__(self) -> str:
+        return render_table(self.tree, self.options)
+
+    def __repr__(self) -> str:
+        return render_table(self.tree, self.options)
