@@ -11,26 +11,42 @@ from ._compare import Comparison, LayerChange, SummaryDiff, compare, diff
 from ._errors import ModelSummaryError
 from ._render import RenderOptions
 from ._result import ModelSummary
+from ._result import ModelSummary as ModelStatistics
 from ._select import LayerSelection
+from ._torchinfo import (
+    ColumnSettings,
+    Mode,
+    RowSettings,
+    Units,
+    Verbosity,
+    clear_cached_forward_pass,
+)
 from ._tree import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
 from .summary import summary
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ColumnSettings",
     "Comparison",
     "LayerChange",
     "LayerSelection",
+    "Mode",
+    "ModelStatistics",
     "ModelSummary",
     "ModelSummaryError",
     "RenderOptions",
+    "RowSettings",
     "SharedParam",
     "SummaryDiff",
     "SummaryNode",
     "SummaryTree",
     "Totals",
+    "Units",
     "UnusedEntry",
+    "Verbosity",
     "__version__",
+    "clear_cached_forward_pass",
     "compare",
     "diff",
     "summary",

@@ -243,6 +243,7 @@ def render_markdown(tree: SummaryTree, options: RenderOptions) -> str:
     if tree.unused:
         headers, rows = unused_cells(tree)
         parts.append(_pipe_table(headers, rows, ("left", "right")))
-    footer = [line.partition(": ")[::2] for group in footer_lines(tree) for line in group]
+    groups = footer_lines(tree, params_units=options.params_units, macs_units=options.macs_units)
+    footer = [line.partition(": ")[::2] for group in groups for line in group]
     parts.append(_pipe_table(("Totals", ""), footer, ("left", "right")))
     return "\n\n".join(parts)

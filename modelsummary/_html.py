@@ -90,7 +90,9 @@ def render_html(tree: SummaryTree, options: RenderOptions) -> str:
         parts.append('<div style="margin-top: 8px"></div>')
         parts += _table(headers, rows, ("left", "right"), "ms-unused")
     for group, css_class in zip(
-        footer_lines(tree), ("ms-counts", "ms-sizes", "ms-training"), strict=False
+        footer_lines(tree, params_units=options.params_units, macs_units=options.macs_units),
+        ("ms-counts", "ms-sizes", "ms-training"),
+        strict=False,
     ):
         parts += _footer(group, css_class)
     parts.append("</div>")

@@ -8,6 +8,8 @@ Example:
     [(1, 3, 8, 8)]
     >>> normalize_input_size([(1, 4), [2, 5]])
     [(1, 4), (2, 5)]
+    >>> normalize_input_size([(2, 4), []])  # a 0-d tensor as the second input
+    [(2, 4), ()]
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ def _check_shape(shape: Sequence[Any], what: str) -> tuple[int, ...]:
 def normalize_input_size(input_size: object) -> list[tuple[int, ...]]:
     """Turn ``input_size`` (one shape, or a sequence of shapes) into a list of shapes.
 
+    In a sequence of shapes, ``[]`` (or ``()``) is the shape of a 0-d tensor, a
+    scalar input, as torchinfo reads it; an empty ``input_size`` itself is refused.
+
     Raises:
         TypeError: Not a sequence of integers or of sequences of integers.
         ValueError: Empty, or with a size that is not positive.
@@ -53,6 +58,8 @@ def normalize_input_size(input_size: object) -> list[tuple[int, ...]]:
     Example:
         >>> normalize_input_size(torch.Size([2, 3]))
         [(2, 3)]
+        >>> normalize_input_size([[]])
+        [()]
         >>> normalize_input_size((1, 0))
         Traceback (most recent call last):
         ...
@@ -74,10 +81,71 @@ def normalize_input_size(input_size: object) -> list[tuple[int, ...]]:
                 "input_size must be one shape or a list of shapes, got an element"
                 f" {item!r} of type {type(item).__name__}"
             )
-        if len(item) == 0:
-            raise ValueError("input_size contains an empty shape")
         shapes.append(_check_shape(item, "input_size"))
     return shapes
+
+
+def input_sizes(input_size: object, input_data: object) -> Any:
+    """The inputs' shapes as torchinfo's ``ModelStatistics.input_size`` gives them.
+
+    For ``input_size``: a list of the shapes as passed, one shape turned into a
+    list of one (a list shape into a tuple). For ``input_data``: the same
+    structure with each tensor (or numpy array) replaced by its ``torch.Size``:
+    a ``torch.Size`` for one tensor, a list or dict of them for several. ``[]``
+    when neither is given. Call it after :func:`build_inputs` has checked both.
+
+    Example:
+        >>> input_sizes((1, 3, 8, 8), None), input_sizes([2, 4], None)
+        ([(1, 3, 8, 8)], [(2, 4)])
+        >>> input_sizes(None, {"x": torch.zeros(2, 4), "scale": 2.0})
+        {'x': torch.Size([2, 4]), 'scale': 2.0}
+        >>> input_sizes(None, None)
+        []
+    """
+    if input_size is not None:
+        shapes = normalize_input_size(input_size)
+        if len(shapes) == 1 and not _is_shape_list(input_size):
+            one = input_size
+            return [tuple(one) if isinstance(one, list) else one]
+        return list(input_size)  # type: ignore[call-overload]
+    if input_data is None:
+        return []
+    return _sizes_of(_from_numpy(input_data))
+
+
+def _is_shape_list(input_size: object) -> bool:
+    """Whether ``input_size`` is a sequence of shapes rather than one shape."""
+    return isinstance(input_size, Sequence) and any(
+        isinstance(d, Sequence) and not isinstance(d, (str, bytes)) for d in input_size
+    )
+
+
+def _sizes_of(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.size()
+    if isinstance(value, Mapping):
+        return type(value)({k: _sizes_of(v) for k, v in value.items()})  # type: ignore[call-arg]
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(_sizes_of(v) for v in value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(_sizes_of(v) for v in value)
+    return value
+
+
+def _from_numpy(value: object) -> object:
+    """A bare numpy array as a tensor (sharing its memory), as torchinfo takes it.
+
+    numpy is not imported here: a caller holding an array has imported it.
+
+    Example:
+        >>> import numpy as np
+        >>> _from_numpy(np.zeros((2, 3), dtype=np.float32)).shape
+        torch.Size([2, 3])
+    """
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.ndarray):
+        return torch.as_tensor(value)
+    return value
 
 
 def normalize_dtypes(
@@ -85,21 +153,36 @@ def normalize_dtypes(
 ) -> list[torch.dtype]:
     """One dtype per input: ``None`` means ``default`` for all.
 
+    torchinfo's legacy tensor types (``torch.FloatTensor``, ``torch.LongTensor``,
+    ``torch.cuda.HalfTensor``) stand for their dtype; the device is ``device``'s.
+
     Example:
         >>> normalize_dtypes([torch.long], 1)
         [torch.int64]
+        >>> normalize_dtypes([torch.FloatTensor, torch.LongTensor], 2)
+        [torch.float32, torch.int64]
         >>> normalize_dtypes(None, 2)
         [torch.float32, torch.float32]
     """
     if dtypes is None:
         return [default] * count
-    if isinstance(dtypes, torch.dtype):
+    if isinstance(dtypes, torch.dtype) or _legacy_dtype(dtypes) is not None:
         dtypes = [dtypes]
-    if not isinstance(dtypes, Sequence) or not all(isinstance(d, torch.dtype) for d in dtypes):
+    if not isinstance(dtypes, Sequence) or isinstance(dtypes, (str, bytes)):
         raise TypeError(f"dtypes must be a list of torch.dtype, got {dtypes!r}")
-    if len(dtypes) != count:
-        raise ValueError(f"dtypes has {len(dtypes)} entries for {count} input shape(s)")
-    return list(dtypes)
+    found = [d if isinstance(d, torch.dtype) else _legacy_dtype(d) for d in dtypes]
+    if any(d is None for d in found):
+        raise TypeError(f"dtypes must be a list of torch.dtype, got {dtypes!r}")
+    if len(found) != count:
+        raise ValueError(f"dtypes has {len(found)} entries for {count} input shape(s)")
+    return [d for d in found if d is not None]
+
+
+def _legacy_dtype(value: object) -> torch.dtype | None:
+    """The dtype of a legacy tensor type such as ``torch.FloatTensor``, else ``None``
+    (``torch.Tensor.dtype`` is an attribute descriptor, not a dtype)."""
+    dtype = getattr(value, "dtype", None) if isinstance(value, type) else None
+    return dtype if isinstance(dtype, torch.dtype) else None
 
 
 def normalize_device(device: object) -> torch.device | None:
@@ -248,8 +331,26 @@ def check_model(model: object) -> None:
         raise TypeError(f"model must be a module instance, got the class {model.__name__}")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if inspect.getattr_static(model, "forward", None) is nn.Module.forward:
-        raise TypeError(f"{type(model).__name__} defines no forward() to run")
+
+
+def has_forward(model: nn.Module) -> bool:
+    """Whether the module defines a ``forward`` (``nn.ModuleList``, ``nn.ModuleDict``,
+    ``nn.ParameterList`` and plain holders of parameters do not).
+
+    Example:
+        >>> has_forward(nn.Linear(2, 2)), has_forward(nn.ModuleList())
+        (True, False)
+    """
+    return inspect.getattr_static(model, "forward", None) is not nn.Module.forward
+
+
+def check_has_forward(model: nn.Module) -> None:
+    """Raise ``TypeError`` for a module without ``forward``, which no input can run."""
+    if not has_forward(model):
+        raise TypeError(
+            f"{type(model).__name__} defines no forward() to run; summary(model) without"
+            " an input lists its modules and parameters as registered"
+        )
 
 
 def forward_takes_arguments(model: nn.Module) -> bool:
@@ -352,6 +453,30 @@ def check_mode(mode: object) -> str:
     return mode.lower()
 
 
+PASS_COLUMNS = ("input_size", "output_size", "mult_adds", "calls", "time")
+"""Columns whose cells only a forward pass fills (torchinfo's ``REQUIRES_INPUT`` and ours)."""
+
+
+def check_columns_without_input(columns: Iterable[str]) -> None:
+    """Raise ``ValueError`` for columns a summary without an input cannot fill.
+
+    Example:
+        >>> check_columns_without_input(("num_params", "kernel_size"))
+        >>> check_columns_without_input(("output_size", "num_params"))
+        Traceback (most recent call last):
+        ...
+        ValueError: col_names: output_size needs a forward pass, so an input: ...
+    """
+    needs = [c for c in columns if c in PASS_COLUMNS]
+    if needs:
+        one = len(needs) == 1
+        raise ValueError(
+            f"col_names: {', '.join(needs)} {'needs' if one else 'need'} a forward pass,"
+            " so an input: give input_size or input_data"
+            f" (or leave {'it' if one else 'them'} out)"
+        )
+
+
 def build_inputs(
     input_size: object,
     input_data: object,
@@ -360,11 +485,26 @@ def build_inputs(
     device: torch.device,
     default_dtype: torch.dtype = torch.float32,
 ) -> tuple[list[Any], dict[str, Any]]:
+    """The positional and keyword arguments of the pass, on ``device``.
+
+    ``input_data`` is used as given (a bare numpy array becomes a tensor, as in
+    torchinfo); ``input_size`` makes one tensor per shape with :func:`make_inputs`.
+
+    Raises:
+        TypeError: ``input_data`` of another kind, or bad shapes or dtypes.
+        ValueError: Both given, or ``dtypes`` that do not fit.
+
+    Example:
+        >>> args, kwargs = build_inputs([(2, 3), []], None, None, None, torch.device("cpu"))
+        >>> [tuple(a.shape) for a in args], kwargs
+        ([(2, 3), ()], {})
+    """
     if input_size is not None and input_data is not None:
         raise ValueError("give input_size or input_data, not both")
     if input_data is not None:
         if dtypes is not None:
             raise ValueError("dtypes applies to input_size; input_data carries its own dtypes")
+        input_data = _from_numpy(input_data)
         if isinstance(input_data, torch.Tensor):
             return [to_device(input_data, device)], {}
         if isinstance(input_data, Mapping):
@@ -376,8 +516,8 @@ def build_inputs(
         if isinstance(input_data, (list, tuple)):
             return list(to_device(list(input_data), device)), {}
         raise TypeError(
-            "input_data must be a tensor, a list/tuple of positional arguments or a dict of"
-            f" keyword arguments, got {type(input_data).__name__}"
+            "input_data must be a tensor (or numpy array), a list/tuple of positional"
+            f" arguments or a dict of keyword arguments, got {type(input_data).__name__}"
         )
     if input_size is None:
         if dtypes is not None:

@@ -40,9 +40,10 @@ from typing import TypeVar
 
 from tabulate import tabulate
 
+from ._pruning import unmasked_params, unmasked_total
 from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from ._tree import SummaryNode, SummaryTree
-from ._units import format_bytes, format_count, format_int, format_seconds
+from ._units import format_bytes, format_count_in, format_int, format_seconds
 
 T = TypeVar("T")
 
@@ -109,6 +110,12 @@ class RenderOptions:
     """Minimum width of each value column."""
     tablefmt: str = "simple"
     """The tabulate format of the table (any name in ``tabulate.tabulate_formats``)."""
+    params_units: str = "auto"
+    """Unit of the footer's parameter counts, a ``torchinfo.Units`` value: ``"auto"``
+    (exact and short, ``21,840 (21.84K)``), ``""`` (exact), ``"M"``, ``"G"`` or ``"T"``
+    (see :func:`~modelsummary._units.format_count_in`); torchinfo's ``params_units``."""
+    macs_units: str = "auto"
+    """Unit of the footer's mult-adds, as :attr:`params_units`; torchinfo's ``macs_units``."""
 
 
 def loop_last(values: Iterable[T]) -> Iterator[tuple[bool, T]]:
@@ -291,9 +298,16 @@ NO_PASS_NOTE = (
 """The footer's last group for a summary made without a forward pass."""
 
 
-def footer_lines(tree: SummaryTree, ascii_only: bool = False) -> tuple[tuple[str, ...], ...]:
+def footer_lines(
+    tree: SummaryTree,
+    ascii_only: bool = False,
+    *,
+    params_units: str = "auto",
+    macs_units: str = "auto",
+) -> tuple[tuple[str, ...], ...]:
     """The footer as groups of ``"Label: value"`` lines: counts, sizes, and the
-    training estimate when an optimizer was named.
+    training estimate when an optimizer was named. Parameter counts and mult-adds
+    are written in ``params_units`` and ``macs_units`` (:class:`RenderOptions`).
 
     Example:
         >>> from modelsummary._tree import SummaryNode, SummaryTree, Totals
@@ -306,17 +320,20 @@ def footer_lines(tree: SummaryTree, ascii_only: bool = False) -> tuple[tuple[str
     totals = tree.totals
     ran = tree.forward_pass  # without a pass: no unused, mult-adds, inputs or activations
     times = (ASCII_GUIDES if ascii_only else UNICODE_GUIDES).times
+    p = params_units
     counts = [
-        f"Total params: {_count(totals.total_params)}",
-        f"Trainable params: {_count(totals.trainable_params)}",
-        f"Non-trainable params: {_count(totals.non_trainable_params)}",
+        f"Total params: {_count(totals.total_params, p)}",
+        f"Trainable params: {_count(totals.trainable_params, p)}",
+        f"Non-trainable params: {_count(totals.non_trainable_params, p)}",
     ]
+    if tree.masked:  # pruned: what the masks leave of the total, torchinfo's count
+        counts.insert(1, f"Unmasked params (pruning): {_count(unmasked_total(tree), p)}")
     if ran:
-        counts.append(f"Unused params: {_count(totals.unused_params)}")
-        counts.append(f"All params: {_count(totals.all_params)}")
+        counts.append(f"Unused params: {_count(totals.unused_params, p)}")
+        counts.append(f"All params: {_count(totals.all_params, p)}")
     counts.append(f"Buffers: {_count(totals.buffers)}")
     if ran:
-        counts.append(f"Total mult-adds: {_count(totals.mult_adds)}")
+        counts.append(f"Total mult-adds: {_count(totals.mult_adds, macs_units)}")
     if tree.uncounted_ops:
         counts.append(
             "Uncounted operators (mult-adds may be partial): "
@@ -372,7 +389,9 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
         sections.append("\n".join(cells.notes))
     if tree.unused:
         sections.append(_unused_table(tree, options.tablefmt))
-    groups = footer_lines(tree, options.ascii_only)
+    groups = footer_lines(
+        tree, options.ascii_only, params_units=options.params_units, macs_units=options.macs_units
+    )
     lines = [line for s in sections for line in s.splitlines()]
     width = max(len(line) for line in [*lines, *(x for g in groups for x in g)])
     rule, thin = "=" * width, "-" * width
@@ -387,8 +406,8 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
     return "\n".join(parts)
 
 
-def _count(n: int) -> str:
-    return format_int(n) if n < 1000 else f"{format_int(n)} ({format_count(n)})"
+def _count(n: int, unit: str = "auto") -> str:
+    return format_count_in(n, unit)
 
 
 def _name_cell(row: _Row, guides: Guides, options: RenderOptions) -> str:
@@ -427,6 +446,9 @@ def _cell(column: str, row: _Row, tree: SummaryTree, notes: list[str]) -> str:
     if column == "num_params":
         params, _ = _shown_params(row)
         text = format_int(params) if params else "--"
+        if tree.masked and params:  # pruned: the dense count, and what the masks leave
+            left = unmasked_params(node, dict(tree.masked), subtree=row.collapsed)
+            text += f" ({format_int(left)} unmasked)" if left != params else ""
         for shared in node.shared:
             notes.append(
                 f"[{len(notes) + 1}] {_join(node.path, shared.name)} is {shared.param},"

@@ -33,11 +33,12 @@ from ._inputs import check_options
 from ._plot import plot as plot_summary
 from ._render import RenderOptions, render_table
 from ._select import LayerSelection, select_layers
+from ._torchinfo import ModelSummaryMethods
 from ._tree import SummaryNode, SummaryTree
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class ModelSummary:
+class ModelSummary(ModelSummaryMethods):
     """The result of :func:`summary`: counts as data, and the table as its text.
 
     ``str(s)``, ``print(s)`` and the value shown at a REPL or as a notebook cell's
@@ -55,6 +56,10 @@ class ModelSummary:
     """The summary tree the table is drawn from."""
     options: RenderOptions = field(default_factory=RenderOptions)
     """How the table is drawn."""
+    input_size: Any = field(default_factory=list, compare=False)
+    """The inputs' shapes as torchinfo's ``input_size`` gives them: ``input_size`` as a
+    list of shapes, or ``input_data`` with each tensor as its ``torch.Size``
+    (see :func:`modelsummary._inputs.input_sizes`); ``[]`` without an input."""
 
     @property
     def total_params(self) -> int:
@@ -291,7 +296,13 @@ class ModelSummary:
                 "the time column needs timed passes, which only summary() runs:"
                 " summary(..., col_names=[..., 'time'])"
             )
-        return replace(self, options=replace(options, tablefmt=now.tablefmt))
+        options = replace(
+            options,
+            tablefmt=now.tablefmt,
+            params_units=now.params_units,
+            macs_units=now.macs_units,
+        )
+        return replace(self, options=options)
 
     def to_html(self, path: PathLike | None = None) -> str:
         """The summary as an HTML fragment, as a notebook shows it.

@@ -54,6 +54,7 @@ from ._records import (
     ValueSpec,
     direct_init,
 )
+from ._torchinfo import LayerInfoMethods
 
 
 @direct_init
@@ -76,7 +77,7 @@ class SharedParam:
 
 @direct_init
 @dataclass(frozen=True, slots=True)
-class SummaryNode:
+class SummaryNode(LayerInfoMethods):
     """One row of the summary: a module, with its counts and its children.
 
     ``num_params`` counts only the parameters this row carries; ``subtree_params``
@@ -323,6 +324,9 @@ class SummaryTree:
     """``(operator, times run)`` of operators with no MAC formula: the MAC total may be partial."""
     forward_pass: bool = True
     """False for a summary made without an input: no shapes, mult-adds or unused section."""
+    masked: tuple[tuple[str, int], ...] = ()
+    """``(parameter name, elements its mask zeroes)`` of parameters pruned with
+    ``torch.nn.utils.prune`` (see :mod:`modelsummary._pruning`); ``()`` when none is."""
 
 
 def build_tree(trace: Trace) -> SummaryTree:

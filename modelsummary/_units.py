@@ -85,3 +85,30 @@ def format_seconds(seconds: float) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds * 1e6:.2f} µs"
+
+
+_UNIT_FACTORS = {"M": 1e6, "G": 1e9, "T": 1e12}
+
+
+def format_count_in(n: int, unit: str = "auto") -> str:
+    """Format a count in one of torchinfo's units (``torchinfo.Units`` values).
+
+    Args:
+        n: A non-negative count.
+        unit: ``"auto"`` (the exact count, and an SI short form from 1,000 up),
+            ``""`` (the exact count only), or ``"M"``, ``"G"``, ``"T"`` (millions,
+            billions, trillions with two decimals).
+
+    Example:
+        >>> format_count_in(21_840), format_count_in(21_840, ""), format_count_in(21_840, "M")
+        ('21,840 (21.84K)', '21,840', '0.02M')
+        >>> format_count_in(999)
+        '999'
+    """
+    if unit == "auto":
+        return format_int(n) if n < 1000 else f"{format_int(n)} ({format_count(n)})"
+    if unit == "":
+        return format_int(n)
+    if unit not in _UNIT_FACTORS:
+        raise ValueError(f"unknown unit {unit!r}; choose from 'auto', '', 'M', 'G', 'T'")
+    return f"{n / _UNIT_FACTORS[unit]:,.2f}{unit}"

@@ -33,11 +33,15 @@ from ._errors import ModelSummaryError
 from ._inputs import (
     build_inputs,
     check_available,
+    check_columns_without_input,
     check_forward_arguments,
+    check_has_forward,
     check_mode,
     check_model,
     check_options,
     forward_takes_arguments,
+    has_forward,
+    input_sizes,
     is_int,
     map_tensors,
     model_device,
@@ -46,6 +50,7 @@ from ._inputs import (
 )
 from ._memory import check_optimizer
 from ._meta import META_HINT, meta_stand_ins
+from ._pruning import with_masks
 from ._records import Trace
 from ._render import RenderOptions, format_inputs
 from ._result import ModelSummary
@@ -148,16 +153,20 @@ def summary(
         model_float_dtype(model) if made else torch.float32,
     )
     forward_kwargs.update(kwargs)
-    if not args and not forward_kwargs and forward_takes_arguments(model):
+    shapes = input_sizes(input_size, input_data)  # torchinfo's ModelStatistics.input_size
+    no_input = not args and not forward_kwargs
+    if no_input and (not has_forward(model) or forward_takes_arguments(model)):
         # torchinfo's summary(model): no input, no pass (a forward whose arguments all
-        # have defaults, as Hugging Face's, would run on none), only what the model
-        # registers; by default without the shape column, which would hold nothing
+        # have defaults, as Hugging Face's, would run on none; a container has no
+        # forward), only what the model registers; by default without the shape column
         if col_names is None:
             options = replace(options, columns=("num_params",))
-        result = ModelSummary(build_tree(_registered_only(model, optimizer, options)), options)
+        trace = _registered_only(model, optimizer, options)
+        result = ModelSummary(with_masks(build_tree(trace), model), options, input_size=shapes)
         if verbose:
             print(result)
         return result
+    check_has_forward(model)
     check_forward_arguments(model, args, forward_kwargs)
     input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, forward_kwargs]))
 
@@ -173,7 +182,7 @@ def summary(
             made_inputs=input_size is not None,
         )
         tree = build_tree(dataclasses.replace(trace, input_bytes=input_bytes))
-    result = ModelSummary(tree, options)
+    result = ModelSummary(with_masks(tree, model), options, input_size=shapes)
     if verbose:
         print(result)
     return result
@@ -200,9 +209,9 @@ def _gc_paused() -> Iterator[None]:
 
 def _registered_only(model: nn.Module, optimizer: str | None, options: RenderOptions) -> Trace:
     """The trace of a summary without an input: the modules and parameters as registered."""
-    needs = "optimizer=" if optimizer is not None else "time" if "time" in options.columns else ""
-    if needs:
-        raise ValueError(f"{needs} needs a forward pass: give input_size or input_data")
+    if optimizer is not None:
+        raise ValueError("optimizer= needs a forward pass: give input_size or input_data")
+    check_columns_without_input(options.columns)
     tracer = Tracer(model)
     if _has_lazy_parameters(tracer.modules):
         raise ValueError(

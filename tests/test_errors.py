@@ -32,7 +32,8 @@ class NeverRun(nn.Module):
         ({"input_size": (1, True)}, TypeError, "integers"),
         ({"input_size": "1,2"}, TypeError, "input_size must be a shape"),
         ({"input_size": ()}, ValueError, "empty"),
-        ({"input_size": [(1, 2), ()]}, ValueError, "empty shape"),
+        # () in a list of shapes is a 0-d input (torchinfo's []): two inputs for a forward of one
+        ({"input_size": [(1, 2), ()]}, TypeError, "do not fit"),
         ({"input_size": [(1, 2), 3]}, TypeError, "one shape or a list of shapes"),
         ({"input_size": (1, 2), "input_data": torch.zeros(1, 2)}, ValueError, "not both"),
         ({"input_data": 3}, TypeError, "input_data must be"),
