@@ -5,12 +5,21 @@ torchinfo itself is the oracle: the same model summarised by both, row by row.
 
 from __future__ import annotations
 
+import copy
+
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 import torchinfo
 import torchvision
+from torch import nn
+from torch.nn.utils import prune
 
-from modelsummary import summary
+from modelsummary import Units, summary
+from modelsummary._records import TensorSpec
+from modelsummary._render import footer_lines, table_cells
+from modelsummary._units import format_count_in
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +69,293 @@ def test_summary_list_rows_read_like_torchinfos(both):
             assert list(row.kernel_size) == info.kernel_size
         if row.class_name == "Linear":  # torchinfo counts the bias as products too
             assert row.macs == info.macs - model.fc.out_features
+
+
+# -- issue 14: torchinfo call sites and attributes that work after the import change --
+
+
+class _SingleInputNet(nn.Module):
+    """torchinfo's pruning example model (its tests' ``SingleInputNet``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.conv2_drop = nn.Dropout2d(0.3)
+        self.fc1 = nn.Linear(320, 50)
+        self.fc2 = nn.Linear(50, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(F.max_pool2d(self.conv1(x), 2))
+        x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+        x = F.relu(self.fc1(x.view(-1, 320)))
+        return F.log_softmax(self.fc2(x), dim=1)
+
+
+def _pruned(model: nn.Module) -> nn.Module:
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            prune.l1_unstructured(module, "weight", amount=0.5)
+    return model
+
+
+def test_pruned_model_counts_dense_and_unmasked_params():
+    torch.manual_seed(0)
+    dense = _SingleInputNet()
+    model = _pruned(copy.deepcopy(dense))
+    theirs = torchinfo.summary(model, input_size=(16, 1, 28, 28), verbose=0)
+    ours = summary(model, input_size=(16, 1, 28, 28), verbose=0)
+    masks = {n: b for n, b in model.named_buffers() if n.endswith("_mask")}
+    # the truth from the masks themselves: each weight keeps mask.sum() elements
+    zeroed = sum(m.numel() - int(m.sum()) for m in masks.values())
+    assert ours.total_params == sum(p.numel() for p in model.parameters()) == 21_840
+    assert ours.unmasked_params == ours.total_params - zeroed == theirs.total_params == 10_965
+    # pruning runs the same dense operators: the mult-adds are those of the unpruned model
+    assert ours.total_mult_adds == summary(dense, (16, 1, 28, 28), verbose=0).total_mult_adds
+    # both counts in the rows and the footer
+    cells = table_cells(ours.tree, ours.options)
+    param_cells = dict(zip((n.path for n in cells.nodes), (r[-1] for r in cells.rows), strict=True))
+    kept = int(masks["conv1.weight_mask"].sum()) + model.conv1.bias.numel()
+    assert param_cells["conv1"] == f"{model.conv1.weight_orig.numel() + 10:,} ({kept:,} unmasked)"
+    assert param_cells["conv2_drop"] == "--"
+    counts = footer_lines(ours.tree)[0]
+    assert [c for c in counts if c.startswith("Unmasked")] == [
+        f"Unmasked params (pruning): {format_count_in(ours.unmasked_params)}"
+    ]
+    # a model that is not pruned says nothing of masks
+    plain = summary(dense, (16, 1, 28, 28), verbose=0)
+    assert plain.unmasked_params == plain.total_params
+    assert not any("Unmasked" in line for line in footer_lines(plain.tree)[0])
+
+
+def test_pruned_rows_folded_by_depth_count_their_subtree():
+    model = _pruned(nn.Sequential(nn.Sequential(nn.Linear(8, 4), nn.Linear(4, 2))))
+    s = summary(model, (1, 8), depth=1, verbose=0)
+    inner = model[0]
+    kept = sum(int(m.weight_mask.sum()) + m.bias.numel() for m in inner)
+    cells = table_cells(s.tree, s.options)
+    assert cells.rows[1][-1] == f"{s.total_params} ({kept} unmasked)"
+    assert s.unmasked_params == kept
+
+
+@pytest.mark.parametrize(
+    "model, kwargs",
+    [
+        (nn.Linear(3, 2), {"input_size": (1, 3)}),
+        (nn.Linear(3, 2), {"input_size": [1, 3]}),
+        (nn.Linear(3, 2), {"input_size": torch.Size([1, 3])}),
+        (nn.Bilinear(3, 3, 2), {"input_size": [(1, 3), (1, 3)]}),
+        (nn.Bilinear(3, 3, 2), {"input_size": ((1, 3), (1, 3))}),
+        (nn.Linear(3, 2), {"input_data": torch.zeros(1, 3)}),
+        (nn.Bilinear(3, 5, 2), {"input_data": [torch.zeros(1, 3), torch.zeros(1, 5)]}),
+        (
+            nn.Bilinear(3, 3, 2),
+            {"input_data": {"input1": torch.zeros(1, 3), "input2": torch.zeros(1, 3)}},
+        ),
+        (nn.Linear(3, 2), {}),
+    ],
+    ids=["tuple", "list", "size", "shapes", "tuple-of-shapes", "tensor", "tensors", "dict", "none"],
+)
+def test_input_size_is_torchinfos(model, kwargs):
+    theirs = torchinfo.summary(model, verbose=0, **kwargs)
+    ours = summary(model, verbose=0, **kwargs)
+    assert repr(ours.input_size) == repr(theirs.input_size)  # torch.Size where it has one
+
+
+def test_a_numpy_array_as_input_data():
+    array = np.random.default_rng(0).random((2, 3), dtype=np.float32)
+    model = nn.Linear(3, 4)
+    s = summary(model, input_data=array, verbose=0)
+    assert s.summary_list[0].output_size == list(model(torch.from_numpy(array)).shape)
+    assert s.input_size == torch.Size([2, 3])
+    assert s.total_input == array.nbytes
+
+
+class _Scaled(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) * scale
+
+
+def test_an_empty_shape_is_a_0d_input():
+    s = summary(_Scaled(), [(2, 3), []], verbose=0)
+    assert s.summary_list[0].input_size == [2, 3]  # a 0-d tensor has no dimensions to list
+    assert [t.shape for t in iter_specs(s.tree.root.inputs)] == [(2, 3), ()]
+    assert s.input_size == [(2, 3), []]
+    assert s.total_input == (6 + 1) * 4
+
+
+def iter_specs(spec):
+    for item in spec.items:
+        if isinstance(item, TensorSpec):
+            yield item
+
+
+class _TokensAndFeatures(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(10, 4)
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) + self.embed(ids)
+
+
+def test_legacy_tensor_types_as_dtypes():
+    model = _TokensAndFeatures()
+    sizes = [(2, 5, 4), (2, 5)]
+    theirs = torchinfo.summary(
+        model, sizes, dtypes=[torch.FloatTensor, torch.LongTensor], verbose=0
+    )
+    ours = summary(model, sizes, dtypes=[torch.FloatTensor, torch.LongTensor], verbose=0)
+    assert [t.dtype for t in iter_specs(ours.tree.root.inputs)] == ["float32", "int64"]
+    assert ours.total_params == theirs.total_params == sum(p.numel() for p in model.parameters())
+    with pytest.raises(TypeError, match=r"torch\.dtype"):
+        summary(model, sizes, dtypes=[torch.Tensor, torch.LongTensor], verbose=0)
+
+
+class _OneParameter(nn.Module):
+    """A module that only holds a parameter: no forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1024))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        nn.ModuleList,
+        _OneParameter,
+        lambda: nn.ParameterList([nn.Parameter(torch.zeros(1024)), nn.Parameter(torch.zeros(168))]),
+        lambda: nn.ModuleDict({"p": _OneParameter(), "fc": nn.Linear(20, 8)}),
+    ],
+    ids=["ModuleList", "parameter-only", "ParameterList", "ModuleDict"],
+)
+def test_modules_without_forward_are_listed_as_registered(make):
+    model = make()
+    theirs = torchinfo.summary(model, verbose=0)
+    ours = summary(model, verbose=0)
+    assert ours.total_params == theirs.total_params == sum(p.numel() for p in model.parameters())
+    assert [(r.var_name, r.depth, r.subtree_params) for r in ours.summary_list] == [
+        (info.var_name, info.depth, info.num_params) for info in theirs.summary_list
+    ]
+    assert ours.input_size == theirs.input_size == []
+    with pytest.raises(TypeError, match="defines no forward"):
+        summary(model, input_size=(1, 2), verbose=0)
+
+
+def test_torchinfos_names_import_and_are_accepted():
+    from modelsummary import (
+        ColumnSettings,
+        Mode,
+        ModelStatistics,
+        RowSettings,
+        Units,
+        Verbosity,
+        clear_cached_forward_pass,
+    )
+
+    for ours, theirs in [
+        (ColumnSettings, torchinfo.ColumnSettings),
+        (Mode, torchinfo.Mode),
+        (RowSettings, torchinfo.RowSettings),
+        (Units, torchinfo.Units),
+        (Verbosity, torchinfo.Verbosity),
+    ]:
+        assert {m.name: m.value for m in theirs}.items() <= {m.name: m.value for m in ours}.items()
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+    kwargs = {
+        "input_size": (1, 1, 5, 5),
+        "col_names": list(torchinfo.ColumnSettings),
+        "row_settings": list(torchinfo.RowSettings),
+        "verbose": torchinfo.Verbosity.QUIET,
+    }
+    for mode in torchinfo.Mode:
+        theirs = torchinfo.summary(model, mode=mode, **kwargs)
+        ours = summary(model, mode=Mode(mode.value), **kwargs)
+        assert isinstance(ours, ModelStatistics)
+        assert ours.total_params == theirs.total_params
+    assert clear_cached_forward_pass() is None
+    assert summary(model, **kwargs).total_params == 20  # and a summary still runs its pass
+
+
+@pytest.mark.parametrize("num", [0, 999, 21_840, 3_957_600, 4_089_184_256, 2_500_000_000_000])
+def test_unit_helpers_are_torchinfos(num):
+    ours = summary(nn.Linear(2, 2), (1, 2), verbose=0)
+    stats = torchinfo.ModelStatistics
+    assert ours.to_megabytes(num) == stats.to_megabytes(num)
+    assert ours.float_to_megabytes(num) == stats.float_to_megabytes(num)
+    for units in torchinfo.Units:
+        mine_units, mine = ours.to_readable(num, units.value)
+        their_units, theirs = stats.to_readable(num, units)
+        assert (mine_units.value, mine) == (their_units.value, theirs)
+
+
+def test_formatting_units_change_the_printed_footer():
+    model = nn.Linear(1000, 1000)
+    s = summary(model, (8, 1000), verbose=0)
+    theirs = torchinfo.summary(model, (8, 1000), verbose=0)
+    assert s.formatting.params_units is Units.AUTO
+    assert f"Total params: {s.total_params:,} (1.00M)" in str(s)
+    s.formatting.params_units = torchinfo.Units.NONE  # torchinfo's own enum works too
+    s.formatting.macs_units = Units.MEGABYTES
+    text = str(s)
+    assert f"Total params: {s.total_params:,}\n" in text
+    _, macs = theirs.to_readable(theirs.total_mult_adds, torchinfo.Units.MEGABYTES)
+    assert f"Total mult-adds: {s.total_mult_adds / 1e6:.2f}M" in text
+    assert f"{macs:.2f}" == f"{(s.total_mult_adds + 8 * 1000) / 1e6:.2f}"  # theirs adds biases
+    s.formatting.params_units = Units.GIGABYTES
+    rows = [[c.strip() for c in line.split("|")] for line in s.to_markdown().splitlines()]
+    shown = [r[2] for r in rows if len(r) > 2 and r[1] == "Total params"]
+    assert shown == [f"{s.total_params / 1e9:.2f}G"]
+    # the units stay when the summary is drawn again with other options
+    assert s.with_options(depth=1).formatting.params_units is Units.GIGABYTES
+    with pytest.raises(ValueError, match="unknown unit"):
+        s.formatting.macs_units = "K"
+    with pytest.raises(AttributeError):
+        s.formatting.max_depth = 2
+
+
+def test_num_params_to_str_is_torchinfos():
+    frozen = nn.Linear(4, 4)
+    frozen.requires_grad_(False)
+    model = nn.Sequential(frozen, nn.Sequential(nn.Linear(4, 3), nn.ReLU()), nn.Linear(3, 2))
+    theirs = torchinfo.summary(model, (1, 4), verbose=0)
+    ours = summary(model, (1, 4), verbose=0)
+    for row, info in zip(ours.summary_list, theirs.summary_list, strict=True):
+        for reached in (False, True):
+            assert row.num_params_to_str(reached_max_depth=reached) == info.num_params_to_str(
+                reached
+            ), (row.path, reached)
+
+
+def test_a_column_that_needs_an_input_is_refused_without_one():
+    class NeverRun(nn.Linear):
+        def forward(self, x):
+            raise AssertionError("ran")
+
+    with pytest.raises(ValueError, match="output_size needs a forward pass"):
+        summary(NeverRun(2, 2), col_names=("output_size",), verbose=0)
+    with pytest.raises(ValueError):  # torchinfo's type too
+        torchinfo.summary(NeverRun(2, 2), col_names=("output_size",), verbose=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, ours, theirs",
+    [
+        ({"input_size": (1, 2), "input_data": torch.zeros(1, 2)}, ValueError, RuntimeError),
+        ({"input_size": (1, 2), "device": "nonsense"}, ValueError, RuntimeError),
+    ],
+    ids=["both-inputs", "unknown-device"],
+)
+def test_error_types_differ_from_torchinfos_as_documented(kwargs, ours, theirs):
+    """docs/errors.md names these differences next to torchinfo's exception types."""
+    with pytest.raises(ours):
+        summary(nn.Linear(2, 2), verbose=0, **kwargs)
+    with pytest.raises(theirs):
+        torchinfo.summary(nn.Linear(2, 2), verbose=0, **kwargs)
+    assert not issubclass(ours, theirs)
