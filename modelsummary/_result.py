@@ -29,7 +29,7 @@ from ._export import (
     write_text,
 )
 from ._html import render_html
-from ._inputs import check_options
+from ._inputs import check_columns_without_input, check_options
 from ._plot import plot as plot_summary
 from ._render import RenderOptions, render_table
 from ._select import LayerSelection, select_layers
@@ -296,6 +296,8 @@ class ModelSummary(ModelSummaryMethods):
                 "the time column needs timed passes, which only summary() runs:"
                 " summary(..., col_names=[..., 'time'])"
             )
+        if not self.tree.forward_pass:
+            check_columns_without_input(options.columns)
         options = replace(
             options,
             tablefmt=now.tablefmt,

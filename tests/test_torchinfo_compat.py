@@ -342,6 +342,10 @@ def test_a_column_that_needs_an_input_is_refused_without_one():
         summary(NeverRun(2, 2), col_names=("output_size",), verbose=0)
     with pytest.raises(ValueError):  # torchinfo's type too
         torchinfo.summary(NeverRun(2, 2), col_names=("output_size",), verbose=0)
+    registered = summary(NeverRun(2, 2), verbose=0)  # and redrawing one made without a pass
+    with pytest.raises(ValueError, match="mult_adds needs a forward pass"):
+        registered.with_options(col_names=("num_params", "mult_adds"))
+    assert "Kernel Shape" in str(registered.with_options(col_names=("kernel_size",)))
 
 
 @pytest.mark.parametrize(
