@@ -121,14 +121,22 @@ def _is_shape_list(input_size: object) -> bool:
 
 
 def _sizes_of(value: Any) -> Any:
+    """``value`` with each tensor as its size: mappings become dicts, lists stay lists
+    and other tuples (a ``PackedSequence`` too) plain tuples; no user type is rebuilt.
+
+    Example:
+        >>> from torch.nn.utils.rnn import pack_sequence
+        >>> _sizes_of([pack_sequence([torch.zeros(3, 2), torch.zeros(1, 2)]), 2])
+        [(torch.Size([4, 2]), torch.Size([3]), None, None), 2]
+    """
     if isinstance(value, torch.Tensor):
         return value.size()
     if isinstance(value, Mapping):
-        return type(value)({k: _sizes_of(v) for k, v in value.items()})  # type: ignore[call-arg]
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return type(value)(*(_sizes_of(v) for v in value))
-    if isinstance(value, (list, tuple)):
-        return type(value)(_sizes_of(v) for v in value)
+        return {k: _sizes_of(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sizes_of(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_sizes_of(v) for v in value)
     return value
 
 
