@@ -85,11 +85,13 @@ def summary(
     Args:
         model: The module to summarise. It is left exactly as it was; a model
             with lazy modules is summarised on a copy, so it stays lazy.
-        input_size: One shape, or a list of shapes for several positional inputs.
-        input_data: A tensor, a sequence of positional arguments, or a dict of
-            keyword arguments. Give this or ``input_size``; with neither (and no
+        input_size: One shape, or a list of shapes for several positional inputs
+            (``[]`` in the list: a 0-d tensor).
+        input_data: A tensor (or numpy array), a sequence of positional arguments,
+            or a dict of keyword arguments. Give this or ``input_size``; with neither (and no
             forward keyword arguments) nothing runs, and the summary lists the
-            modules and parameters as registered, as torchinfo's does.
+            modules and parameters as registered, as torchinfo's does (also for a
+            module without ``forward``, such as ``nn.ModuleList``).
         batch_dim: Insert a dimension of size 1 at this index of each ``input_size``.
         cache_forward_pass: Accepted for torchinfo compatibility. Every call runs
             its own pass: no process-global cache is kept. To draw a summary again
@@ -104,8 +106,9 @@ def summary(
             whose numbers then cover the folded rows.
         device: Where to run the pass. Defaults to the model's device; a model on
             another device is moved there for the pass and moved back after.
-        dtypes: One dtype per ``input_size`` entry (default: the dtype of the model's
-            first floating-point parameter, float32 if it has none).
+        dtypes: One dtype (or legacy type, ``torch.LongTensor``) per ``input_size``
+            entry (default: the dtype of the model's first floating-point
+            parameter, float32 if it has none).
         mode: ``"eval"`` (default), ``"train"``, or ``"same"`` (keep each
             module's current mode). Modes are restored afterwards.
         row_settings: ``ascii_only`` (ASCII tree), ``depth`` (append
