@@ -22,6 +22,7 @@ from ._torchinfo import (
     clear_cached_forward_pass,
 )
 from ._tree import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
+from ._watch import TrainableMove, WatchChange, Watcher, WatchRecord, watch
 from .summary import summary
 
 __version__ = "0.1.0"
@@ -42,12 +43,17 @@ __all__ = [
     "SummaryNode",
     "SummaryTree",
     "Totals",
+    "TrainableMove",
     "Units",
     "UnusedEntry",
     "Verbosity",
+    "WatchChange",
+    "WatchRecord",
+    "Watcher",
     "__version__",
     "clear_cached_forward_pass",
     "compare",
     "diff",
     "summary",
+    "watch",
 ]
