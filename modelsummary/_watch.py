@@ -118,6 +118,9 @@ class WatchRecord:
     """Multiply-accumulates of the pass; ``None`` without an input."""
 
 
+_FIELDS = tuple(f.name for f in fields(WatchRecord))
+
+
 @dataclass(frozen=True, slots=True)
 class TrainableMove:
     """Parameters of one module that moved between trainable and frozen.
@@ -244,7 +247,13 @@ class _Snapshot:
         return (*(p for p in outer if p not in listed), *params)
 
 
-def _emit(print_fn: PrintFn | logging.Logger | None) -> PrintFn | None:
+def as_print_fn(print_fn: PrintFn | logging.Logger | None) -> PrintFn | None:
+    """The callable a watcher prints through: a logger's ``info``, or the callable itself.
+
+    Example:
+        >>> as_print_fn(logging.getLogger("train")).__name__
+        'info'
+    """
     if print_fn is None:
         return None
     if isinstance(print_fn, logging.Logger):
@@ -321,6 +330,21 @@ class Watcher:
         """Every change of structure seen, oldest first."""
         return tuple(self._changes)
 
+    def metrics(self, prefix: str = "modelsummary/") -> dict[str, float]:
+        """The counts of the latest summary as metrics for a logger, the unmeasured left out.
+
+        Example:
+            >>> from torch import nn
+            >>> watch(nn.Linear(3, 2), print_fn=None).metrics()  # doctest: +NORMALIZE_WHITESPACE
+            {'modelsummary/total_params': 8, 'modelsummary/trainable_params': 8,
+             'modelsummary/non_trainable_params': 0, 'modelsummary/all_params': 8}
+        """
+        return {
+            f"{prefix}{key}": value
+            for key, value in zip(_FIELDS, astuple(self._totals), strict=True)
+            if key not in ("step", "changed") and value is not None
+        }
+
     def step(self, step: int | None = None, *, force: bool = False) -> WatchChange | None:
         """Check the structure and record this step's totals.
 
@@ -390,8 +414,7 @@ class Watcher:
             >>> w.to_dicts()[0]["step"], w.to_dicts()[0]["all_params"]
             (7, 8)
         """
-        names = [f.name for f in fields(WatchRecord)]
-        return [dict(zip(names, astuple(r), strict=True)) for r in self._rows]
+        return [dict(zip(_FIELDS, astuple(r), strict=True)) for r in self._rows]
 
     def to_csv(self, path: str | Path | None = None) -> str:
         """The history as CSV text, one row per step; written to ``path`` if given.
@@ -406,7 +429,7 @@ class Watcher:
         """
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(f.name for f in fields(WatchRecord))
+        writer.writerow(_FIELDS)
         writer.writerows(astuple(r) for r in self._rows)
         text = out.getvalue()
         if path is not None:
@@ -429,7 +452,7 @@ class Watcher:
             raise ImportError(
                 "to_dataframe() needs pandas: pip install 'modelsummary[pandas]'"
             ) from err
-        frame = pd.DataFrame(self.to_dicts(), columns=[f.name for f in fields(WatchRecord)])
+        frame = pd.DataFrame(self.to_dicts(), columns=list(_FIELDS))
         return frame.set_index("step")
 
     def plot(self, *, log: bool = False, path: str | Path | None = None) -> Figure:
@@ -541,7 +564,7 @@ def watch(
         raise ValueError("verbose does not apply to watch(): give print_fn=None to print nothing")
     if not isinstance(show_summary, bool):
         raise TypeError(f"show_summary must be a bool, got {show_summary!r}")
-    emit = _emit(print_fn)
+    emit = as_print_fn(print_fn)
     return Watcher(
         model, {"input_size": input_size, "input_data": input_data, **kwargs}, emit, show_summary
     )
