@@ -23,7 +23,7 @@ from .._watch import PrintFn, Watcher, as_print_fn, watch
 _INTERVALS = ("epoch", "step")
 
 
-class SummaryCallback(TrainerCallback):  # type: ignore[misc]
+class SummaryCallback(TrainerCallback):  # type: ignore[misc,unused-ignore]
     """Print modelsummary's summary at train begin, watch the structure, log the totals.
 
     At train begin it summarises the model the Trainer trains (a PEFT model
