@@ -13,7 +13,7 @@ Example:
     >>> w = watch(model, input_size=(1, 10))
     >>> w.step(0)
     >>> model[2] = nn.Linear(5, 3)
-    >>> w.step(1)  # doctest: +ELLIPSIS
+    >>> w.step(1)
     step 1: the model changed
     ~ (root): output [1, 2] -> [1, 3]
     ~ 2: output [1, 2] -> [1, 3]; num_params 12 -> 18; mult_adds 10 -> 15
@@ -154,7 +154,8 @@ class WatchChange:
         >>> model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
         >>> w = watch(model, print_fn=None)
         >>> _ = model[0].requires_grad_(False)
-        >>> change = w.step(5)
+        >>> w.step(5)
+        >>> change = w.changes[-1]
         >>> change.step, [str(m) for m in change.moves]
         (5, ['~ 0: 20 params (2 tensors) trainable -> frozen'])
     """
@@ -345,22 +346,20 @@ class Watcher:
             if key not in ("step", "changed") and value is not None
         }
 
-    def step(self, step: int | None = None, *, force: bool = False) -> WatchChange | None:
+    def step(self, step: int | None = None, *, force: bool = False) -> None:
         """Check the structure and record this step's totals.
 
         Without a change this runs no forward pass: it only compares the
         fingerprint (see ``docs/training.md`` for what it costs). With one it
         takes a new summary, prints the change report through ``print_fn`` (and
-        the new table with ``show_summary``), and returns the change.
+        the new table with ``show_summary``), and adds the change to
+        :attr:`changes`.
 
         Args:
             step: The step or epoch number; default: one after the last.
             force: Take a new summary even if the fingerprint is the same (for a
                 model whose forward chooses other modules without any registered
                 change, as in some architecture searches).
-
-        Returns:
-            The :class:`WatchChange`, or ``None`` when nothing changed.
 
         Raises:
             TypeError: A step that is not an integer.
@@ -369,9 +368,10 @@ class Watcher:
         Example:
             >>> from torch import nn
             >>> w = watch(nn.Linear(3, 2), input_size=(1, 3), print_fn=None)
-            >>> w.step(), w.step()
-            (None, None)
-            >>> [r.step for r in w.history]
+            >>> w.step()
+            >>> w.step()
+            >>> steps = [r.step for r in w.history]
+            >>> steps
             [0, 1]
         """
         if step is None:
@@ -382,7 +382,7 @@ class Watcher:
         if now == self._fingerprint and not force:
             row = self._totals
             self._rows.append(WatchRecord(step, False, *astuple(row)[2:]))
-            return None
+            return
         before, snapshot = self._summary, self._snapshot
         self._summary = self._take()
         self._fingerprint, self._snapshot = now, _Snapshot.of(self.model)
@@ -402,7 +402,6 @@ class Watcher:
             self._print(str(change))
             if self._show_summary:
                 self._print(str(self._summary))
-        return change
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """The history as a list of dicts, one per step.
@@ -411,7 +410,8 @@ class Watcher:
             >>> from torch import nn
             >>> w = watch(nn.Linear(3, 2), print_fn=None)
             >>> w.step(7)
-            >>> w.to_dicts()[0]["step"], w.to_dicts()[0]["all_params"]
+            >>> row = w.to_dicts()[0]
+            >>> row["step"], row["all_params"]
             (7, 8)
         """
         return [dict(zip(_FIELDS, astuple(r), strict=True)) for r in self._rows]
@@ -470,7 +470,8 @@ class Watcher:
             >>> from torch import nn
             >>> w = watch(nn.Linear(3, 2), print_fn=None)
             >>> w.step(0)
-            >>> [line.get_label() for line in w.plot().axes[0].get_lines()]
+            >>> labels = [line.get_label() for line in w.plot().axes[0].get_lines()]
+            >>> labels
             ['used', 'trainable', 'frozen', 'all']
         """
         try:
@@ -554,7 +555,7 @@ def watch(
         >>> model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
         >>> w = watch(model)
         >>> _ = model[0].requires_grad_(False)
-        >>> _ = w.step(1)
+        >>> w.step(1)
         step 1: the model changed
         ~ 0: 20 params (2 tensors) trainable -> frozen
           trainable_params: 30 -> 10 (-20)

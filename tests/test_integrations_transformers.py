@@ -39,7 +39,13 @@ def truth(model: nn.Module) -> dict[str, int]:
     }
 
 
-def train(model: nn.Module, tmp_path: Any, callbacks: list[TrainerCallback], **kw: Any) -> Trainer:
+def train(
+    model: nn.Module,
+    tmp_path: Any,
+    callbacks: list[TrainerCallback],
+    first: TrainerCallback | None = None,
+    **kw: Any,
+) -> Trainer:
     args = TrainingArguments(
         output_dir=str(tmp_path),
         per_device_train_batch_size=2,
@@ -51,6 +57,8 @@ def train(model: nn.Module, tmp_path: Any, callbacks: list[TrainerCallback], **k
         **kw,
     )
     trainer = Trainer(model=model, args=args, train_dataset=dataset(), callbacks=callbacks)
+    if first is not None:
+        trainer.callback_handler.callbacks.insert(0, first)
     trainer.train()
     return trainer
 
@@ -82,7 +90,8 @@ def test_trainer_prints_the_summary_watches_each_step_and_logs_the_totals(tmp_pa
         input_data={"input_ids": tokens}, interval="step", print_fn=printed.append
     )
     counts = CountsAtLog(model)
-    trainer = train(model, tmp_path, [FreezeEmbeddings(), callback, counts], max_steps=4)
+    # first, as docs/training.md says, so that every other callback sees the totals
+    trainer = train(model, tmp_path, [FreezeEmbeddings(), counts], max_steps=4, first=callback)
 
     w = callback.watcher
     assert w is not None
@@ -115,6 +124,7 @@ def test_peft_lora_counts_agree_with_peft(tmp_path, capsys):
     w = callback.watcher
     assert w is not None
     assert not w.changes
+    assert [r.step for r in w.history] == [0]  # max_steps ends the first epoch
     row = w.history[-1]
     assert (row.trainable_params, row.all_params) == (trainable, total)
     assert row.non_trainable_params == total - trainable

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from modelsummary import TrainableMove, watch
+from modelsummary import TrainableMove, WatchChange, Watcher, watch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,15 +39,22 @@ def truth(model: nn.Module) -> tuple[int, int, int]:
     return sum(p.numel() for p in params), trainable, sum(p.numel() for p in params) - trainable
 
 
+def stepped(w: Watcher, n: int | None = None) -> WatchChange | None:
+    """Watcher.step(n), and the change it found (step() itself returns None)."""
+    seen = len(w.changes)
+    assert w.step(n) is None
+    return w.changes[-1] if len(w.changes) > seen else None
+
+
 def test_unchanged_steps_run_no_forward_pass_and_a_change_runs_one():
     model = SimpleModel()
     w = watch(model, input_size=(1, 10), print_fn=None)
     assert model.calls == 1  # the first summary
     for step in range(50):
-        assert w.step(step) is None
+        assert stepped(w, step) is None
     assert model.calls == 1
     model.fc2 = nn.Linear(5, 3)
-    assert w.step(50) is not None
+    assert stepped(w, 50) is not None
     assert model.calls == 2
     for step in range(51, 60):
         w.step(step)
@@ -84,7 +91,7 @@ def test_unfreezing_reports_the_moves_by_module():
     w = watch(model, input_size=(2, 4), print_fn=None)
     model[2][0].requires_grad_(True)
     model[0].bias.requires_grad_(True)
-    change = w.step(1)
+    change = stepped(w, 1)
     assert change is not None
     assert set(change.moves) == {
         TrainableMove("2.0", 2, sum(p.numel() for p in model[2].parameters()), True),
@@ -94,7 +101,7 @@ def test_unfreezing_reports_the_moves_by_module():
     assert (row.all_params, row.trainable_params, row.non_trainable_params) == truth(model)
     assert "frozen -> trainable" in str(change)
     model.requires_grad_(False)
-    back = w.step(2)
+    back = stepped(w, 2)
     assert back is not None and all(not m.now_trainable for m in back.moves)
     assert w.history[-1].trainable_params == 0
 
@@ -116,12 +123,12 @@ def test_unfreezing_reports_the_moves_by_module():
 def test_each_kind_of_structural_change_is_seen(change):
     model = SimpleModel()
     w = watch(model, print_fn=None)
-    assert w.step(0) is None
+    assert stepped(w, 0) is None
     change(model)
-    found = w.step(1)
+    found = stepped(w, 1)
     assert found is not None
     assert w.history[-1].all_params == truth(model)[0]
-    assert w.step(2) is None
+    assert stepped(w, 2) is None
 
 
 def test_a_replaced_object_of_the_same_shape_is_named():
@@ -129,7 +136,7 @@ def test_a_replaced_object_of_the_same_shape_is_named():
     w = watch(model, input_size=(1, 10), print_fn=None)
     model.fc1 = nn.Linear(10, 5)
     model.fc2.weight = nn.Parameter(torch.zeros(2, 5))
-    change = w.step(1)
+    change = stepped(w, 1)
     assert change is not None and not change.diff
     assert change.replaced == ("fc1", "fc2.weight")
 
@@ -139,7 +146,7 @@ def test_tying_weights_is_seen_and_counted_once():
     model = nn.Sequential(emb, head)
     w = watch(model, input_data=torch.tensor([[1, 2, 3]]), print_fn=None)
     head.weight = emb.weight
-    assert w.step(1) is not None
+    assert stepped(w, 1) is not None
     assert w.history[-1].total_params == 100 * 16 == truth(model)[0]
 
 
@@ -163,7 +170,7 @@ def test_a_step_that_reports_a_change_leaves_the_model_as_the_user_left_it(audit
     model.append(nn.Linear(3, 1))
     model[0].requires_grad_(False)
     audit(model)  # after the user's change, before the step that reports it
-    assert w.step(1) is not None
+    assert stepped(w, 1) is not None
 
 
 def test_without_an_input_counts_are_registered_ones_and_nothing_runs():
@@ -195,7 +202,7 @@ def test_reports_go_to_a_logger(caplog):
     w = watch(model, print_fn=logger)
     model.fc1.requires_grad_(False)
     with caplog.at_level(logging.INFO, logger="training"):
-        change = w.step(4)
+        change = stepped(w, 4)
     assert [r.getMessage() for r in caplog.records] == [str(change)]
 
 
@@ -205,7 +212,7 @@ def test_show_summary_prints_the_new_table_after_the_report():
     w = watch(model, input_size=(1, 10), print_fn=lines.append, show_summary=True)
     assert lines == []
     model.fc2 = nn.Linear(5, 3)
-    change = w.step(2)
+    change = stepped(w, 2)
     assert lines == [str(change), str(w.summary)]
 
 
@@ -231,7 +238,9 @@ def test_a_step_must_be_an_integer():
     w = watch(SimpleModel(), print_fn=None)
     with pytest.raises(TypeError, match="step"):
         w.step(1.5)  # type: ignore[arg-type]
-    assert w.step() is None and w.step() is None and w.step(10) is None and w.step() is None
+    assert (
+        stepped(w) is None and stepped(w) is None and stepped(w, 10) is None and stepped(w) is None
+    )
     assert [r.step for r in w.history] == [0, 1, 10, 11]
 
 
