@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedParameter
 
 from ._compare import SummaryDiff
 from ._result import ModelSummary
@@ -77,7 +78,11 @@ def fingerprint(model: nn.Module) -> list[object]:
         add(id(module))
         for name, p in module._parameters.items():
             add(name)
-            if p is not None:
+            if p is None:
+                continue
+            if type(p) is not nn.Parameter and isinstance(p, UninitializedParameter):
+                add((id(p), type(p)))  # a lazy module's parameter has no shape yet
+            else:
                 add((id(p), p.shape, p.dtype, p.device, p.requires_grad))
         children = module._modules
         add(tuple(children))
@@ -199,6 +204,10 @@ class WatchChange:
         )
 
 
+def _numel(p: torch.Tensor) -> int:
+    return 0 if isinstance(p, UninitializedParameter) else p.numel()
+
+
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
     """Names and objects of the model's modules and parameters when a summary was taken."""
@@ -211,7 +220,7 @@ class _Snapshot:
         return cls(
             {path: weakref.ref(m) for path, m in model.named_modules()},
             {
-                name: (weakref.ref(p), p.requires_grad, p.numel())
+                name: (weakref.ref(p), p.requires_grad, _numel(p))
                 for name, p in model.named_parameters()
             },
         )

@@ -297,3 +297,13 @@ def test_optional_dependencies_stay_unimported():
         timeout=60,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_lazy_model_is_watched_before_and_after_it_materialises():
+    model = nn.Sequential(nn.LazyLinear(3), nn.ReLU(), nn.Linear(3, 2))
+    w = watch(model, input_size=(1, 4), print_fn=None)
+    assert stepped(w, 0) is None
+    model(torch.zeros(1, 4))  # the first real pass gives the lazy weight its shape
+    assert stepped(w, 1) is not None
+    assert stepped(w, 2) is None
+    assert w.history[-1].all_params == truth(model)[0] == 4 * 3 + 3 + 3 * 2 + 2
