@@ -29,10 +29,12 @@ import csv
 import io
 import logging
 import weakref
+from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import torch
 from torch import nn
@@ -291,6 +293,60 @@ def _record(s: ModelSummary, step: int, changed: bool) -> WatchRecord:
     )
 
 
+class _History(Sequence[WatchRecord]):
+    """The rows of :attr:`Watcher.history`, stored compactly: the step numbers in an
+    array, and one record per structure (where a new one began). An unchanged step
+    costs eight bytes, however long the run.
+
+    Example:
+        >>> h = _History()
+        >>> h.begin(WatchRecord(0, False, 8, 8, 0, None, 8, None))
+        >>> h.add(1)
+        >>> [(r.step, r.changed, r.all_params) for r in h]
+        [(0, False, 8), (1, False, 8)]
+    """
+
+    def __init__(self) -> None:
+        self._steps = array("q")
+        self._starts: list[int] = []
+        self._records: list[WatchRecord] = []
+
+    def begin(self, record: WatchRecord) -> None:
+        """Add a row whose totals differ from the row before (or the first row)."""
+        self._starts.append(len(self._steps))
+        self._records.append(record)
+        self._steps.append(record.step)
+
+    def add(self, step: int) -> None:
+        """Add a row with the totals of the row before."""
+        self._steps.append(step)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    @overload
+    def __getitem__(self, index: int) -> WatchRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[WatchRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> WatchRecord | list[WatchRecord]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self._steps)
+        if not 0 <= index < len(self._steps):
+            raise IndexError("history index out of range")
+        k = bisect_right(self._starts, index) - 1
+        record = self._records[k]
+        if self._starts[k] == index:
+            return record
+        return replace(record, step=self._steps[index], changed=False)
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
 class Watcher:
     """Watches one model's structure across training steps; made by :func:`watch`.
 
@@ -314,7 +370,7 @@ class Watcher:
         self._kwargs = dict(summary_kwargs)
         self._print = print_fn
         self._show_summary = show_summary
-        self._rows: list[WatchRecord] = []
+        self._rows = _History()
         self._changes: list[WatchChange] = []
         self._summary = self._take()
         self._fingerprint = fingerprint(model)
@@ -331,9 +387,9 @@ class Watcher:
         return self._summary
 
     @property
-    def history(self) -> tuple[WatchRecord, ...]:
-        """A row of totals per :meth:`step`, oldest first."""
-        return tuple(self._rows)
+    def history(self) -> Sequence[WatchRecord]:
+        """A row of totals per :meth:`step`, oldest first (a read-only sequence)."""
+        return self._rows
 
     @property
     def changes(self) -> tuple[WatchChange, ...]:
@@ -389,14 +445,16 @@ class Watcher:
             raise TypeError(f"step must be an integer, got {step!r}")
         now = fingerprint(self.model)
         if now == self._fingerprint and not force:
-            row = self._totals
-            self._rows.append(WatchRecord(step, False, *astuple(row)[2:]))
+            if self._rows:
+                self._rows.add(step)
+            else:
+                self._rows.begin(replace(self._totals, step=step))
             return
         before, snapshot = self._summary, self._snapshot
         self._summary = self._take()
         self._fingerprint, self._snapshot = now, _Snapshot.of(self.model)
         self._totals = _record(self._summary, step, True)
-        self._rows.append(self._totals)
+        self._rows.begin(self._totals)
         diff = SummaryDiff.between(before, self._summary)
         listed = {n.path for n in (*diff.added, *diff.removed)} | {c.path for c in diff.changed}
         change = WatchChange(

@@ -242,6 +242,9 @@ def test_a_step_must_be_an_integer():
         stepped(w) is None and stepped(w) is None and stepped(w, 10) is None and stepped(w) is None
     )
     assert [r.step for r in w.history] == [0, 1, 10, 11]
+    assert [r.step for r in w.history[1:3]] == [1, 10] and w.history[-1].step == 11
+    with pytest.raises(IndexError):
+        w.history[4]
 
 
 def test_history_exports_agree(tmp_path):
