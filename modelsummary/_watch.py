@@ -110,7 +110,8 @@ class WatchRecord:
     step: int
     """The step (or epoch) given to :meth:`Watcher.step`."""
     changed: bool
-    """Whether the structure changed at this step (a new summary was taken)."""
+    """Whether a new summary was taken at this step: the structure changed (or
+    ``step(force=True)``)."""
     total_params: int
     """Parameters the forward pass used (every registered one without an input)."""
     trainable_params: int
@@ -178,11 +179,16 @@ class WatchChange:
     parameters replaced in place (a new tensor an optimizer made before does not hold)."""
     summary: ModelSummary
     """The new summary."""
+    forced: bool = False
+    """Taken with ``step(force=True)`` while the fingerprint was the same."""
 
     def lines(self) -> Iterator[str]:
         """The report, one line per change: objects replaced, trainable <-> frozen
         moves, then what :meth:`SummaryDiff.lines` lists (layers, then totals)."""
-        yield f"step {self.step}: the model changed"
+        if self.forced:
+            yield f"step {self.step}: a new summary (force=True), the structure unchanged"
+        else:
+            yield f"step {self.step}: the model changed"
         for path in self.replaced:
             yield f"* {path or '(root)'}: a new object"
         for move in self.moves:
@@ -444,7 +450,8 @@ class Watcher:
         elif isinstance(step, bool) or not isinstance(step, int):
             raise TypeError(f"step must be an integer, got {step!r}")
         now = fingerprint(self.model)
-        if now == self._fingerprint and not force:
+        same = now == self._fingerprint
+        if same and not force:
             if self._rows:
                 self._rows.add(step)
             else:
@@ -463,6 +470,7 @@ class Watcher:
             snapshot.moves(self._snapshot),
             snapshot.replaced(self._snapshot, listed),
             self._summary,
+            forced=same,
         )
         self._changes.append(change)
         if self._print is not None:

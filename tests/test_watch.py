@@ -92,7 +92,7 @@ def test_unfreezing_reports_the_moves_by_module():
     model[2][0].requires_grad_(True)
     model[0].bias.requires_grad_(True)
     change = stepped(w, 1)
-    assert change is not None
+    assert change is not None and not change.forced
     assert set(change.moves) == {
         TrainableMove("2.0", 2, sum(p.numel() for p in model[2].parameters()), True),
         TrainableMove("0", 1, model[0].bias.numel(), True),
@@ -160,7 +160,9 @@ def test_steps_leave_the_model_and_the_rng_as_they_were(audit):
     for step in range(3):
         w.step(step)
     w.step(3, force=True)  # a pass in train mode, through the dropout
-    assert len(w.changes) == 1
+    (forced,) = w.changes
+    assert forced.forced and not forced.diff and not forced.moves and not forced.replaced
+    assert str(forced).startswith("step 3: a new summary (force=True)")
 
 
 def test_a_step_that_reports_a_change_leaves_the_model_as_the_user_left_it(audit):
