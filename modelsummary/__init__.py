@@ -7,6 +7,7 @@ Example:
     10
 """
 
+from ._catalogue import register_formula, unregister_formula
 from ._compare import Comparison, LayerChange, SummaryDiff, compare, diff
 from ._errors import ModelSummaryError
 from ._render import RenderOptions
@@ -54,6 +55,8 @@ __all__ = [
     "clear_cached_forward_pass",
     "compare",
     "diff",
+    "register_formula",
     "summary",
+    "unregister_formula",
     "watch",
 ]

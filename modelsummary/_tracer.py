@@ -9,9 +9,9 @@ with its original arguments. That is how a parameter is known to be *used*: it
 reached an operator, whether its module was called or a parent passed it to
 ``F.linear`` itself. A :class:`~torch.utils._python_dispatch.TorchDispatchMode`
 sees the aten operators below autograd, fused paths included, and adds their
-multiply-accumulates (:mod:`modelsummary._flops`) to the innermost module call
+multiply-accumulates (:mod:`modelsummary._catalogue`) to the innermost module call
 running. Standard ``torch.nn`` leaves are counted from their shapes instead of
-their operators (see :func:`~modelsummary._flops.leaf_formula`).
+their operators (see :meth:`~modelsummary._catalogue.Catalogue.leaf_formula`).
 ``__exit__`` removes everything.
 
 Example:
@@ -49,15 +49,8 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
-from ._flops import (
-    DISPATCH,
-    Formula,
-    LeafFormula,
-    classify,
-    classify_function,
-    leaf_formula,
-    op_name,
-)
+from ._catalogue import DISPATCH, Catalogue, current_catalogue, op_name
+from ._flops import Formula, LeafFormula
 from ._records import (
     BufferInfo,
     CallRecord,
@@ -397,7 +390,8 @@ class _ParamWatcher(TorchFunctionMode):
     It notes the parameters among the arguments, and counts the call's
     multiply-accumulates: by a formula for the common heavy calls, not at all for
     calls known to do none, and otherwise by running the call under the
-    aten-level :class:`_OpCounter` (see :func:`~modelsummary._flops.classify_function`).
+    aten-level :class:`_OpCounter` (see
+    :meth:`~modelsummary._catalogue.Catalogue.classify_function`).
     """
 
     def __init__(self, tracer: Tracer) -> None:
@@ -415,15 +409,15 @@ class _ParamWatcher(TorchFunctionMode):
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         known = self._kinds.get(func)
+        tracer = self._tracer
         if known is None:
             name = getattr(func, "__name__", "")
             known = self._kinds[func] = (
-                classify_function(func),
+                tracer._catalogue.classify_function(func),
                 name in _METADATA_OPS,
                 _effect(func, name),
             )
         kind, metadata, effect = known
-        tracer = self._tracer
         if kwargs is None:
             kwargs = {}
         elif kwargs:
@@ -477,7 +471,7 @@ class _OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
         out = func(*args, **kwargs)
         kind = self._kinds.get(func)
         if kind is None:
-            kind = self._kinds[func] = classify(func)
+            kind = self._kinds[func] = self._tracer._catalogue.classify(func)
         if self._tracer._suspended:  # the torch-level mode is off: note parameters here
             self._tracer._note_operands(args, kwargs)
         if kind is True:
@@ -506,6 +500,7 @@ class Tracer:
     excluded. With ``every_op=True`` every aten operator goes through the
     aten-level counter instead of only the calls the torch level cannot count
     (slower; the same numbers; always so for TorchScript and compiled modules).
+    ``catalogue`` says what each operator costs (default: :func:`current_catalogue`).
 
     Example:
         >>> model = nn.Linear(3, 1)
@@ -516,9 +511,15 @@ class Tracer:
     """
 
     def __init__(
-        self, model: nn.Module, *, saved_tensors: bool = False, every_op: bool = False
+        self,
+        model: nn.Module,
+        *,
+        saved_tensors: bool = False,
+        every_op: bool = False,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self._model = model
+        self._catalogue = current_catalogue() if catalogue is None else catalogue
         self._modules, self._aliases = unique_modules(model)
         self._handles: list[RemovableHandle] = []
         self._param_keys: dict[int, int] = {}
@@ -542,7 +543,7 @@ class Tracer:
                     keys[id(p)] = len(keys)
             cls = type(module)
             if cls not in formulas:
-                formulas[cls] = leaf_formula(cls)
+                formulas[cls] = self._catalogue.leaf_formula(cls)
                 compiled = compiled or cls.__name__ == "OptimizedModule"
             if isinstance(module, torch.jit.ScriptModule):
                 if path.rpartition(".")[0] not in self._untraced or path == "":
@@ -692,10 +693,11 @@ class Tracer:
             watched[key] = (path, None)
 
     def _leaf(self, formula: LeafFormula, module: nn.Module, path: str) -> Leaf | None:
-        """A standard leaf: of an exact class :func:`~modelsummary._flops.leaf_formula`
-        knows, with no hooks of its own (a hook may compute, or replace the weight),
-        and plain tensors only: a tensor subclass (a quantized weight) may handle the
-        operators itself through ``__torch_function__``, which a leaf's call skips.
+        """A standard leaf: of an exact class that
+        :meth:`~modelsummary._catalogue.Catalogue.leaf_formula` knows, with no hooks of
+        its own (a hook may compute, or replace the weight), and plain tensors only: a
+        tensor subclass (a quantized weight) may handle the operators itself through
+        ``__torch_function__``, which a leaf's call skips.
         A call of one uses exactly the parameters it holds (meta stand-ins, which
         map to the same keys, included): ``(key, path)`` pairs, as noted uses are."""
         uses: list[tuple[int, str]] = []

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from typing import Any
@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
+from ._catalogue import Catalogue, current_catalogue
 from ._errors import ModelSummaryError
 from ._inputs import (
     build_inputs,
@@ -76,6 +77,7 @@ def summary(
     verbose: int | None = None,
     *,
     optimizer: str | None = None,
+    formulas: Mapping[Any, Callable[..., int]] | None = None,
     **kwargs: Any,
 ) -> ModelSummary:
     """Summarise ``model``: run one forward pass and count what it used.
@@ -121,6 +123,9 @@ def summary(
             ``"momentum"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"``):
             gradients, optimizer state, and the activations autograd saves for
             backward, measured by running the pass with grad enabled.
+        formulas: Mult-add formulas for this call only, ``{operator: formula}``,
+            on top of the built-in ones and those added with
+            :func:`~modelsummary.register_formula` (see there for the forms).
         **kwargs: Passed to ``model.forward``.
 
     Returns:
@@ -144,6 +149,9 @@ def summary(
         raise TypeError(f"cache_forward_pass must be a bool or None, got {cache_forward_pass!r}")
     if batch_dim is not None and (not is_int(batch_dim) or batch_dim < 0):
         raise ValueError(f"batch_dim must be a non-negative integer or None, got {batch_dim!r}")
+    catalogue = current_catalogue()
+    if formulas is not None:
+        catalogue = catalogue.with_formulas(formulas)
     target = normalize_device(device) or model_device(model)
     check_available(target)
     made = input_size is not None and dtypes is None  # inputs of the model's own dtype
@@ -183,6 +191,7 @@ def summary(
             optimizer,
             timed="time" in options.columns,
             made_inputs=input_size is not None,
+            catalogue=catalogue,
         )
         tree = build_tree(dataclasses.replace(trace, input_bytes=input_bytes))
     result = ModelSummary(with_masks(tree, model), options, input_size=shapes)
@@ -233,6 +242,7 @@ def _traced_pass(
     optimizer: str | None = None,
     timed: bool = False,
     made_inputs: bool = False,
+    catalogue: Catalogue | None = None,
 ) -> Trace:
     """One traced pass of ``model``; ``made_inputs`` says the inputs were built from
     ``input_size``, for the advice of a failure over their dtype."""
@@ -244,12 +254,12 @@ def _traced_pass(
             " summarise it with device='meta' (or leave device unset)"
         )
     # The training estimate needs autograd's saved tensors, so that pass keeps grad on.
-    tracer = Tracer(model, saved_tensors=optimizer is not None)
+    tracer = Tracer(model, saved_tensors=optimizer is not None, catalogue=catalogue)
     if _has_lazy_parameters(tracer.modules):
         # A lazy model's first pass materialises it and changes its classes: run a copy.
         # A copy is small then, since the lazy tensors hold no data yet.
         model = copy.deepcopy(model)
-        tracer = Tracer(model, saved_tensors=optimizer is not None)
+        tracer = Tracer(model, saved_tensors=optimizer is not None, catalogue=catalogue)
     on_cuda = target.type == "cuda"
     with ExitStack() as contexts:
         if on_meta:  # meta stand-ins first: the state to preserve is then theirs, not copied
