@@ -417,7 +417,7 @@ class _Builder:
                 (torch.Tensor, f"__i{name}__"),
             ):
                 function = getattr(owner, attr, None)
-                if function is not None and not isinstance(function, type):
+                if callable(function) and not isinstance(function, type):
                     self.functions.setdefault(function, True)
         # Reading any Tensor property (.shape, .T, .data) or setting one is free.
         for attr in vars(torch._C.TensorBase).values():

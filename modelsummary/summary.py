@@ -50,7 +50,7 @@ from ._inputs import (
     normalize_device,
 )
 from ._memory import check_optimizer
-from ._meta import META_HINT, meta_stand_ins
+from ._meta import META_HINT, MetaPass, fails_only_on_meta, meta_stand_ins
 from ._pruning import with_masks
 from ._records import Trace
 from ._render import RenderOptions, format_inputs
@@ -264,6 +264,7 @@ def _traced_pass(
     with ExitStack() as contexts:
         if on_meta:  # meta stand-ins first: the state to preserve is then theirs, not copied
             tracer.add_stand_ins(contexts.enter_context(meta_stand_ins(model)))
+            contexts.enter_context(MetaPass())  # under the tracer's own modes
         modules = tracer.modules
         written = contexts.enter_context(preserved_state(model, devices=[target], modules=modules))
         tracer.before_write = written.keep
@@ -338,7 +339,7 @@ def _forward_error(
         name = f"module '{frame.path}'" if frame.path else "the root module"
         where = f"{name} ({type(frame.module).__name__})"
         inputs = f" with inputs {format_inputs(frame.described_inputs())}"
-    hint = f". {META_HINT}" if on_meta and _about_meta(err) else ""
+    hint = f". {META_HINT}" if on_meta and fails_only_on_meta(err) else ""
     if made_inputs and any(word in str(err) for word in _DTYPE_WORDS):
         hint += (
             ". The inputs made from input_size have the model's floating dtype unless"
@@ -354,24 +355,3 @@ def _forward_error(
 # 'indices' to have one of the following scalar types: Long, Int``; ``Input type
 # (torch.FloatTensor) and weight type ...``; ``mat1 and mat2 must have the same dtype``).
 _DTYPE_WORDS = ("scalar type", "dtype", "Input type (")
-
-
-def _about_meta(err: BaseException) -> bool:
-    """Whether a pass on meta failed for want of values, and the meta advice fits.
-
-    Reading a value raises ``NotImplementedError`` or an error that names the meta
-    device (``Tensor.item() cannot be called on meta tensors``); anything else, such
-    as a model's own shape check, fails the same way on a real device.
-
-    Example:
-        >>> _about_meta(RuntimeError("Tensor.item() cannot be called on meta tensors"))
-        True
-        >>> _about_meta(AssertionError("Wrong image height! Expected 224 but got 518!"))
-        False
-    """
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, NotImplementedError) or "meta" in str(seen).lower():
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
