@@ -396,8 +396,9 @@ class _Builder:
 
     def derive_free(self) -> None:
         """An aten operator known to be free makes free its in-place form (``relu_``)
-        and the torch-level functions of its name: ``torch.x``, ``Tensor.x``,
-        ``Tensor.x_``, ``F.x`` and the operators ``__x__``, ``__rx__``, ``__ix__``."""
+        and the torch-level functions of its name: ``torch.x``, ``Tensor.x``, ``F.x``,
+        their in-place forms ``x_`` (``nn.init.x_`` too) and the operators ``__x__``,
+        ``__rx__``, ``__ix__``."""
         for key, entry in list(self.aten.items()):
             if entry is not True or not isinstance(key, OpOverloadPacket):
                 continue
@@ -409,6 +410,9 @@ class _Builder:
                 continue
             for owner, attr in (
                 (torch, name),
+                (torch, f"{name}_"),
+                (F, f"{name}_"),
+                (nn.init, f"{name}_"),
                 (torch.Tensor, name),
                 (torch.Tensor, f"{name}_"),
                 (F, name),
