@@ -1104,6 +1104,7 @@ class Tracer:
             else:
                 kernel = None
         aliases = self._aliases.get(id(module))
+        groups = module.__dict__.get("groups")  # a convolution's groups: a plain attribute
         return ModuleInfo(  # positional, in field order
             path,
             type(module).__name__,  # type_name
@@ -1113,4 +1114,5 @@ class Tracer:
             kernel,  # kernel_size
             tuple(aliases) if aliases else (),
             path not in self._untraced,  # traced
+            groups if type(groups) is int else None,
         )

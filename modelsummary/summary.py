@@ -53,7 +53,7 @@ from ._memory import check_optimizer
 from ._meta import META_HINT, MetaPass, fails_only_on_meta, meta_stand_ins
 from ._pruning import with_masks
 from ._records import Trace
-from ._render import RenderOptions, format_inputs
+from ._render import COLUMNS, RenderOptions, format_inputs
 from ._result import ModelSummary
 from ._state import preserved_state
 from ._timing import time_modules
@@ -68,7 +68,7 @@ def summary(
     batch_dim: int | None = None,
     cache_forward_pass: bool | None = None,
     col_names: Iterable[str] | None = None,
-    col_width: int = 25,
+    col_width: int | None = None,
     depth: int = 3,
     device: torch.device | str | None = None,
     dtypes: Sequence[torch.dtype] | None = None,
@@ -99,11 +99,13 @@ def summary(
             its own pass: no process-global cache is kept. To draw a summary again
             with other columns or depth, use :meth:`ModelSummary.with_options`.
         col_names: Columns to show: ``input_size``, ``output_size``,
-            ``num_params``, ``params_percent``, ``kernel_size``, ``mult_adds``,
-            ``trainable``, ``calls``, ``time``. Defaults to output size and
-            parameters. ``time`` runs one warm-up and three timed extra passes
-            and shows each module's median wall time (indicative only).
-        col_width: Minimum width of each value column.
+            ``num_params``, ``params_percent``, ``kernel_size``, ``groups``,
+            ``mult_adds``, ``flops`` (twice the mult-adds), ``trainable``, ``calls``,
+            ``time``. Defaults to output size and parameters. ``time`` runs one
+            warm-up and three timed extra passes and shows each module's median
+            wall time (indicative only).
+        col_width: Minimum width of each value column; by default each column is
+            as wide as its content, and the printed table fits the terminal.
         depth: Deepest row to show; deeper modules fold into their ancestor,
             whose numbers then cover the folded rows.
         device: Where to run the pass. Defaults to the model's device; a model on
@@ -114,8 +116,9 @@ def summary(
         mode: ``"eval"`` (default), ``"train"``, or ``"same"`` (keep each
             module's current mode). Modes are restored afterwards.
         row_settings: ``ascii_only`` (ASCII tree), ``depth`` (append
-            ``depth-index``); ``var_names`` and ``hide_recursive_layers`` are
-            accepted and always in effect.
+            ``depth-index``), ``list_unused`` (list each parameter-free module that
+            never ran, instead of one line that counts them); ``var_names`` and
+            ``hide_recursive_layers`` are accepted and always in effect.
         verbose: 0 prints nothing, 1 prints the table, 2 prints every depth.
             Default: 1 in scripts, 0 in an interactive session, where the
             returned value displays itself.
@@ -189,8 +192,8 @@ def summary(
             target,
             mode,
             optimizer,
-            timed="time" in options.columns,
-            made_inputs=input_size is not None,
+            timed=any(COLUMNS[c].needs_timing for c in options.columns),
+            made_inputs=made,
             catalogue=catalogue,
         )
         tree = build_tree(dataclasses.replace(trace, input_bytes=input_bytes))
@@ -245,7 +248,8 @@ def _traced_pass(
     catalogue: Catalogue | None = None,
 ) -> Trace:
     """One traced pass of ``model``; ``made_inputs`` says the inputs were built from
-    ``input_size``, for the advice of a failure over their dtype."""
+    ``input_size`` in the model's own dtype (no ``dtypes`` given), for the advice of a
+    failure over their dtype."""
     original = model_device(model)
     on_meta = target.type == "meta"
     if original.type == "meta" and not on_meta:
@@ -341,15 +345,19 @@ def _forward_error(
         inputs = f" with inputs {format_inputs(frame.described_inputs())}"
     hint = f". {META_HINT}" if on_meta and fails_only_on_meta(err) else ""
     if made_inputs and any(word in str(err) for word in _DTYPE_WORDS):
-        hint += (
-            ". The inputs made from input_size have the model's floating dtype unless"
-            " dtypes=[...] says otherwise: token ids and other indices need e.g."
-            " dtypes=[torch.long]"
-        )
+        hint += DTYPE_HINT
     return ModelSummaryError(
         f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}{hint}"
     )
 
+
+DTYPE_HINT = (
+    ". The inputs made from input_size have the model's floating dtype unless"
+    " dtypes=[...] says otherwise: token ids and other indices need e.g."
+    " dtypes=[torch.long]"
+)
+"""The advice after a dtype failure on inputs made in the model's dtype (the command
+line names its own flag instead)."""
 
 # Words of torch's errors over an input's dtype (``Expected tensor for argument #1
 # 'indices' to have one of the following scalar types: Long, Int``; ``Input type

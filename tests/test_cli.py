@@ -12,7 +12,7 @@ import torch
 
 from modelsummary import summary
 from modelsummary._cli import main
-from modelsummary._demo import DEMO_INPUT, DemoNet
+from modelsummary._demo import DEMO_INPUT, DEMO_INPUT_TEXT, DemoNet
 from tests.models import TiedLM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,17 +28,18 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_no_arguments_prints_the_demo_summary():
+def test_no_arguments_prints_the_demo_summary_and_its_input():
     out = _run()
     assert out.returncode == 0, out.stderr
     expected = summary(
         DemoNet(),
         **DEMO_INPUT,
         col_names=("output_size", "num_params", "calls"),
-        col_width=12,
         verbose=0,
     )
-    assert out.stdout == str(expected) + "\n"
+    heading = f"Demo: DemoNet on {DEMO_INPUT_TEXT}\n"
+    assert "input_size=(1, 8), dtypes=[torch.long]" in heading
+    assert out.stdout == heading + str(expected) + "\n"
     assert out.stderr == ""
 
 
@@ -181,11 +182,10 @@ def test_tablefmt_columns_and_ascii(capsys):
         DemoNet(),
         **DEMO_INPUT,
         col_names=("num_params", "calls"),
-        col_width=12,
         row_settings=["ascii_only"],
         verbose=0,
     ).to_text(tablefmt="grid")
-    assert out == expected + "\n"
+    assert out == f"Demo: DemoNet on {DEMO_INPUT_TEXT}\n" + expected + "\n"
 
 
 def test_factory_module_is_found_in_the_current_directory(tmp_path, monkeypatch, capsys):

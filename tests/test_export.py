@@ -231,7 +231,8 @@ def test_input_column_leaves_out_keyword_arguments_passed_as_none():
 
     s = summary(Parent(), (1, 4), col_names=("input_size",), col_width=8, verbose=0)
     row = next(line for line in str(s).splitlines() if "child (Child)" in line)
-    assert row.split("(Child)")[1].strip() == "[1, 4], None, {scale: []}"  # positional None kept
+    # None is no shape: left out of the cell, positional or keyword (issue 15)
+    assert row.split("(Child)")[1].strip() == "[1, 4], {scale: []}"
     assert json.loads(s.to_json())["layers"][1]["inputs"][2] == {
         "mask": {"type": "NoneType"},
         "scale": {"shape": [], "dtype": "float32"},
@@ -250,11 +251,13 @@ class _Pyramid(nn.Module):
         return [self.head(x[:, :, :: 2**i, :: 2**i]) for i in range(self.levels)]
 
 
-def test_a_module_called_with_other_shapes_shows_each_shape():
+def test_a_module_called_with_other_shapes_shows_the_first_and_how_many_more():
     s = summary(_Pyramid(3), (1, 4, 16, 16), col_names=("input_size", "output_size"), verbose=0)
     row = next(line for line in str(s).splitlines() if "head (Conv2d) ×3" in line)
-    assert "[1, 4, 16, 16] | [1, 4, 8, 8] | [1, 4, 4, 4]" in row
-    assert "[1, 2, 16, 16] | [1, 2, 8, 8] | [1, 2, 4, 4]" in row
+    assert "[1, 4, 16, 16] (+2 more)" in row
+    assert "[1, 2, 16, 16] (+2 more)" in row
+    html = s.to_html()  # the HTML view keeps every value
+    assert "[1, 2, 16, 16] | [1, 2, 8, 8] | [1, 2, 4, 4]" in html
     layer = s.to_dict()["layers"][1]
     assert [v["output"]["shape"] for v in layer["variants"]] == [
         [1, 2, 16, 16],
@@ -263,7 +266,7 @@ def test_a_module_called_with_other_shapes_shows_each_shape():
     ]
     assert layer["output"] == layer["variants"][0]["output"]  # the first call, as before
     many = summary(_Pyramid(5), (1, 4, 16, 16), col_names=("output_size",), verbose=0)
-    assert "[1, 2, 16, 16] | [1, 2, 8, 8] | [1, 2, 4, 4] | ..." in str(many)
+    assert "[1, 2, 16, 16] (+4 more)" in str(many)
 
 
 def test_calls_alike_have_no_variants():
