@@ -928,8 +928,13 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
     if limit is not None:
         width = min(width, max(limit, _text_width(table)))
 
+    times = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).times
+
     def wrapped(text: str) -> list[str]:
-        return textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
+        # a count stays with its name ("Dropout ×12"): a no-break space while wrapping
+        text = text.replace(f" {times}", f"\u00a0{times}")
+        lines = textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False)
+        return [line.replace("\u00a0", " ") for line in lines] or [""]
 
     rule, thin = "=" * width, "-" * width
     parts = [rule, table]

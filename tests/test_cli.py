@@ -223,3 +223,34 @@ def test_module_instance_is_accepted(capsys, monkeypatch):
     assert main(["tests.models:INSTANCE", "--input-size", "1,3", "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith(",Linear,0,1,")
     assert main(["tests.models:INSTANCE", "--kwarg", "a=1"]) == 2
+
+
+def test_version_prints_the_package_version():
+    import modelsummary
+
+    out = _run("--version")
+    assert out.returncode == 0 and out.stdout == f"modelsummary {modelsummary.__version__}\n"
+
+
+def test_the_dtype_hint_names_the_command_line_flag(capsys):
+    args = ["torch.nn:Embedding", "--kwarg", "num_embeddings=10", "--kwarg", "embedding_dim=4"]
+    assert main([*args, "--input-size", "2,5"]) == 1
+    err = capsys.readouterr().err
+    assert "--dtype long" in err and "dtypes=[" not in err
+    assert main([*args, "--input-size", "2,5", "--dtype", "long"]) == 0
+
+
+def test_github_tablefmt_pastes_as_markdown(capsys):
+    assert main(["--tablefmt", "github"]) == 0
+    out = capsys.readouterr().out
+    assert "====" not in out
+    table = out.split("\n\n")[0].splitlines()[1:]  # after the demo's heading line
+    assert table[0].startswith("| Layer (type)") and all(line.startswith("|") for line in table)
+
+
+def test_width_and_list_unused_flags(capsys):
+    args = ["tests.models:TiedLM", "--input-size", "2,5", "--dtype", "long"]
+    assert main([*args, "--width", "58", "--columns", "input_size,output_size,num_params"]) == 0
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 58
+    assert main([*args, "--list-unused"]) == 0
+    assert main([*args, "--width", "wide"]) == 2

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 from tabulate import tabulate_formats
+import torch
 from torch import nn
 
-from modelsummary import summary
+from modelsummary import ModelSummaryError, summary
 from modelsummary._export import layer_records, layers_csv
 from modelsummary._render import table_cells, unused_cells
 from tests.models import SeedCase3, Siamese, TiedLM, rand
@@ -273,3 +274,49 @@ def test_calls_alike_have_no_variants():
     s = summary(SeedCase3(), (1, 1, 6, 6), verbose=0)  # conv1 called twice on one shape
     assert [layer["variants"] for layer in s.to_dict()["layers"]] == [[], []]
     assert s.layers[1].calls == 2 and s.layers[1].variants == ()
+
+
+def test_one_format_table_serves_the_summary_and_the_command_line():
+    from modelsummary._cli import _parser
+    from modelsummary._export import FORMATS
+
+    s = summary(SeedCase3(), (1, 1, 6, 6), verbose=0)
+    methods = {
+        "table": str(s),
+        "json": s.to_json(),
+        "csv": s.to_csv(),
+        "markdown": s.to_markdown(),
+        "html": s.to_html(),
+    }
+    assert set(FORMATS) == set(methods)
+    for name, text in methods.items():
+        assert s.render(name) == text
+    choices = next(a.choices for a in _parser()._actions if a.dest == "format")
+    assert tuple(choices) == tuple(FORMATS)
+    with pytest.raises(ValueError, match="unknown format 'yaml'"):
+        s.render("yaml")
+
+
+def test_groups_column_and_json_field_give_a_convolutions_groups():
+    model = nn.Sequential(nn.Conv2d(4, 8, 3, groups=4), nn.Conv2d(8, 8, 1), nn.Flatten())
+    s = summary(model, (1, 4, 6, 6), col_names=("kernel_size", "groups"), verbose=0)
+    assert [layer.groups for layer in s.layers] == [None, 4, 1, None]
+    assert [layer["groups"] for layer in s.to_dict()["layers"]] == [None, 4, 1, None]
+    rows = {line.split()[0]: line.split()[-1] for line in str(s).splitlines()[3:7]}
+    assert rows == {"Sequential": "--", "├─0": "4", "├─1": "1", "└─2": "--"}
+
+
+def test_flops_column_and_total_are_twice_the_mult_adds():
+    model = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 2))
+    s = summary(model, (3, 8), col_names=("mult_adds", "flops"), verbose=0)
+    assert s.total_flops == 2 * s.total_mult_adds == 2 * 3 * (8 * 4 + 4 * 2)
+    assert f"Total FLOPs (2 × mult-adds): {2 * s.total_mult_adds}" in str(s).splitlines()
+    row = next(line for line in str(s).splitlines() if "0 (Linear)" in line)
+    assert row.split()[-2:] == ["96", "192"]
+
+
+def test_no_dtype_hint_after_a_dtype_the_user_asked_for():
+    model = nn.Linear(4, 2)  # float32
+    with pytest.raises(ModelSummaryError) as info:
+        summary(model, (1, 4), dtypes=[torch.float16], verbose=0)
+    assert "dtypes=[" not in str(info.value) and "token ids" not in str(info.value)
