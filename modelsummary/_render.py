@@ -518,9 +518,7 @@ class TableCells:
     """Per column: its cells may be cut in the middle to fit a width."""
 
 
-def table_cells(
-    tree: SummaryTree, options: RenderOptions, *, complete: bool = False
-) -> TableCells:
+def table_cells(tree: SummaryTree, options: RenderOptions, *, complete: bool = False) -> TableCells:
     """The visible rows of the summary table, each as formatted cells.
 
     Args:
@@ -921,9 +919,7 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
         rows = [(elide(a, room, marker) if room else a, b) for a, b in unused_rows]
         unused_table = _tabulate(rows, headers, ("left", "right"), options.tablefmt)
     groups = footer_groups(tree, options)
-    plain = [
-        line.text for g in groups for line in g.lines if line.kind not in ("list", "note")
-    ]
+    plain = [line.text for g in groups for line in g.lines if line.kind not in ("list", "note")]
     width = max(_text_width(table), _text_width(unused_table), *map(len, plain))
     if limit is not None:
         width = min(width, max(limit, _text_width(table)))
@@ -931,7 +927,7 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
     times = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).times
 
     def wrapped(text: str) -> list[str]:
-        # a count stays with its name ("Dropout ×12"): a no-break space while wrapping
+        # a count stays with its name ("Dropout x12"): a no-break space while wrapping
         text = text.replace(f" {times}", f"\u00a0{times}")
         lines = textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False)
         return [line.replace("\u00a0", " ") for line in lines] or [""]

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tabulate import tabulate_formats
 import torch
+from tabulate import tabulate_formats
 from torch import nn
 
 from modelsummary import ModelSummaryError, summary

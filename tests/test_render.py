@@ -292,9 +292,7 @@ def test_list_unused_lists_each_entry(unused_tree):
 
     options, _ = check_options(None, None, 1, ["list_unused"], 0)
     _, rows = unused_cells(unused_tree, options)
-    assert [label for label, _ in rows] == [
-        f"{e.path} ({e.type_name})" for e in unused_tree.unused
-    ]
+    assert [label for label, _ in rows] == [f"{e.path} ({e.type_name})" for e in unused_tree.unused]
     assert unused_line(unused_tree, options) == ""
 
 
