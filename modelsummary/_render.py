@@ -208,39 +208,56 @@ def format_inputs(spec: ValueSpec | None) -> str:
     return format_value(spec)
 
 
-def _shapes_only(spec: ValueSpec) -> ValueSpec | None:
-    """The value with everything that is not a tensor left out (``None`` if nothing is left)."""
-    if isinstance(spec, TensorSpec):
-        return spec
-    if isinstance(spec, OtherSpec):
+def _is_noise(spec: ValueSpec, keyword: bool, inputs: bool) -> bool:
+    """A value a shape cell leaves out: a cache anywhere; in a call's inputs also
+    ``None``, and a flag or setting (a ``bool``, ``int``, ``float`` or ``str``)
+    passed by keyword."""
+    if not isinstance(spec, OtherSpec):
+        return False
+    name = spec.type_name
+    if name.endswith("Cache"):  # DynamicCache, StaticCache, EncoderDecoderCache ...
+        return True
+    return inputs and (name == "NoneType" or (keyword and name in _SETTINGS))
+
+
+_SETTINGS = frozenset({"bool", "int", "float", "str"})
+
+
+def _without_noise(spec: ValueSpec, inputs: bool, keyword: bool = False) -> ValueSpec | None:
+    """The value without what :func:`_is_noise` names (``None`` if nothing is left)."""
+    if _is_noise(spec, keyword, inputs):
         return None
     if isinstance(spec, SeqSpec):
-        items = tuple(s for s in map(_shapes_only, spec.items) if s is not None)
-        return SeqSpec(items) if items else None
-    pairs = tuple((k, s) for k, s in ((k, _shapes_only(v)) for k, v in spec.items) if s)
-    return MapSpec(pairs) if pairs else None
+        items = tuple(s for s in (_without_noise(i, inputs) for i in spec.items) if s is not None)
+        return SeqSpec(items) if items or not spec.items else None
+    if isinstance(spec, MapSpec):
+        pairs = tuple(
+            (k, s) for k, s in ((k, _without_noise(v, inputs, True)) for k, v in spec.items) if s
+        )
+        return MapSpec(pairs) if pairs or not spec.items else None
+    return spec
 
 
-def shape_text(spec: ValueSpec | None) -> str:
-    """The shapes of a recorded value, as a table cell shows them: ``None``, caches
-    (``DynamicCache``) and flags (``use_cache: bool``) are left out, at any level.
-    A value with no tensor at all shows its type name; the records and the JSON keep
-    everything.
+def shape_text(spec: ValueSpec | None, *, inputs: bool = False) -> str:
+    """A recorded value as a table cell shows it: caches (``DynamicCache``) are left
+    out, and of a call's ``inputs`` also ``None`` and flags or settings passed by
+    keyword (``use_cache: bool``), at any level. Hugging Face models pass each of these to
+    every layer, which says nothing about shapes; the records and the JSON keep them.
 
     Example:
         >>> ids, none = TensorSpec((1, 8), "int64", 64), OtherSpec("NoneType")
         >>> flags = MapSpec((("use_cache", OtherSpec("bool")), ("position_ids", ids)))
-        >>> shape_text(SeqSpec((ids, OtherSpec("DynamicCache"), none, flags)))
+        >>> shape_text(SeqSpec((ids, OtherSpec("DynamicCache"), none, flags)), inputs=True)
         '[1, 8], {position_ids: [1, 8]}'
+        >>> shape_text(MapSpec((("logits", ids), ("past_key_values", OtherSpec("DynamicCache")))))
+        '{logits: [1, 8]}'
         >>> shape_text(OtherSpec("NoneType")), shape_text(None)
         ('None', '--')
     """
     if spec is None:
         return "--"
-    shapes = _shapes_only(spec)
-    if shapes is None:
-        return format_value(spec) if isinstance(spec, OtherSpec) else "--"
-    return format_value(shapes)
+    kept = _without_noise(spec, inputs)
+    return format_value(spec if kept is None else kept)
 
 
 def first_of(texts: Iterable[str], complete: bool = False) -> str:
@@ -394,8 +411,10 @@ def _trainable_cell(row: Row, tree: SummaryTree) -> str:
 def _inputs_cell(row: Row, tree: SummaryTree) -> str:
     node = row.node
     if node.variants:
-        return first_of((shape_text(inputs) for inputs, _ in node.variants), row.complete)
-    return shape_text(node.inputs)
+        return first_of(
+            (shape_text(inputs, inputs=True) for inputs, _ in node.variants), row.complete
+        )
+    return shape_text(node.inputs, inputs=True)
 
 
 def _output_cell(row: Row, tree: SummaryTree) -> str:
@@ -920,7 +939,8 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
         unused_table = _tabulate(rows, headers, ("left", "right"), options.tablefmt)
     groups = footer_groups(tree, options)
     plain = [line.text for g in groups for line in g.lines if line.kind not in ("list", "note")]
-    width = max(_text_width(table), _text_width(unused_table), *map(len, plain))
+    notes = [len(note) for note in cells.notes]
+    width = max(_text_width(table), _text_width(unused_table), *map(len, plain), *notes)
     if limit is not None:
         width = min(width, max(limit, _text_width(table)))
 

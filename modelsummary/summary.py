@@ -172,9 +172,11 @@ def summary(
     if no_input and (not has_forward(model) or forward_takes_arguments(model)):
         # torchinfo's summary(model): no input, no pass (a forward whose arguments all
         # have defaults, as Hugging Face's, would run on none; a container has no
-        # forward), only what the model registers; by default without the shape column
+        # forward), only what the model registers; by default without the columns that
+        # need a pass (shapes), which would hold nothing
         if col_names is None:
-            options = replace(options, columns=("num_params",))
+            kept = tuple(c for c in options.columns if not COLUMNS[c].needs_pass)
+            options = replace(options, columns=kept)
         trace = _registered_only(model, optimizer, options)
         result = ModelSummary(with_masks(build_tree(trace), model), options, input_size=shapes)
         if verbose:

@@ -187,7 +187,9 @@ def _wide_tree() -> SummaryTree:
         output=hidden,
     )
     enc = node("encoder", "Encoder", 1, [deep])
-    root = node("", "Net", 0, [enc], output=MapSpec((("logits", big), ("cache", OtherSpec("X")))))
+    root = node(
+        "", "Net", 0, [enc], output=MapSpec((("logits", big), ("cache", OtherSpec("HybridCache"))))
+    )
     ops = tuple((f"aten.some_long_operator_name_{i}", i + 1) for i in range(12))
     return SummaryTree(root, totals=Totals(total_params=123_456_789), uncounted_ops=ops)
 
