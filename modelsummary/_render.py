@@ -67,6 +67,10 @@ ROW_SETTINGS = frozenset(
 )
 """Row settings accepted in ``row_settings`` (torchinfo's spellings, plus ``list_unused``)."""
 
+LIST_WIDTH = 80
+"""A footer list (the uncounted operators) longer than the table widens the rules up to
+this many characters (within the width limit); beyond it, it wraps."""
+
 PIPE_FORMATS = frozenset({"pipe", "github"})
 """tabulate formats that are Markdown tables: drawn without ``====`` rules, to paste as Markdown."""
 
@@ -940,7 +944,11 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
     groups = footer_groups(tree, options)
     plain = [line.text for g in groups for line in g.lines if line.kind not in ("list", "note")]
     notes = [len(note) for note in cells.notes]
-    width = max(_text_width(table), _text_width(unused_table), *map(len, plain), *notes)
+    # a list line (uncounted operators) widens the rules up to LIST_WIDTH, then wraps
+    lists = [
+        min(len(line.text), LIST_WIDTH) for g in groups for line in g.lines if line.kind == "list"
+    ]
+    width = max(_text_width(table), _text_width(unused_table), *map(len, plain), *notes, *lists)
     if limit is not None:
         width = min(width, max(limit, _text_width(table)))
 
