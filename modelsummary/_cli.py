@@ -38,6 +38,7 @@ from torch import nn
 from ._demo import DEMO_INPUT, DEMO_INPUT_TEXT, DemoNet
 from ._errors import ModelSummaryError
 from ._export import FORMATS
+from ._render import PIPE_FORMATS
 from .summary import DTYPE_HINT, summary
 
 CLI_DTYPE_HINT = (
@@ -250,8 +251,9 @@ def _run(argv: Sequence[str] | None) -> str:
         options.setdefault("col_names", ("output_size", "num_params", "calls"))
         if not args.input_size:
             options.update(DEMO_INPUT)
-            if args.format == "table":
-                heading = f"Demo: DemoNet on {DEMO_INPUT_TEXT}\n"
+            if args.format == "table":  # a blank line before a Markdown table
+                blank = "\n" if args.tablefmt in PIPE_FORMATS else ""
+                heading = f"Demo: DemoNet on {DEMO_INPUT_TEXT}\n{blank}"
     else:
         model = load_model(args.spec, kwargs)
     try:

@@ -244,7 +244,9 @@ def test_github_tablefmt_pastes_as_markdown(capsys):
     assert main(["--tablefmt", "github"]) == 0
     out = capsys.readouterr().out
     assert "====" not in out
-    table = out.split("\n\n")[0].splitlines()[1:]  # after the demo's heading line
+    heading, table_text = out.split("\n\n")[:2]  # a blank line after the demo's heading
+    assert heading.startswith("Demo: DemoNet on ")
+    table = table_text.splitlines()
     assert table[0].startswith("| Layer (type)") and all(line.startswith("|") for line in table)
 
 
