@@ -19,11 +19,14 @@ Example:
     1604
     >>> gradient_bytes([w])
     800
+    >>> estimate_training("adam", [w], saved_bytes=64).grad_bytes
+    800
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from ._records import ParamInfo
 
@@ -82,3 +85,47 @@ def optimizer_state_bytes(name: str, params: Iterable[ParamInfo]) -> int:
     """
     copies, scalars = OPTIMIZERS[name]
     return sum(copies * p.nbytes + scalars for p in params if p.trainable)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingEstimate:
+    """What training with an optimizer keeps beyond the forward pass's own memory.
+
+    Example:
+        >>> TrainingEstimate("sgd", grad_bytes=800, optimizer_bytes=0, saved_bytes=64).saved_bytes
+        64
+    """
+
+    optimizer: str
+    """The optimizer's name, as :func:`check_optimizer` returns it."""
+    grad_bytes: int
+    """Bytes of the gradients of the trainable parameters."""
+    optimizer_bytes: int
+    """Bytes of the optimizer's state for those parameters."""
+    saved_bytes: int
+    """Bytes of the distinct tensors the pass made that autograd saved for backward."""
+
+
+def estimate_training(
+    optimizer: str, params: Iterable[ParamInfo], saved_bytes: int
+) -> TrainingEstimate:
+    """The training estimate for ``params`` (the parameters the pass used).
+
+    Args:
+        optimizer: A name :func:`check_optimizer` accepts, lower case.
+        params: The parameters the pass used, each tensor once.
+        saved_bytes: Bytes autograd saved for backward during the pass.
+
+    Example:
+        >>> w = ParamInfo(0, "fc.weight", 200, 800, True, "float32")
+        >>> frozen = ParamInfo(1, "fc.bias", 4, 16, False, "float32")
+        >>> estimate_training("momentum", [w, frozen], saved_bytes=96)
+        TrainingEstimate(optimizer='momentum', grad_bytes=800, optimizer_bytes=800, saved_bytes=96)
+    """
+    params = tuple(params)
+    return TrainingEstimate(
+        optimizer=optimizer,
+        grad_bytes=gradient_bytes(params),
+        optimizer_bytes=optimizer_state_bytes(optimizer, params),
+        saved_bytes=saved_bytes,
+    )

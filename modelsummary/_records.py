@@ -227,10 +227,13 @@ class CallRecord:
 
 @dataclass(frozen=True, slots=True)
 class Trace:
-    """Everything one traced forward pass produced.
+    """What the tracer observed during one forward pass, and nothing else.
+
+    How the pass was run and what was measured around it (the input's bytes, the
+    optimizer, the CUDA peak, per-module times) travel apart, in :class:`PassInfo`.
 
     Example:
-        >>> Trace(modules=(), params=(), buffers=(), calls=(), param_uses=()).input_bytes
+        >>> Trace(modules=(), params=(), buffers=(), calls=(), param_uses=()).activation_bytes
         0
     """
 
@@ -244,20 +247,37 @@ class Trace:
     """Module calls in the order they started."""
     param_uses: tuple[tuple[int, str], ...]
     """Distinct ``(param key, innermost module path)`` pairs, in the order first seen."""
-    input_bytes: int = 0
-    """Bytes of the input tensors handed to the model."""
     activation_bytes: int = 0
     """Bytes of the distinct tensors the module calls returned."""
     uncounted_ops: tuple[tuple[str, int], ...] = ()
     """``(operator name, times run)`` of operators with no MAC formula that may compute."""
     saved_bytes: int | None = None
     """Bytes of the distinct tensors autograd saved for backward (``None``: not measured)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PassInfo:
+    """Facts about the pass as a whole, known beside the tracer: how it was run and
+    what was measured around it.
+
+    ``summary()`` fills it where each fact is known; the tree builder reads it
+    beside the :class:`Trace`.
+
+    Example:
+        >>> PassInfo(input_bytes=768, optimizer="adam").forward_pass
+        True
+        >>> PassInfo(forward_pass=False).input_bytes
+        0
+    """
+
+    forward_pass: bool = True
+    """False when no input was given and nothing ran: every module is listed as it is
+    registered, and every parameter counted on the first module that registers it."""
+    input_bytes: int = 0
+    """Bytes of the input tensors handed to the model."""
     optimizer: str | None = None
     """Optimizer named for the training-memory estimate (``None``: no estimate)."""
     peak_bytes: int | None = None
     """Peak bytes the CUDA allocator held during the pass (``None``: not on CUDA)."""
     times: tuple[tuple[str, float], ...] = ()
     """``(module path, seconds per pass)`` when per-module timing was asked for."""
-    forward_pass: bool = True
-    """False when no input was given and nothing ran: every module is listed as it is
-    registered, and every parameter counted on the first module that registers it."""

@@ -12,6 +12,13 @@ The counting rules live here and nowhere else:
   descendant is active. Inactive modules are listed apart and never shown in
   the tree.
 
+Each rule is one pure step, a function of plain records with its own example:
+:func:`param_owners` (who registers each tensor), :func:`used_params`,
+:func:`carriers` (which row counts a tied tensor), :func:`module_holders` and
+:func:`active_modules`, :func:`display_order` (children in the order they first
+ran) and :func:`unused_entries`. :func:`build_tree` composes them; the training
+estimate is computed beside them, in :mod:`modelsummary._memory`.
+
 Example:
     >>> from modelsummary._records import (
     ...     CallRecord, ModuleInfo, ParamInfo, SeqSpec, OtherSpec, Trace)
@@ -38,16 +45,17 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._memory import gradient_bytes, optimizer_state_bytes
+from ._memory import TrainingEstimate, estimate_training
 from ._records import (
     CallRecord,
     MapSpec,
     ModuleInfo,
     ParamInfo,
+    PassInfo,
     SeqSpec,
     TensorSpec,
     Trace,
@@ -331,289 +339,527 @@ class SummaryTree:
     ``torch.nn.utils.prune`` (see :mod:`modelsummary._pruning`); ``()`` when none is."""
 
 
-def build_tree(trace: Trace) -> SummaryTree:
+_A_PASS = PassInfo()
+"""What :func:`build_tree` assumes when told nothing: a pass ran, nothing else is known."""
+
+
+def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
     """Apply the counting rules to a trace and build the summary tree.
 
+    The rules are the steps below, each a pure function of the records:
+    :func:`param_owners`, :func:`used_params`, :func:`carriers`,
+    :func:`module_holders`, :func:`active_modules`, :func:`display_order` and
+    :func:`unused_entries`; beside them, the training estimate of
+    :func:`~modelsummary._memory.estimate_training` for the parameters used.
+
     Args:
-        trace: What one traced forward pass recorded.
+        trace: What the tracer observed during the pass.
+        run: Facts about the pass beside the trace: whether it ran, the input's
+            bytes, the optimizer of the training estimate, the CUDA peak, times.
+            By default: a pass ran, and nothing else is known of it.
 
     Returns:
         The tree of active modules, the unused section, and the totals.
+
+    Example:
+        >>> from modelsummary._records import ModuleInfo, ParamInfo
+        >>> trace = Trace(modules=(ModuleInfo("", "Net", None, (("w", 0),)),),
+        ...               params=(ParamInfo(0, "w", 4, 16, True, "float32"),),
+        ...               buffers=(), calls=(), param_uses=())
+        >>> tree = build_tree(trace, PassInfo(forward_pass=False))
+        >>> tree.totals.total_params, tree.forward_pass
+        (4, False)
     """
-    index = _Index(trace)
-    unused = index.unused_section()
-    used_params = [index.params[k] for k in sorted(index.used) if k in index.params]
-    optimizer = trace.optimizer
-    totals = Totals(
-        total_params=sum(index.params[k].numel for k in index.used),
-        trainable_params=sum(
-            index.params[k].numel for k in index.used if index.params[k].trainable
-        ),
-        unused_params=sum(e.params for e in unused),
-        buffers=sum(b.numel for b in trace.buffers),
-        param_bytes=sum(p.nbytes for p in trace.params),
-        buffer_bytes=sum(b.nbytes for b in trace.buffers),
-        input_bytes=trace.input_bytes,
-        activation_bytes=trace.activation_bytes,
-        mult_adds=sum(call.mult_adds for call in trace.calls),
-        optimizer=optimizer,
-        grad_bytes=gradient_bytes(used_params) if optimizer else 0,
-        optimizer_bytes=optimizer_state_bytes(optimizer, used_params) if optimizer else 0,
-        saved_bytes=(trace.saved_bytes or 0) if optimizer else 0,
-        peak_bytes=trace.peak_bytes,
+    modules = trace.modules
+    calls = calls_by_module(trace.calls)
+    owners = param_owners(modules)
+    used = used_params(trace, run.forward_pass)
+    holders = module_holders(modules)
+    active = active_modules(modules, calls, used, holders, run.forward_pass)
+    params = {p.key: p for p in trace.params}
+    rows = _Rows(trace, params, calls, carriers(owners, trace.param_uses, used), run.times)
+    root = rows.tree(modules[0], display_order(modules, active, calls, holders))
+    unused = unused_entries(modules, trace.params, used, active, owners)
+    used_list = [p for p in trace.params if p.key in used]
+    training = (
+        None
+        if run.optimizer is None
+        else estimate_training(run.optimizer, used_list, trace.saved_bytes or 0)
     )
     return SummaryTree(
-        root=index.tree(trace.modules[0].path),
+        root=root,
         unused=unused,
-        unused_modules=tuple(m.path for m in trace.modules if m.path not in index.active),
-        totals=totals,
+        unused_modules=tuple(m.path for m in modules if m.path not in active),
+        totals=_totals(trace, run, used_list, unused, training),
         uncounted_ops=trace.uncounted_ops,
-        forward_pass=trace.forward_pass,
+        forward_pass=run.forward_pass,
     )
 
 
-class _Index:
-    """Look-up tables derived once from a trace; the tree is read off them."""
+def _totals(
+    trace: Trace,
+    run: PassInfo,
+    used: Iterable[ParamInfo],
+    unused: Iterable[UnusedEntry],
+    training: TrainingEstimate | None,
+) -> Totals:
+    """The model-wide numbers; loops, not ``sum()`` of generators, over every parameter."""
+    total = trainable = 0
+    for p in used:
+        total += p.numel
+        if p.trainable:
+            trainable += p.numel
+    param_bytes = 0
+    for p in trace.params:
+        param_bytes += p.nbytes
+    mult_adds = 0
+    for call in trace.calls:
+        mult_adds += call.mult_adds
+    return Totals(
+        total_params=total,
+        trainable_params=trainable,
+        unused_params=sum(e.params for e in unused),
+        buffers=sum(b.numel for b in trace.buffers),
+        param_bytes=param_bytes,
+        buffer_bytes=sum(b.nbytes for b in trace.buffers),
+        input_bytes=run.input_bytes,
+        activation_bytes=trace.activation_bytes,
+        mult_adds=mult_adds,
+        optimizer=None if training is None else training.optimizer,
+        grad_bytes=0 if training is None else training.grad_bytes,
+        optimizer_bytes=0 if training is None else training.optimizer_bytes,
+        saved_bytes=0 if training is None else training.saved_bytes,
+        peak_bytes=run.peak_bytes,
+    )
 
-    def __init__(self, trace: Trace) -> None:
-        # Few passes, plain loops and local names: this runs once per summary, over
-        # every module (a generator or an attribute look-up per module shows).
-        self.modules = trace.modules
-        self.params = {p.key: p for p in trace.params}
-        self.infos: dict[str, ModuleInfo] = {m.path: m for m in trace.modules}
-        self.children: dict[str, list[str]] = {path: [] for path in self.infos}
-        self.owners: dict[int, list[str]] = {}
-        infos, children, owners = self.infos, self.children, self.owners
-        canonical: dict[str, str] = {}  # alias path -> the module's own path
-        for m in trace.modules:
-            path = m.path
-            for _, key in m.param_keys:
-                if key in owners:
-                    owners[key].append(path)
-                else:
-                    owners[key] = [path]
-            if m.aliases:
-                for alias in m.aliases:
-                    canonical[alias] = path
-            if m.parent is not None:
-                children[m.parent].append(path)
 
-        self.calls: dict[str, list[CallRecord]] = {}
-        self.first_call: dict[str, int] = {}
-        calls, first_call = self.calls, self.first_call
-        for i, call in enumerate(trace.calls):
-            if call.path in calls:
-                calls[call.path].append(call)
+# -- the counting rules, one step each ----------------------------------------------------
+# Few passes, plain loops and local names: these run once per summary over every module
+# and call, where a generator or an attribute look-up per module shows.
+
+
+def calls_by_module(calls: Iterable[CallRecord]) -> dict[str, list[CallRecord]]:
+    """Each called module's calls, in order; the keys in the order of each module's first call.
+
+    Example:
+        >>> from modelsummary._records import OtherSpec
+        >>> def call(path):
+        ...     return CallRecord(path, SeqSpec(()), OtherSpec("Tensor"))
+        >>> calls = calls_by_module([call(""), call("b"), call("a"), call("b")])
+        >>> [(path, len(c)) for path, c in calls.items()]
+        [('', 1), ('b', 2), ('a', 1)]
+    """
+    by_module: dict[str, list[CallRecord]] = {}
+    for call in calls:
+        if call.path in by_module:
+            by_module[call.path].append(call)
+        else:
+            by_module[call.path] = [call]
+    return by_module
+
+
+def param_owners(modules: Iterable[ModuleInfo]) -> dict[int, list[str]]:
+    """Owners: which modules register each parameter, in ``named_modules()`` order.
+
+    Example:
+        >>> modules = [ModuleInfo("", "LM", None),
+        ...            ModuleInfo("embed", "Embedding", "", (("weight", 0),)),
+        ...            ModuleInfo("head", "Linear", "", (("weight", 0), ("bias", 1)))]
+        >>> param_owners(modules)
+        {0: ['embed', 'head'], 1: ['head']}
+    """
+    owners: dict[int, list[str]] = {}
+    for m in modules:
+        for _, key in m.param_keys:
+            if key in owners:
+                owners[key].append(m.path)
             else:
-                calls[call.path] = [call]
-                first_call[call.path] = i
+                owners[key] = [m.path]
+    return owners
 
-        self.times = dict(trace.times)
-        # Without a pass nothing tells used from unused: every parameter is counted.
-        self.used = used = (
-            {key for key, _ in trace.param_uses} if trace.forward_pass else set(self.params)
-        )
-        self.carrier: dict[int, str] = {}
-        self.users: dict[int, list[str]] = {}
-        carrier, users = self.carrier, self.users
-        for key, path in trace.param_uses:
-            if key in users:
-                users[key].append(path)
-            else:
-                users[key] = [path]
-            if key not in carrier and path in owners.get(key, ()):
-                carrier[key] = path
-        for key in used:
-            if key in owners and key not in carrier:
-                carrier[key] = owners[key][0]
 
-        # A module is active if it ran, one of its parameters was used, or a module
-        # it holds is active, under its canonical path or an alias (a module shared
-        # by a parent that never ran is still held by that parent).
-        root = trace.modules[0].path
-        held: dict[str, list[str]] = {path: [] for path in infos}
-        holders: dict[str, list[str]] = {path: [] for path in infos}
-        pending = [root]
-        for m in trace.modules:
-            path = m.path
-            if (
-                path in calls
-                or not trace.forward_pass  # shown as registered
-                or (not m.traced and self._script_ran(path))
-            ):
+def used_params(trace: Trace, forward_pass: bool = True) -> set[int]:
+    """The keys of the parameters the pass used: those an operator saw.
+
+    Without a pass nothing tells used from unused, and every parameter counts.
+
+    Example:
+        >>> trace = Trace(modules=(), buffers=(), calls=(),
+        ...               params=(ParamInfo(0, "a", 1, 4, True, "float32"),
+        ...                       ParamInfo(1, "b", 1, 4, True, "float32")),
+        ...               param_uses=((1, "fc"), (1, "")))
+        >>> used_params(trace), used_params(trace, forward_pass=False)
+        ({1}, {0, 1})
+    """
+    if not forward_pass:
+        return {p.key for p in trace.params}
+    return {key for key, _ in trace.param_uses}
+
+
+def carriers(
+    owners: Mapping[int, Sequence[str]],
+    param_uses: Iterable[tuple[int, str]],
+    used: Iterable[int],
+) -> dict[int, str]:
+    """Carriers: the one row that counts each used tensor.
+
+    The first module that registers it and used it in a call, else the first module
+    that registers it (a weight a parent passes to an operator itself).
+
+    Example:
+        >>> owners = {0: ["head", "embed"], 1: ["proj"]}
+        >>> uses = [(0, "embed"), (0, "head"), (1, "")]
+        >>> carriers(owners, uses, used={0, 1})
+        {0: 'embed', 1: 'proj'}
+    """
+    carrier: dict[int, str] = {}
+    for key, path in param_uses:
+        if key not in carrier and path in owners.get(key, ()):
+            carrier[key] = path
+    for key in used:
+        if key in owners and key not in carrier:
+            carrier[key] = owners[key][0]
+    return carrier
+
+
+def module_holders(modules: Iterable[ModuleInfo]) -> dict[str, list[str]]:
+    """The modules that hold each module: its parent and, for a module registered at
+    several paths, the parent of each other path, all by their own (first) paths.
+
+    Example:
+        >>> modules = [ModuleInfo("", "Net", None),
+        ...            ModuleInfo("a", "Block", ""),
+        ...            ModuleInfo("a.shared", "Linear", "a", aliases=("b.shared",)),
+        ...            ModuleInfo("b", "Block", "")]
+        >>> module_holders(modules)
+        {'': [], 'a': [''], 'a.shared': ['a', 'b'], 'b': ['']}
+    """
+    canonical: dict[str, str] = {}  # alias path -> the module's own path
+    for m in modules:
+        for alias in m.aliases:
+            canonical[alias] = m.path
+    holders: dict[str, list[str]] = {}
+    for m in modules:
+        if m.parent is None:
+            holders[m.path] = []
+        elif not m.aliases:  # the usual case: held by its parent alone
+            holders[m.path] = [canonical.get(m.parent, m.parent)]
+        else:
+            where = [p.rpartition(".")[0] for p in (m.path, *m.aliases)]
+            holders[m.path] = [canonical.get(p, p) for p in where]
+    return holders
+
+
+def active_modules(
+    modules: Sequence[ModuleInfo],
+    called: Container[str],
+    used: Container[int],
+    holders: Mapping[str, Sequence[str]],
+    forward_pass: bool = True,
+) -> set[str]:
+    """Active modules: the root, those that ran or whose parameters were used, and
+    every module that holds an active one (under its own path or an alias: a module
+    shared by a parent that never ran is still held by that parent).
+
+    A TorchScript module runs no hooks: one inside a scripted module that ran counts
+    as run. Without a pass every module is shown, as registered.
+
+    Example:
+        >>> modules = [ModuleInfo("", "Net", None),
+        ...            ModuleInfo("block", "Block", ""),
+        ...            ModuleInfo("block.proj", "Linear", "block", (("weight", 0),)),
+        ...            ModuleInfo("spare", "Linear", "", (("weight", 1),))]
+        >>> sorted(active_modules(modules, {""}, {0}, module_holders(modules)))
+        ['', 'block', 'block.proj']
+    """
+    if not forward_pass:
+        return {m.path for m in modules}
+    pending = [modules[0].path]
+    infos: dict[str, ModuleInfo] | None = None
+    for m in modules:
+        path = m.path
+        if path in called:
+            pending.append(path)
+        elif not m.traced:
+            infos = infos or {info.path: info for info in modules}
+            if _script_ran(path, infos, called):
                 pending.append(path)
-            else:
-                for _, key in m.param_keys:
-                    if key in used:
-                        pending.append(path)
-                        break
-            if m.parent is None:
-                continue
-            if not m.aliases:  # the usual case: held by its parent alone
-                holder = canonical.get(m.parent, m.parent)
-                held[holder].append(path)
-                holders[path].append(holder)
-                continue
-            for where in (path, *m.aliases):
-                holder = where.rpartition(".")[0]
-                holder = canonical.get(holder, holder)
-                held[holder].append(path)
-                holders[path].append(holder)
-        self.active: set[str] = set()
-        active = self.active
-        while pending:
-            path = pending.pop()
-            if path not in active:
-                active.add(path)
-                pending.extend(holders[path])
-        self.first_activity: dict[str, float] = {root: 0.0}
-        first_activity = self.first_activity
-        for m in reversed(trace.modules):  # what a module holds follows it in this order
-            path = m.path
-            if path in active and path != root:
-                first: float = first_call.get(path, math.inf)
-                for c in held[path]:
-                    if c in first_activity and first_activity[c] < first:
-                        first = first_activity[c]
-                first_activity[path] = first
-        self._root_of: dict[str, str | None] = {}  # memo of _inactive_root
+        else:
+            for _, key in m.param_keys:
+                if key in used:
+                    pending.append(path)
+                    break
+    active: set[str] = set()
+    while pending:
+        path = pending.pop()
+        if path not in active:
+            active.add(path)
+            pending.extend(holders[path])
+    return active
 
-    def _script_ran(self, path: str) -> bool:
-        """Inside TorchScript no hooks run: a scripted module counts as run when
-        the scripted module holding it ran (or counts as run)."""
-        info = self.infos[path]
-        if info.traced or info.parent is None or self.infos[info.parent].traced:
-            return False
-        return info.parent in self.calls or self._script_ran(info.parent)
 
-    def tree(self, root: str) -> SummaryNode:
-        """The node of ``root`` with every active module below it.
+def _script_ran(path: str, infos: Mapping[str, ModuleInfo], called: Container[str]) -> bool:
+    """Inside TorchScript no hooks run: a scripted module counts as run when the
+    scripted module holding it ran (or counts as run)."""
+    info = infos[path]
+    if info.traced or info.parent is None or infos[info.parent].traced:
+        return False
+    return info.parent in called or _script_ran(info.parent, infos, called)
+
+
+def display_order(
+    modules: Sequence[ModuleInfo],
+    active: Container[str],
+    first_calls: Iterable[str],
+    holders: Mapping[str, Sequence[str]],
+) -> dict[str, tuple[str, ...]]:
+    """Display order: each active module's active children, in the order they first ran.
+
+    A child that never ran itself (its parameter used by another module, or a
+    container whose children ran) takes its place from the first activity of
+    anything it holds; one with none goes last, in ``named_modules()`` order.
+
+    Args:
+        modules: Every module, in ``named_modules()`` order.
+        active: The paths :func:`active_modules` gives.
+        first_calls: Module paths in the order of each one's first call.
+        holders: What :func:`module_holders` gives.
+
+    Example:
+        >>> modules = [ModuleInfo("", "Net", None),
+        ...            ModuleInfo("head", "Linear", ""),
+        ...            ModuleInfo("body", "Sequential", ""),
+        ...            ModuleInfo("body.0", "Linear", "body")]
+        >>> order = display_order(modules, {"", "head", "body", "body.0"},
+        ...                       ["", "body.0", "head"], module_holders(modules))
+        >>> order[""], order["body"]
+        (('body', 'head'), ('body.0',))
+    """
+    rank = {path: i for i, path in enumerate(first_calls)}
+    root = modules[0].path
+    first_activity: dict[str, float] = {root: 0.0}
+    from_held: dict[str, float] = {}  # the earliest activity of what each module holds
+    children: dict[str, list[str]] = {}  # in reverse, reversed back below
+    for m in reversed(modules):  # what a module holds follows it in this order
+        path = m.path
+        if path not in active or m.parent is None:
+            continue
+        first: float = rank.get(path, math.inf)
+        if path in from_held and from_held[path] < first:
+            first = from_held[path]
+        first_activity[path] = first
+        for holder in holders[path]:
+            if holder not in first_activity and from_held.get(holder, math.inf) > first:
+                from_held[holder] = first
+        if m.parent in children:
+            children[m.parent].append(path)
+        else:
+            children[m.parent] = [path]
+    order: dict[str, tuple[str, ...]] = {}
+    for path, kids in children.items():
+        kids.reverse()
+        order[path] = tuple(sorted(kids, key=first_activity.__getitem__))
+    return order
+
+
+def unused_entries(
+    modules: Sequence[ModuleInfo],
+    params: Iterable[ParamInfo],
+    used: Container[int],
+    active: Container[str],
+    owners: Mapping[int, Sequence[str]],
+) -> tuple[UnusedEntry, ...]:
+    """The unused entries: each root of an inactive subtree (an inactive module whose
+    parent is active), with the unused parameters below it, and each unused parameter
+    of an active module alone; every unused tensor once, under its first owner.
+
+    Example:
+        >>> modules = [ModuleInfo("", "Net", None),
+        ...            ModuleInfo("fc", "Linear", "", (("weight", 0), ("bias", 1))),
+        ...            ModuleInfo("spare", "Sequential", ""),
+        ...            ModuleInfo("spare.0", "Linear", "spare", (("weight", 2),))]
+        >>> params = [ParamInfo(0, "fc.weight", 6, 24, True, "float32"),
+        ...           ParamInfo(1, "fc.bias", 2, 8, True, "float32"),
+        ...           ParamInfo(2, "spare.0.weight", 4, 16, True, "float32")]
+        >>> entries = unused_entries(modules, params, used={0}, active={"", "fc"},
+        ...                          owners=param_owners(modules))
+        >>> [(e.path, e.type_name, e.params) for e in entries]
+        [('spare', 'Sequential', 4), ('fc.bias', 'Parameter', 2)]
+    """
+    entries: dict[str, int] = {}
+    types: dict[str, str] = {}
+    for m in modules:
+        if m.path not in active and m.parent is not None and m.parent in active:
+            entries[m.path], types[m.path] = 0, m.type_name
+    roots = set(entries)
+    parents: dict[str, str | None] | None = None
+    root_of: dict[str, str | None] = {}  # memo: module -> root of the inactive subtree
+    for p in params:
+        if p.key in used:
+            continue
+        if parents is None:
+            parents = {m.path: m.parent for m in modules}
+        owner = owners[p.key][0] if p.key in owners else ""
+        root = _inactive_root(owner, parents, roots, root_of)
+        if root is None:
+            entries[p.name], types[p.name] = p.numel, "Parameter"
+        else:
+            entries[root] += p.numel
+    return tuple([UnusedEntry(path, types[path], n) for path, n in entries.items()])
+
+
+def _inactive_root(
+    path: str,
+    parents: Mapping[str, str | None],
+    roots: Container[str],
+    root_of: dict[str, str | None],
+) -> str | None:
+    """The root of the inactive subtree holding ``path``, ``None`` if it is active;
+    ``root_of`` remembers the answer along the way, linear over all parameters."""
+    node: str | None = path
+    walked: list[str] = []
+    found: str | None = None
+    while node is not None and node in parents:
+        if node in root_of:
+            found = root_of[node]
+            break
+        walked.append(node)
+        if node in roots:
+            found = node
+            break
+        node = parents[node]
+    for step in walked:
+        root_of[step] = found
+    return found
+
+
+# -- the rows ------------------------------------------------------------------------------
+
+
+class _Rows:
+    """Builds the rows of the active modules from what the counting steps give."""
+
+    def __init__(
+        self,
+        trace: Trace,
+        params: Mapping[int, ParamInfo],
+        calls: Mapping[str, Sequence[CallRecord]],
+        carrier: Mapping[int, str],
+        times: Iterable[tuple[str, float]],
+    ) -> None:
+        self.infos = {m.path: m for m in trace.modules}
+        self.params = params
+        self.calls = calls
+        self.carrier = carrier
+        self.times = dict(times)
+        self.param_uses = trace.param_uses
+        self._users: dict[int, list[str]] | None = None
+
+    def tree(self, root: ModuleInfo, children: Mapping[str, tuple[str, ...]]) -> SummaryNode:
+        """The node of ``root`` with every active module below it, in display order.
 
         Iterative: nesting depth is not limited by Python's recursion limit.
         """
-        order: list[tuple[str, int, list[str]]] = []  # pre-order: reversed, children first
-        pending = [(root, 0)]
-        active, first_activity, all_children = self.active, self.first_activity, self.children
+        order: list[tuple[str, int, tuple[str, ...]]] = []  # pre-order, built in reverse
+        pending = [(root.path, 0)]
+        no_children: tuple[str, ...] = ()
         while pending:
             path, depth = pending.pop()
-            kids = all_children[path]
-            if kids:
-                kids = sorted([c for c in kids if c in active], key=first_activity.__getitem__)
-                for c in reversed(kids):
-                    pending.append((c, depth + 1))
+            kids = children.get(path, no_children)
+            for c in reversed(kids):
+                pending.append((c, depth + 1))
             order.append((path, depth, kids))
         built: dict[str, SummaryNode] = {}
-        pop = built.pop
+        pop, infos, node = built.pop, self.infos, self.node
         for path, depth, kids in reversed(order):
-            built[path] = self.node(path, depth, tuple([pop(c) for c in kids]) if kids else ())
-        return built[root]
+            built[path] = node(infos[path], depth, tuple([pop(c) for c in kids]) if kids else ())
+        return built[root.path]
 
-    def node(self, path: str, depth: int, child_nodes: tuple[SummaryNode, ...]) -> SummaryNode:
-        info = self.infos[path]
+    def node(self, info: ModuleInfo, depth: int, children: tuple[SummaryNode, ...]) -> SummaryNode:
+        """The row of one module, its children's rows given."""
+        path = info.path
         calls = self.calls.get(path, ())
-        own_macs = 0
+        mult_adds = 0
         for call in calls:
-            own_macs += call.mult_adds
+            mult_adds += call.mult_adds
+        num = trainable = nbytes = 0
+        carried: list[ParamInfo] = []
+        shared: tuple[SharedParam, ...] = ()
+        if info.param_keys:
+            carried, shared = self.row_params(info)
+            for p in carried:
+                num += p.numel
+                nbytes += p.nbytes
+                if p.trainable:
+                    trainable += p.numel
+        subtree_params, subtree_trainable, subtree_mult_adds = num, trainable, mult_adds
+        for child in children:
+            subtree_params += child.subtree_params
+            subtree_trainable += child.subtree_trainable
+            subtree_mult_adds += child.subtree_mult_adds
+        first = calls[0] if calls else None
+        return SummaryNode(
+            path=path,
+            type_name=info.type_name,
+            depth=depth,
+            calls=len(calls),
+            inputs=None if first is None else first.inputs,
+            output=None if first is None or first.raised else first.output,
+            num_params=num,
+            param_names=tuple([p.name for p in carried]) if carried else (),
+            trainable_params=trainable,
+            param_bytes=nbytes,
+            shared=shared,
+            used_by=self.used_by(path, carried) if carried and not calls else (),
+            buffers=info.buffer_numel,
+            mult_adds=mult_adds,
+            kernel_size=info.kernel_size,
+            traced=info.traced,
+            time_s=self.times.get(path) if self.times else None,
+            subtree_params=subtree_params,
+            subtree_trainable=subtree_trainable,
+            subtree_mult_adds=subtree_mult_adds,
+            children=children,
+            variants=_variants(calls) if len(calls) > 1 else (),
+            groups=info.groups,
+        )
+
+    def row_params(self, info: ModuleInfo) -> tuple[list[ParamInfo], tuple[SharedParam, ...]]:
+        """The parameters a row carries, and those registered on it that another row carries."""
+        path, carrier, params = info.path, self.carrier, self.params
         carried: list[ParamInfo] = []
         shared: list[SharedParam] = []
         for name, key in info.param_keys:
-            carrier = self.carrier.get(key)
-            if carrier == path:
+            at = carrier.get(key)
+            if at == path:
                 # One tensor may be registered twice on one module (``bn.bias = bn.weight``): once.
-                for p in carried:
-                    if p.key == key:
+                p = params[key]
+                for q in carried:
+                    if q is p:
                         break
                 else:
-                    carried.append(self.params[key])
-            elif carrier is not None:
-                shared.append(SharedParam(name, self.params[key].name, carrier))
-        num = trainable = nbytes = 0
-        for p in carried:
-            num += p.numel
-            nbytes += p.nbytes
-            if p.trainable:
-                trainable += p.numel
-        subtree_params, subtree_trainable, subtree_macs = num, trainable, own_macs
-        for child in child_nodes:
-            subtree_params += child.subtree_params
-            subtree_trainable += child.subtree_trainable
-            subtree_macs += child.subtree_mult_adds
-        used_by: tuple[str, ...] = ()
-        if carried and not calls:
-            used_by = tuple(
-                dict.fromkeys(u for p in carried for u in self.users.get(p.key, ()) if u != path)
-            )
-        first = calls[0] if calls else None
-        variants: tuple[tuple[SeqSpec, ValueSpec | None], ...] = ()
-        if len(calls) > 1:  # a dict, not a list: linear in calls however many shapes differ
-            seen = dict.fromkeys((c.inputs, None if c.raised else c.output) for c in calls)
-            if len(seen) > 1:
-                variants = tuple(seen)
-        # Positional, in field order: a keyword call of a 23-field frozen dataclass
-        # costs twice as much, and this runs once per module.
-        return SummaryNode(
-            path,
-            info.type_name,
-            depth,
-            len(calls),
-            first.inputs if first is not None else None,  # inputs
-            first.output if first is not None and not first.raised else None,  # output
-            num,  # num_params
-            tuple([p.name for p in carried]) if carried else (),  # param_names
-            trainable,  # trainable_params
-            nbytes,  # param_bytes
-            tuple(shared) if shared else (),  # shared
-            used_by,
-            info.buffer_numel,  # buffers
-            own_macs,  # mult_adds
-            info.kernel_size,
-            info.traced,
-            self.times.get(path),  # time_s
-            subtree_params,
-            subtree_trainable,
-            subtree_macs,  # subtree_mult_adds
-            child_nodes,  # children
-            variants,
-            info.groups,
-        )
+                    carried.append(p)
+            elif at is not None:
+                shared.append(SharedParam(name, params[key].name, at))
+        return carried, tuple(shared) if shared else ()
 
-    def unused_section(self) -> tuple[UnusedEntry, ...]:
-        """Each unused tensor once: under the root of the inactive subtree holding its
-        first owner, or as a lone parameter when that owner is active."""
-        entries: dict[str, int] = {}
-        types: dict[str, str] = {}
-        roots = {
-            m.path
-            for m in self.modules
-            if m.path not in self.active and m.parent is not None and m.parent in self.active
-        }
-        for m in self.modules:
-            if m.path in roots:
-                entries[m.path], types[m.path] = 0, m.type_name
-        for key, p in self.params.items():
-            if key in self.used:
-                continue
-            owner = self.owners[key][0] if key in self.owners else ""
-            root = self._inactive_root(owner, roots)
-            if root is None:
-                entries[p.name], types[p.name] = p.numel, "Parameter"
-            else:
-                entries[root] += p.numel
-        return tuple(UnusedEntry(path, types[path], n) for path, n in entries.items())
+    def used_by(self, path: str, carried: Iterable[ParamInfo]) -> tuple[str, ...]:
+        """Other modules whose operators used the parameters ``path`` carries."""
+        if self._users is None:
+            self._users = {}
+            for key, user in self.param_uses:
+                if key in self._users:
+                    self._users[key].append(user)
+                else:
+                    self._users[key] = [user]
+        users = self._users
+        return tuple(dict.fromkeys(u for p in carried for u in users.get(p.key, ()) if u != path))
 
-    def _inactive_root(self, path: str, roots: set[str]) -> str | None:
-        node: str | None = path
-        walked: list[str] = []
-        found: str | None = None
-        while node is not None and node in self.infos:
-            if node in self._root_of:
-                found = self._root_of[node]
-                break
-            walked.append(node)
-            if node in roots:
-                found = node
-                break
-            node = self.infos[node].parent
-        for step in walked:  # remember the answer along the way: linear over all params
-            self._root_of[step] = found
-        return found
+
+def _variants(calls: Sequence[CallRecord]) -> tuple[tuple[SeqSpec, ValueSpec | None], ...]:
+    """The distinct ``(inputs, output)`` of several calls, when not all alike; else ``()``.
+
+    A dict, not a list: linear in calls however many shapes differ.
+    """
+    seen = dict.fromkeys((c.inputs, None if c.raised else c.output) for c in calls)
+    return tuple(seen) if len(seen) > 1 else ()

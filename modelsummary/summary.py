@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import copy
-import dataclasses
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -52,7 +51,7 @@ from ._inputs import (
 from ._memory import check_optimizer
 from ._meta import META_HINT, MetaPass, fails_only_on_meta, meta_stand_ins
 from ._pruning import with_masks
-from ._records import Trace
+from ._records import PassInfo, Trace
 from ._render import COLUMNS, RenderOptions, format_inputs
 from ._result import ModelSummary
 from ._state import preserved_state
@@ -178,16 +177,16 @@ def summary(
             kept = tuple(c for c in options.columns if not COLUMNS[c].needs_pass)
             options = replace(options, columns=kept)
         trace = _registered_only(model, optimizer, options)
-        result = ModelSummary(with_masks(build_tree(trace), model), options, input_size=shapes)
+        tree = build_tree(trace, PassInfo(forward_pass=False))
+        result = ModelSummary(with_masks(tree, model), options, input_size=shapes)
         if verbose:
             print(result)
         return result
     check_has_forward(model)
     check_forward_arguments(model, args, forward_kwargs)
-    input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, forward_kwargs]))
 
     with _gc_paused():
-        trace = _traced_pass(
+        trace, run = _traced_pass(
             model,
             args,
             forward_kwargs,
@@ -198,7 +197,7 @@ def summary(
             made_inputs=made,
             catalogue=catalogue,
         )
-        tree = build_tree(dataclasses.replace(trace, input_bytes=input_bytes))
+        tree = build_tree(trace, run)
     result = ModelSummary(with_masks(tree, model), options, input_size=shapes)
     if verbose:
         print(result)
@@ -235,7 +234,7 @@ def _registered_only(model: nn.Module, optimizer: str | None, options: RenderOpt
             "the model has lazy modules, whose parameters take their shapes from a forward"
             " pass: give input_size or input_data"
         )
-    return dataclasses.replace(tracer.finish(), forward_pass=False)
+    return tracer.finish()
 
 
 def _traced_pass(
@@ -248,10 +247,11 @@ def _traced_pass(
     timed: bool = False,
     made_inputs: bool = False,
     catalogue: Catalogue | None = None,
-) -> Trace:
-    """One traced pass of ``model``; ``made_inputs`` says the inputs were built from
-    ``input_size`` in the model's own dtype (no ``dtypes`` given), for the advice of a
-    failure over their dtype."""
+) -> tuple[Trace, PassInfo]:
+    """One traced pass of ``model``: what the tracer saw, and the facts about the pass
+    beside it. ``made_inputs`` says the inputs were built from ``input_size`` in the
+    model's own dtype (no ``dtypes`` given), for the advice of a failure over their dtype."""
+    input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, kwargs]))
     original = model_device(model)
     on_meta = target.type == "meta"
     if original.type == "meta" and not on_meta:
@@ -299,15 +299,16 @@ def _traced_pass(
             if on_cuda:
                 torch.cuda.synchronize(target)
                 peak = torch.cuda.max_memory_allocated(target)
-            trace = dataclasses.replace(tracer.finish(), optimizer=optimizer, peak_bytes=peak)
-            if timed:
-                trace = dataclasses.replace(trace, times=_time_pass(model, args, kwargs, target))
+            trace = tracer.finish()
+            times = _time_pass(model, args, kwargs, target) if timed else ()
         except Exception as err:
             raise _forward_error(model, tracer, err, on_meta, made_inputs) from err
         finally:
             if moved:
                 model.to(original)
-    return trace
+    return trace, PassInfo(
+        input_bytes=input_bytes, optimizer=optimizer, peak_bytes=peak, times=times
+    )
 
 
 def _time_pass(

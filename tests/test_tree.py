@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from modelsummary._memory import estimate_training
 from modelsummary._records import (
     CallRecord,
     ModuleInfo,
     OtherSpec,
     ParamInfo,
+    PassInfo,
     SeqSpec,
     TensorSpec,
     Trace,
@@ -145,3 +149,92 @@ def test_a_tensor_registered_twice_on_one_module_is_carried_once():
     bn = tree.root.children[0]
     assert (bn.num_params, bn.param_names, bn.subtree_params) == (2, ("bn.weight",), 2)
     assert tree.totals.total_params == 2
+
+
+def test_pass_facts_travel_beside_the_trace_not_in_it():
+    """The trace holds what the tracer observed; the pass's own facts come in a PassInfo."""
+    observed = {f.name for f in dataclasses.fields(Trace)}
+    beside = {f.name for f in dataclasses.fields(PassInfo)}
+    assert observed.isdisjoint(beside)
+    assert beside == {"forward_pass", "input_bytes", "optimizer", "peak_bytes", "times"}
+    t = trace(
+        [ModuleInfo("", "Net", None), ModuleInfo("fc", "Linear", "", (("weight", 0),))],
+        [param(0, "fc.weight", 6)],
+        [call(""), call("fc")],
+        [(0, "fc")],
+    )
+    run = PassInfo(input_bytes=40, peak_bytes=1_000, times=(("fc", 0.5),))
+    tree = build_tree(t, run)
+    assert (tree.totals.input_bytes, tree.totals.peak_bytes) == (40, 1_000)
+    assert [n.time_s for n in tree.root.walk()] == [None, 0.5]
+    assert tree.totals.optimizer is None and tree.totals.grad_bytes == 0
+    assert build_tree(t).totals == dataclasses.replace(tree.totals, input_bytes=0, peak_bytes=None)
+
+
+def test_training_estimate_beside_the_tree_covers_the_used_parameters_only():
+    t = trace(
+        [
+            ModuleInfo("", "Net", None),
+            ModuleInfo("fc", "Linear", "", (("weight", 0), ("bias", 1))),
+            ModuleInfo("spare", "Linear", "", (("weight", 2),)),
+        ],
+        [param(0, "fc.weight", 6), param(1, "fc.bias", 2, trainable=False), param(2, "w", 9)],
+        [call(""), call("fc")],
+        [(0, "fc"), (1, "fc")],
+    )
+    t = dataclasses.replace(t, saved_bytes=96)
+    totals = build_tree(t, PassInfo(optimizer="adam")).totals
+    used = [p for p in t.params if p.key in (0, 1)]
+    expected = estimate_training("adam", used, saved_bytes=96)
+    assert (totals.optimizer, totals.grad_bytes, totals.optimizer_bytes, totals.saved_bytes) == (
+        expected.optimizer,
+        expected.grad_bytes,
+        expected.optimizer_bytes,
+        expected.saved_bytes,
+    )
+    # closed form: Adam keeps two float32 copies and a float32 step per trainable tensor
+    assert (totals.grad_bytes, totals.optimizer_bytes) == (6 * 4, 2 * 6 * 4 + 4)
+
+
+def test_without_a_pass_every_module_is_shown_and_every_parameter_counted():
+    t = trace(
+        [
+            ModuleInfo("", "Net", None),
+            ModuleInfo("a", "Linear", "", (("weight", 0),)),
+            ModuleInfo("b", "Linear", "", (("weight", 0), ("bias", 1))),
+        ],
+        [param(0, "a.weight", 6), param(1, "b.bias", 2)],
+        [],
+        [],
+    )
+    tree = build_tree(t, PassInfo(forward_pass=False))
+    assert tree.forward_pass is False and tree.unused == () and tree.unused_modules == ()
+    assert [(n.path, n.num_params) for n in tree.root.walk()] == [("", 0), ("a", 6), ("b", 2)]
+    assert tree.totals.total_params == tree.totals.all_params == 8
+    # the same records with a pass: nothing was used, nothing ran
+    ran = build_tree(t)
+    assert (ran.totals.total_params, ran.totals.unused_params, ran.unused_modules) == (
+        0,
+        8,
+        ("a", "b"),
+    )
+
+
+def test_a_child_that_never_ran_takes_its_place_from_what_it_holds():
+    """Display order: a container is placed by its first child's first call."""
+    t = trace(
+        [
+            ModuleInfo("", "Net", None),
+            ModuleInfo("head", "Linear", ""),
+            ModuleInfo("body", "ModuleList", ""),
+            ModuleInfo("body.0", "Linear", "body"),
+            ModuleInfo("body.1", "Linear", "body"),
+        ],
+        [],
+        [call(""), call("body.1"), call("head"), call("body.0")],
+        [],
+    )
+    root = build_tree(t).root
+    assert [c.path for c in root.children] == ["body", "head"]
+    assert [c.path for c in root.children[0].children] == ["body.1", "body.0"]
+    assert root.children[0].calls == 0
