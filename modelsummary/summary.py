@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import is_lazy
 
 from ._catalogue import Catalogue, current_catalogue
 from ._errors import ModelSummaryError
@@ -228,13 +229,14 @@ def _registered_only(model: nn.Module, optimizer: str | None, options: RenderOpt
     if optimizer is not None:
         raise ValueError("optimizer= needs a forward pass: give input_size or input_data")
     check_columns_without_input(options.columns)
-    tracer = Tracer(model)
-    if _has_lazy_parameters(tracer.modules):
+    uninitialised = [name for name, t in _named_tensors(model) if is_lazy(t)]
+    if uninitialised:
         raise ValueError(
-            "the model has lazy modules, whose parameters take their shapes from a forward"
-            " pass: give input_size or input_data"
+            "the model has lazy modules or uninitialised parameters"
+            f" ({', '.join(uninitialised)}), whose shapes come from a forward pass:"
+            " give input_size or input_data"
         )
-    return tracer.finish()
+    return Tracer(model).finish()
 
 
 def _traced_pass(
@@ -333,6 +335,11 @@ def _has_lazy_parameters(modules: Iterable[nn.Module]) -> bool:
 def _tensors(model: nn.Module) -> Iterable[torch.Tensor]:
     yield from model.parameters()
     yield from model.buffers()
+
+
+def _named_tensors(model: nn.Module) -> Iterable[tuple[str, torch.Tensor]]:
+    yield from model.named_parameters()
+    yield from model.named_buffers()
 
 
 def _forward_error(

@@ -426,3 +426,25 @@ def test_without_an_input_columns_asked_for_are_kept():
         summary(nn.Linear(3, 2), col_names=("output_size", "num_params"), verbose=0)
     with pytest.raises(ValueError, match="lazy modules"):
         summary(nn.LazyLinear(2), verbose=0)
+
+
+class _Uninitialised(nn.Module):
+    """Uninitialised tensors on a plain module, not a lazy one: nothing materialises them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.param = nn.UninitializedParameter()
+        self.register_buffer("stat", nn.UninitializedBuffer())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+def test_without_an_input_uninitialised_tensors_are_named_not_a_crash():
+    """``nn.UninitializedParameter`` has no size until something gives it one: without a
+    pass it is refused by name, as lazy modules are (it used to fail inside ``numel``)."""
+    model = _Uninitialised()
+    with pytest.raises(ValueError, match=r"uninitialised.*\(param, stat\).*give input_size"):
+        summary(model, verbose=0)
+    assert isinstance(model.param, nn.UninitializedParameter)  # left as it was
