@@ -776,52 +776,68 @@ class _Rows:
         return built[root.path]
 
     def node(self, info: ModuleInfo, depth: int, children: tuple[SummaryNode, ...]) -> SummaryNode:
-        """The row of one module, its children's rows given."""
-        path = info.path
-        calls = self.calls.get(path, ())
+        """The row of one module, its children's rows given.
+
+        Each field is computed into a local of the field's own name and passed by
+        position in field order, which ``test_tree.py`` checks against
+        :func:`dataclasses.fields`: Python compiles a call with more than 15 keyword
+        arguments to a dict built per call, which made every row cost half as much again.
+        """
+        path, type_name = info.path, info.type_name
+        records = self.calls.get(path, ())
+        calls = len(records)
         mult_adds = 0
-        for call in calls:
-            mult_adds += call.mult_adds
-        num = trainable = nbytes = 0
+        for record in records:
+            mult_adds += record.mult_adds
+        num_params = trainable_params = param_bytes = 0
         carried: list[ParamInfo] = []
         shared: tuple[SharedParam, ...] = ()
         if info.param_keys:
             carried, shared = self.row_params(info)
             for p in carried:
-                num += p.numel
-                nbytes += p.nbytes
+                num_params += p.numel
+                param_bytes += p.nbytes
                 if p.trainable:
-                    trainable += p.numel
-        subtree_params, subtree_trainable, subtree_mult_adds = num, trainable, mult_adds
+                    trainable_params += p.numel
+        subtree_params, subtree_trainable = num_params, trainable_params
+        subtree_mult_adds = mult_adds
         for child in children:
             subtree_params += child.subtree_params
             subtree_trainable += child.subtree_trainable
             subtree_mult_adds += child.subtree_mult_adds
-        first = calls[0] if calls else None
+        first = records[0] if records else None
+        inputs = None if first is None else first.inputs
+        output = None if first is None or first.raised else first.output
+        param_names = tuple([p.name for p in carried]) if carried else ()
+        used_by = self.used_by(path, carried) if carried and not records else ()
+        buffers, kernel_size, traced = info.buffer_numel, info.kernel_size, info.traced
+        groups = info.groups
+        time_s = self.times.get(path) if self.times else None
+        variants = _variants(records) if calls > 1 else ()
         return SummaryNode(
-            path=path,
-            type_name=info.type_name,
-            depth=depth,
-            calls=len(calls),
-            inputs=None if first is None else first.inputs,
-            output=None if first is None or first.raised else first.output,
-            num_params=num,
-            param_names=tuple([p.name for p in carried]) if carried else (),
-            trainable_params=trainable,
-            param_bytes=nbytes,
-            shared=shared,
-            used_by=self.used_by(path, carried) if carried and not calls else (),
-            buffers=info.buffer_numel,
-            mult_adds=mult_adds,
-            kernel_size=info.kernel_size,
-            traced=info.traced,
-            time_s=self.times.get(path) if self.times else None,
-            subtree_params=subtree_params,
-            subtree_trainable=subtree_trainable,
-            subtree_mult_adds=subtree_mult_adds,
-            children=children,
-            variants=_variants(calls) if len(calls) > 1 else (),
-            groups=info.groups,
+            path,
+            type_name,
+            depth,
+            calls,
+            inputs,
+            output,
+            num_params,
+            param_names,
+            trainable_params,
+            param_bytes,
+            shared,
+            used_by,
+            buffers,
+            mult_adds,
+            kernel_size,
+            traced,
+            time_s,
+            subtree_params,
+            subtree_trainable,
+            subtree_mult_adds,
+            children,
+            variants,
+            groups,
         )
 
     def row_params(self, info: ModuleInfo) -> tuple[list[ParamInfo], tuple[SharedParam, ...]]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import textwrap
 
+from modelsummary import _tree
 from modelsummary._memory import estimate_training
 from modelsummary._records import (
     CallRecord,
@@ -15,7 +19,7 @@ from modelsummary._records import (
     TensorSpec,
     Trace,
 )
-from modelsummary._tree import build_tree
+from modelsummary._tree import SharedParam, SummaryNode, build_tree
 
 OUT = TensorSpec((1, 2), "float32", 8)
 
@@ -238,3 +242,67 @@ def test_a_child_that_never_ran_takes_its_place_from_what_it_holds():
     assert [c.path for c in root.children] == ["body", "head"]
     assert [c.path for c in root.children[0].children] == ["body.1", "body.0"]
     assert root.children[0].calls == 0
+
+
+def test_rows_pass_each_field_by_its_own_name_in_field_order():
+    """The row builder passes SummaryNode's fields by position (a call with more than 15
+    keywords costs a dict per row); each argument is a local named after its field, and
+    this keeps the order the dataclass's."""
+    source = textwrap.dedent(inspect.getsource(_tree._Rows.node))
+    (build,) = [
+        n
+        for n in ast.walk(ast.parse(source))
+        if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "SummaryNode"
+    ]
+    assert not build.keywords
+    names = [arg.id if isinstance(arg, ast.Name) else ast.dump(arg) for arg in build.args]
+    assert names == [f.name for f in dataclasses.fields(SummaryNode)]
+
+
+def test_every_field_of_a_row_lands_in_its_place():
+    inputs = SeqSpec((TensorSpec((1, 3), "float32", 12),))
+    t = trace(
+        [
+            ModuleInfo("", "Net", None),
+            ModuleInfo("conv", "Conv1d", "", (("weight", 0), ("bias", 1), ("tied", 2)), 5, (3,)),
+            ModuleInfo("conv.act", "ReLU", "conv"),
+            ModuleInfo("other", "Linear", "", (("weight", 2),)),
+        ],
+        [param(0, "conv.weight", 9), param(1, "conv.bias", 3, trainable=False), param(2, "o.w", 7)],
+        [
+            call(""),
+            CallRecord("conv", inputs, OUT, mult_adds=11),
+            call("conv.act", macs=2),
+            CallRecord("conv", SeqSpec(()), OUT, mult_adds=11),
+            call("other"),
+        ],
+        [(0, "conv"), (1, "conv"), (2, "other")],
+    )
+    conv = build_tree(t, PassInfo(times=(("conv", 0.25),))).root.children[0]
+    act = conv.children[0]
+    assert dataclasses.asdict(conv) == dataclasses.asdict(
+        SummaryNode(
+            path="conv",
+            type_name="Conv1d",
+            depth=1,
+            calls=2,
+            inputs=inputs,
+            output=OUT,
+            num_params=12,
+            param_names=("conv.weight", "conv.bias"),
+            trainable_params=9,
+            param_bytes=48,
+            shared=(SharedParam("tied", "o.w", "other"),),
+            used_by=(),
+            buffers=5,
+            mult_adds=22,
+            kernel_size=(3,),
+            traced=True,
+            time_s=0.25,
+            subtree_params=12,
+            subtree_trainable=9,
+            subtree_mult_adds=24,
+            children=(act,),
+            variants=((inputs, OUT), (SeqSpec(()), OUT)),
+        )
+    )
