@@ -1,6 +1,6 @@
 """Print a torchinfo-style summary of a PyTorch model, with counts that are right.
 
-Example:
+Examples:
     >>> import torch
     >>> from modelsummary import summary
     >>> summary(torch.nn.Linear(4, 2), (1, 4), verbose=0).total_params

@@ -1,6 +1,6 @@
-"""``python -m modelsummary``: the command line (see :mod:`modelsummary._cli`).
+"""``python -m modelsummary``: the command line (see `modelsummary._cli`).
 
-Example:
+Examples:
     >>> from modelsummary._cli import main
     >>> main(["--depth", "0"])  # doctest: +ELLIPSIS
     ===...

@@ -11,12 +11,12 @@ together, once, below. Each operator is one of:
 
 * **counted**: matrix products, convolutions, attention, recurrent layers,
   triangular solves, Fourier transforms, with a formula
-  (:mod:`modelsummary._flops`).
+  (`modelsummary._flops`).
 * **free**: known to do no multiply-accumulates: views, copies, creation,
   indexing, elementwise maths, normalisation, softmax, pooling, reductions,
   losses, assertions, profiler markers. Their work is real but it is not MACs.
 * **communication**: collectives (``c10d``, functional collectives, waits); no
-  MACs, and :meth:`Catalogue.communication` gives the bytes each call moves.
+  MACs, and `Catalogue.communication()` gives the bytes each call moves.
 * **uncounted**: anything else. The summary lists these by name and count, so a
   total that may be partial says so.
 
@@ -28,11 +28,11 @@ libraries are written as ``"namespace::name"`` (``"torchvision::deform_conv2d"``
 and resolve lazily: at once if the library is loaded, else the first time an
 operator of that name runs.
 
-Users extend it through :func:`register_formula` (process-wide) and
-``summary(..., formulas={...})`` (one call), which build a :class:`Catalogue`
+Users extend it through `register_formula()` (process-wide) and
+``summary(..., formulas={...})`` (one call), which build a `Catalogue`
 with their entries on top of the built-in ones.
 
-Example:
+Examples:
     >>> aten = torch.ops.aten
     >>> catalogue = current_catalogue()
     >>> catalogue.classify(aten.addmm.default) is flops.addmm_op
@@ -59,14 +59,14 @@ from . import _flops as flops
 from ._flops import Formula, LeafFormula
 
 DISPATCH = None
-"""What :meth:`Catalogue.classify_function` returns for a call to count at the aten level."""
+"""What `Catalogue.classify_function()` returns for a call to count at the aten level."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Communication:
     """The catalogue entry of a collective: no MACs; ``nbytes`` gives the bytes a call moves.
 
-    Example:
+    Examples:
         >>> entry = Communication(flops.collective_bytes)
         >>> entry.nbytes((torch.zeros(4),), {}, None)
         16
@@ -77,13 +77,13 @@ class Communication:
 
 
 Entry = Formula | bool | Communication
-"""An operator's entry: its formula, ``True`` for free, or a :class:`Communication`."""
+"""An operator's entry: its formula, ``True`` for free, or a `Communication`."""
 
 
 def op_name(func: Any) -> str:
     """The operator's packet name, such as ``"aten.addmm"``.
 
-    Example:
+    Examples:
         >>> op_name(torch.ops.aten.addmm.default)
         'aten.addmm'
     """
@@ -98,14 +98,14 @@ _FREE_TAGS = (torch.Tag.pointwise, torch.Tag.view_copy)
 class Catalogue:
     """Operators and their entries at the three levels; immutable once built.
 
-    Build one with :func:`current_catalogue` (the built-in entries and the
-    process-wide registrations) or :meth:`with_formulas` (those and a call's own).
+    Build one with `current_catalogue()` (the built-in entries and the
+    process-wide registrations) or `with_formulas()` (those and a call's own).
     A formula of your own for an aten operator turns off the built-in torch-level
     and whole-module shortcuts (every call is then counted at the aten level, where
     your formula sees it); one for a torch function turns off the built-in
     whole-module ones. Same numbers, only slower.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> catalogue = current_catalogue()
         >>> catalogue.leaf_formula(nn.Linear) is not None
@@ -144,7 +144,7 @@ class Catalogue:
             multiply-accumulates (collectives included); ``False`` if it is
             unknown (to report as uncounted).
 
-        Example:
+        Examples:
             >>> aten = torch.ops.aten
             >>> c = current_catalogue()
             >>> c.classify(aten.nll_loss_forward.default), c.classify(aten._foobar.default)
@@ -167,9 +167,9 @@ class Catalogue:
 
         Returns:
             A MAC formula; ``True`` if it is known to do no multiply-accumulates; or
-            :data:`DISPATCH` (``None``) to count the aten operators it runs.
+            `DISPATCH` (``None``) to count the aten operators it runs.
 
-        Example:
+        Examples:
             >>> x, w = torch.zeros(8, 4), torch.zeros(3, 4)
             >>> c = current_catalogue()
             >>> c.classify_function(F.linear)((x, w), {}, None)
@@ -197,7 +197,7 @@ class Catalogue:
         operators: the same numbers for a fraction of the cost. Tested against
         operator-level counting for each class.
 
-        Example:
+        Examples:
             >>> conv = nn.Conv2d(3, 8, 3)
             >>> x = torch.zeros(1, 3, 10, 10)
             >>> c = current_catalogue()
@@ -217,10 +217,10 @@ class Catalogue:
 
         Returns:
             ``(args, kwargs, output) -> bytes`` moved by one call (see
-            :func:`~modelsummary._flops.collective_bytes`; waits and barriers
+            `collective_bytes()`; waits and barriers
             move none), or ``None``.
 
-        Example:
+        Examples:
             >>> c = current_catalogue()
             >>> nbytes = c.communication(torch.ops._c10d_functional.all_reduce.default)
             >>> nbytes((torch.zeros(4), "sum", "group"), {}, torch.zeros(4))
@@ -247,13 +247,13 @@ class Catalogue:
         """This catalogue with ``formulas`` added, replacing any entry they name.
 
         Args:
-            formulas: ``{operator: formula}`` as :func:`register_formula` takes them.
+            formulas: ``{operator: formula}`` as `register_formula()` takes them.
 
         Raises:
             TypeError: A key that is no operator, or a formula that is not callable.
             ValueError: An operator name that the installed torch does not have.
 
-        Example:
+        Examples:
             >>> trilinear = torch.ops.aten._trilinear
             >>> c = current_catalogue().with_formulas({trilinear: lambda a, k, o: 7})
             >>> c.classify(trilinear.default)((), {}, None)
@@ -277,7 +277,7 @@ class Catalogue:
         """Every operator with an entry and its kind (``counted``, ``free``,
         ``communication``, ``leaf``), lazily resolved names as ``"ns::name"``.
 
-        Example:
+        Examples:
             >>> kinds = dict(current_catalogue().entries())
             >>> kinds[torch.ops.aten.mm], kinds[nn.Linear], kinds[torch.ops.c10d.allreduce_]
             ('counted', 'leaf', 'communication')
@@ -305,7 +305,7 @@ def _key(op: Any, *, optional: bool = False) -> Any:
     loaded) or it is ``optional`` (an operator that a Python module of torch
     defines when it is imported, as ``torch.distributed.fsdp`` defines ``fsdp::``).
 
-    Example:
+    Examples:
         >>> _key("aten::addmm") is torch.ops.aten.addmm, _key("nolib::op")
         (True, 'nolib.op')
         >>> _key("aten::no_such_op")
@@ -373,7 +373,7 @@ class _Builder:
     def words(
         self, entry: Entry, words: str, namespace: str = "aten", *, optional: bool = False
     ) -> None:
-        """:meth:`ops` for a list of names in one namespace (300 ``aten.x`` read badly)."""
+        """`ops()` for a list of names in one namespace (300 ``aten.x`` read badly)."""
         self.ops(entry, *[f"{namespace}::{word}" for word in words.split()], optional=optional)
 
     def functions_(self, entry: Formula | bool, *functions: Any) -> None:
@@ -655,7 +655,7 @@ _registered: dict[Any, Any] = {}
 
 
 def _build(own: Mapping[Any, Any]) -> Catalogue:
-    """The built-in entries with ``own`` on top (keys as :func:`_key` makes them)."""
+    """The built-in entries with ``own`` on top (keys as `_key()` makes them)."""
     builtin = _BUILTIN
     aten = dict(builtin.aten)
     functions = dict(builtin.functions)
@@ -689,7 +689,7 @@ _current = _build({})
 def current_catalogue() -> Catalogue:
     """The built-in entries and the process-wide registrations, as they are now.
 
-    Example:
+    Examples:
         >>> current_catalogue().classify(torch.ops.aten.mm.default) is flops.mm_op
         True
     """
@@ -735,7 +735,7 @@ def register_formula(
         ValueError: ``op`` has an entry already and ``override`` is false, or no
             operator of that name exists in the installed torch.
 
-    Example:
+    Examples:
         >>> from modelsummary import register_formula, summary, unregister_formula
         >>> @register_formula("mylib::fused_tanh_mm")
         ... def fused_tanh_mm(args, kwargs, out):
@@ -763,12 +763,12 @@ def register_formula(
 
 
 def unregister_formula(op: Any) -> None:
-    """Remove a formula added with :func:`register_formula`; a built-in one applies again.
+    """Remove a formula added with `register_formula()`; a built-in one applies again.
 
     Raises:
         ValueError: ``op`` has no registered formula.
 
-    Example:
+    Examples:
         >>> from modelsummary import register_formula, unregister_formula
         >>> _ = register_formula(torch.ops.aten.mm, lambda a, k, o: 0, override=True)
         >>> unregister_formula(torch.ops.aten.mm)

@@ -10,7 +10,7 @@ values, and summarises the result. The current directory is searched first, as
 A bad spec or argument prints one line on stderr and exits with status 2; a
 forward pass that fails exits with status 1.
 
-Example:
+Examples:
     >>> main(["--depth", "1", "--ascii"])  # doctest: +ELLIPSIS
     Demo: DemoNet on input_size=(1, 8), dtypes=[torch.long]: ...
     ===...
@@ -45,7 +45,7 @@ CLI_DTYPE_HINT = (
     ". The inputs made from --input-size have the model's floating dtype unless --dtype"
     " says otherwise: token ids and other indices need e.g. --dtype long"
 )
-"""The command line's form of :data:`modelsummary.summary.DTYPE_HINT`: its own flag."""
+"""The command line's form of `modelsummary.summary.DTYPE_HINT`: its own flag."""
 
 
 class CommandLineError(Exception):
@@ -163,7 +163,7 @@ def load_model(spec: str, kwargs: dict[str, Any]) -> nn.Module:
         CommandLineError: The spec is malformed, the module or attribute is
             missing, or the attribute is not a module or a factory of one.
 
-    Example:
+    Examples:
         >>> load_model("torch.nn:Linear", {"in_features": 2, "out_features": 1})
         Linear(in_features=2, out_features=1, bias=True)
     """
@@ -268,7 +268,7 @@ def _run(argv: Sequence[str] | None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
-    Example:
+    Examples:
         >>> main(["torch.nn:Nope"])  # prints the error on stderr
         2
     """

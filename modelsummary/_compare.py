@@ -1,6 +1,6 @@
 """Compare summaries: totals side by side, and what changed between two versions of a model.
 
-Example:
+Examples:
     >>> from torch import nn
     >>> from modelsummary import compare
     >>> small = nn.Sequential(nn.Linear(10, 2))
@@ -65,10 +65,10 @@ def _format_change(key: str, change: int) -> str:
 class Comparison:
     """Totals of several summaries side by side: one row per total, one column per model.
 
-    The rows are the ``totals`` of :meth:`ModelSummary.to_dict`, so every total a
+    The rows are the ``totals`` of `ModelSummary.to_dict()`, so every total a
     summary reports appears here.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> s = summary(nn.Linear(4, 2), (1, 4), verbose=0)
         >>> Comparison(("a",), (s,)).to_dict()["a"]["all_params"]
@@ -81,7 +81,7 @@ class Comparison:
     """The summaries compared."""
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        """``{name: totals}``, the totals as :meth:`ModelSummary.to_dict` gives them."""
+        """``{name: totals}``, the totals as `ModelSummary.to_dict()` gives them."""
         return {
             name: dict(s.to_dict()["totals"])
             for name, s in zip(self.names, self.summaries, strict=True)
@@ -124,17 +124,17 @@ def compare(
             of column names to them (``compare({"small": s1, "large": s2})``).
         names: A column name per item (default: the mapping's keys, else the root
             module's class name, numbered when repeated).
-        **kwargs: Passed to :func:`~modelsummary.summary` for the models
+        **kwargs: Passed to `summary()` for the models
             (``input_size``, ``input_data``, ``dtypes``, ``device`` ...).
 
     Returns:
-        The :class:`Comparison`; print it for the table.
+        The `Comparison`; print it for the table.
 
     Raises:
         TypeError: An item that is neither a summary nor a module.
         ValueError: No items, or ``names`` of the wrong length or repeated.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> print(compare(nn.Linear(10, 2), nn.Linear(10, 4), names=["two", "four"],
         ...               input_size=(1, 10)))  # doctest: +ELLIPSIS
@@ -175,7 +175,7 @@ def compare(
 class LayerChange:
     """One field of one layer that differs between two summaries.
 
-    Example:
+    Examples:
         >>> LayerChange("fc", "num_params", "55", "33").field
         'num_params'
     """
@@ -210,7 +210,7 @@ class SummaryDiff:
 
     False when nothing changed. Print it for a ``+``/``-``/``~`` listing.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> a = summary(nn.Sequential(nn.Linear(4, 4)), (1, 4), verbose=0)
         >>> bool(SummaryDiff.between(a, a))
@@ -234,7 +234,7 @@ class SummaryDiff:
     def between(cls, before: ModelSummary, after: ModelSummary) -> SummaryDiff:
         """Diff two summaries.
 
-        Example:
+        Examples:
             >>> from torch import nn
             >>> a = summary(nn.Sequential(nn.Linear(4, 4)), (1, 4), verbose=0)
             >>> b = summary(nn.Sequential(nn.Linear(4, 2)), (1, 4), verbose=0)
@@ -308,12 +308,12 @@ def diff(
     Args:
         before: The earlier summary or model.
         after: The later summary or model.
-        **kwargs: Passed to :func:`~modelsummary.summary` for models.
+        **kwargs: Passed to `summary()` for models.
 
     Returns:
-        The :class:`SummaryDiff`; print it for the listing.
+        The `SummaryDiff`; print it for the listing.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> model = nn.Sequential(nn.Linear(10, 5), nn.ReLU(), nn.Linear(5, 2))
         >>> before = summary(model, (1, 10), verbose=0)

@@ -4,7 +4,7 @@ It has the three things other tools count wrong: a block called twice, an
 output head tied to the embedding, and a registered module the forward never
 calls.
 
-Example:
+Examples:
     >>> from modelsummary import summary
     >>> s = summary(DemoNet(), **DEMO_INPUT, verbose=0)
     >>> s.total_params, s.unused_params, s.all_params, s.unused_modules
@@ -19,16 +19,16 @@ import torch
 from torch import nn
 
 DEMO_INPUT: dict[str, Any] = {"input_size": (1, 8), "dtypes": [torch.long]}
-"""Arguments of :func:`~modelsummary.summary` that fit :class:`DemoNet`."""
+"""Arguments of `summary()` that fit `DemoNet`."""
 
 DEMO_INPUT_TEXT = "input_size=(1, 8), dtypes=[torch.long]: one sequence of 8 token ids"
-""":data:`DEMO_INPUT` in words, as the command line prints it above the demo's table."""
+"""`DEMO_INPUT` in words, as the command line prints it above the demo's table."""
 
 
 class DemoNet(nn.Module):
     """A tiny language model: embedding, one block applied twice, a tied head.
 
-    Example:
+    Examples:
         >>> DemoNet()(torch.zeros(1, 8, dtype=torch.long)).shape
         torch.Size([1, 8, 64])
     """

@@ -1,6 +1,6 @@
 """The package's one error type.
 
-Example:
+Examples:
     >>> issubclass(ModelSummaryError, RuntimeError)
     True
 """
@@ -15,7 +15,7 @@ class ModelSummaryError(RuntimeError):
     and the shapes it received; the original exception is chained as
     ``__cause__``.
 
-    Example:
+    Examples:
         >>> str(ModelSummaryError("forward failed in 'fc'"))
         "forward failed in 'fc'"
     """

@@ -1,12 +1,12 @@
 """Exporters: summary data -> JSON, CSV, Markdown, a pandas DataFrame. Pure; never imports torch.
 
 JSON, CSV and the DataFrame work from the dictionary
-:meth:`~modelsummary.ModelSummary.to_dict` returns, without naming its fields:
+`to_dict()` returns, without naming its fields:
 whatever a row or the totals hold flows through. Markdown draws the same cells
-as the text table (:func:`modelsummary._render.render_markdown`). :data:`FORMATS`
+as the text table (`modelsummary._render.render_markdown()`). `FORMATS`
 maps each format name to its renderer.
 
-Example:
+Examples:
     >>> data = {"layers": [{"path": "", "type": "Net", "output": {"shape": [1, 2]}}]}
     >>> print(layers_csv(data), end="")
     path,type,output
@@ -32,15 +32,15 @@ PathLike = str | os.PathLike[str]
 
 
 SCHEMA_VERSION = 1
-"""Version of the layout :func:`summary_dict` returns (``docs/outputs.md`` documents it)."""
+"""Version of the layout `summary_dict()` returns (``docs/outputs.md`` documents it)."""
 
 
 def summary_dict(tree: SummaryTree) -> dict[str, Any]:
     """The totals and rows of a summary tree as JSON-serializable data.
 
-    This is :meth:`modelsummary.ModelSummary.to_dict`; the other exporters work from it.
+    This is `modelsummary.ModelSummary.to_dict()`; the other exporters work from it.
 
-    Example:
+    Examples:
         >>> from modelsummary._tree import SummaryNode
         >>> summary_dict(SummaryTree(SummaryNode("", "Net", 0, 1)))["layers"][0]["calls"]
         1
@@ -131,7 +131,7 @@ def _layer_dict(node: SummaryNode) -> dict[str, Any]:
 def write_text(text: str, path: PathLike | None) -> str:
     """Write ``text`` (plus a final newline) to ``path`` when one is given; return ``text``.
 
-    Example:
+    Examples:
         >>> write_text("ok", None)
         'ok'
     """
@@ -144,7 +144,7 @@ def write_text(text: str, path: PathLike | None) -> str:
 def to_json_text(data: Mapping[str, Any], indent: int | None = 2) -> str:
     """The summary data as JSON text.
 
-    Example:
+    Examples:
         >>> to_json_text({"schema_version": 1}, indent=None)
         '{"schema_version": 1}'
     """
@@ -161,7 +161,7 @@ def _flat(value: Any) -> Any:
 def layer_records(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One flat record per layer: every field of ``data["layers"]``, nested values as JSON.
 
-    Example:
+    Examples:
         >>> layer_records({"layers": [{"path": "fc", "kernel_size": [3, 3]}]})
         [{'path': 'fc', 'kernel_size': '[3,3]'}]
     """
@@ -172,7 +172,7 @@ def layer_records(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 def layers_csv(data: Mapping[str, Any]) -> str:
     """The layers as CSV: a header of field names, then one line per layer.
 
-    Example:
+    Examples:
         >>> print(layers_csv({"layers": [{"path": "", "calls": 1}]}), end="")
         path,calls
         ,1
@@ -192,7 +192,7 @@ def layers_dataframe(data: Mapping[str, Any]) -> Any:
     Raises:
         ImportError: pandas is not installed; the message names the extra to install.
 
-    Example:
+    Examples:
         >>> layers_dataframe({"layers": [{"path": "fc", "num_params": 6}]}).num_params.sum()
         np.int64(6)
     """
@@ -216,17 +216,17 @@ FORMATS: dict[str, Renderer] = {
     "markdown": render_markdown,
     "html": render_html,
 }
-"""Every output format by name: what :meth:`modelsummary.ModelSummary.render` and the
+"""Every output format by name: what `modelsummary.ModelSummary.render()` and the
 command line's ``--format`` take."""
 
 
 def render(fmt: str, tree: SummaryTree, options: RenderOptions) -> str:
-    """The summary in the format named ``fmt`` (a key of :data:`FORMATS`).
+    """The summary in the format named ``fmt`` (a key of `FORMATS`).
 
     Raises:
         ValueError: An unknown format name.
 
-    Example:
+    Examples:
         >>> from modelsummary._tree import SummaryNode
         >>> render("csv", SummaryTree(SummaryNode("", "Net", 0, 1)), RenderOptions())[:10]
         'path,type,'

@@ -3,9 +3,9 @@
 One multiply-accumulate (MAC) is one ``a * b + c`` of a matrix product or a
 convolution; FLOPs are ``2 * MACs``. Bias additions are not MACs and are not
 counted. Which operator uses which formula, and which operators do none, is
-the business of :mod:`modelsummary._catalogue`; this module only computes.
+the business of `modelsummary._catalogue`; this module only computes.
 
-Example:
+Examples:
     >>> matmul_macs((8, 512), (512, 1000))
     4096000
     >>> conv_macs((1, 64, 112, 112), (64, 3, 7, 7), transposed=False, input_shape=(1, 3, 224, 224))
@@ -32,7 +32,7 @@ LeafFormula = Callable[[Any, Any, Any], int]
 def matmul_macs(a: Sequence[int], b: Sequence[int]) -> int:
     """MACs of ``a @ b`` for shapes ``(..., n, k)`` and ``(..., k, m)`` (batch dims broadcast).
 
-    Example:
+    Examples:
         >>> matmul_macs((12, 128, 64), (12, 64, 128))
         12582912
     """
@@ -54,7 +54,7 @@ def conv_macs(
     transposed convolution scatters each input element into ``C_out / groups *
     prod(kernel)`` outputs, again the weight's shape after its first dimension.
 
-    Example:
+    Examples:
         >>> conv_macs((1, 1, 512, 512), (1, 1, 3, 3), transposed=False,
         ...           input_shape=(1, 1, 512, 512))
         2359296
@@ -68,7 +68,7 @@ def conv_macs(
 def attention_macs(*, batch_heads: int, q_len: int, kv_len: int, qk_dim: int, v_dim: int) -> int:
     """MACs of ``softmax(q @ k.T) @ v``: the score matmul plus the weighted sum.
 
-    Example:
+    Examples:
         >>> attention_macs(batch_heads=12, q_len=128, kv_len=128, qk_dim=64, v_dim=64)
         25165824
     """
@@ -78,7 +78,7 @@ def attention_macs(*, batch_heads: int, q_len: int, kv_len: int, qk_dim: int, v_
 def mha_macs(*, batch: int, q_len: int, kv_len: int, embed: int) -> int:
     """MACs of multi-head attention with input and output projections (bias excluded).
 
-    Example:
+    Examples:
         >>> mha_macs(batch=1, q_len=10, kv_len=10, embed=64)
         176640
     """
@@ -96,7 +96,7 @@ def rnn_macs(steps_times_batch: int, weight_shapes: Sequence[Sequence[int]]) -> 
     That covers LSTM (4 gates), GRU (3) and plain RNNs (1), stacked layers, both
     directions and LSTM projections; 1-D biases are skipped.
 
-    Example:
+    Examples:
         >>> rnn_macs(15, [(80, 10), (80, 20), (80,), (80,)])  # one LSTM layer, H=20
         36000
     """
@@ -112,7 +112,7 @@ def triangular_solve_macs(n: int, columns: int, *, unitriangular: bool = False) 
     LAPACK's operation counts for ``xTRSM`` (LAWN 41): ``n(n-1)/2 + n = n(n+1)/2``
     per column, ``n(n-1)/2`` when the diagonal is known to be ones.
 
-    Example:
+    Examples:
         >>> triangular_solve_macs(4, 1), triangular_solve_macs(4, 1, unitriangular=True)
         (10, 6)
     """
@@ -131,7 +131,7 @@ def fft_macs(points: int, transforms: int, *, real: bool) -> int:
     and ``1.25 N log2(N)`` per real one. A multi-dimensional transform over
     ``N = n1 * n2 * ...`` points counts as one of ``N`` points.
 
-    Example:
+    Examples:
         >>> fft_macs(8, 1, real=False), fft_macs(8, 3, real=True)
         (60, 90)
     """
@@ -144,7 +144,7 @@ def fft_macs(points: int, transforms: int, *, real: bool) -> int:
 def _broadcast_numel(a: Sequence[int], b: Sequence[int]) -> int:
     """Elements of the broadcast of two batch shapes (sizes of 1 stretch).
 
-    Example:
+    Examples:
         >>> _broadcast_numel((2, 1), (6,))
         12
     """
@@ -213,7 +213,7 @@ def by_name(formula: Formula, names: tuple[str, ...]) -> Formula:
     this. A missing operand reaches the formula as ``None`` and the call is reported
     as uncounted, as any call with unusual arguments is.
 
-    Example:
+    Examples:
         >>> a, b, c = torch.zeros(2, 3, 4), torch.zeros(2, 4, 5), torch.zeros(2, 3, 5)
         >>> baddbmm = by_name(addmm_op, ("input", "batch1", "batch2"))
         >>> baddbmm((c,), {"batch1": a, "batch2": b}, c)  # c.baddbmm(batch1=a, batch2=b)
@@ -322,7 +322,7 @@ def trilinear_op(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int
     Every point of the broadcast space is one product added in (``F.bilinear``:
     batch x out x in1 x in2), so the MACs are the size of that space.
 
-    Example:
+    Examples:
         >>> x1, w, x2 = torch.zeros(2, 5), torch.zeros(7, 5, 6), torch.zeros(2, 6)
         >>> trilinear_op((x1, w, x2, [1, 3], [0], [1, 2], [2, 3]), {}, None)
         420
@@ -396,7 +396,7 @@ def collective_bytes(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) ->
     output of an all-gather and the unscattered input of a reduce-scatter: the
     largest of the tensors (summed over lists) in any one argument or the output.
 
-    Example:
+    Examples:
         >>> shard, full = torch.zeros(4), torch.zeros(8)
         >>> collective_bytes((shard, 2, "group"), {}, full)  # all_gather_into_tensor
         32

@@ -1,12 +1,12 @@
 """Summary tree -> HTML for notebooks. Pure; never imports torch.
 
-The cells come from :func:`modelsummary._render.table_cells`, the same rows the
+The cells come from `modelsummary._render.table_cells()`, the same rows the
 text table prints. Every piece of user text (module names, types, notes) is
 escaped. Colours are inherited from the page and rules are translucent grey,
 so the table reads in light and dark themes alike; styles are inline, so they
 survive notebook sanitizers that drop ``<style>`` blocks.
 
-Example:
+Examples:
     >>> from modelsummary._render import RenderOptions
     >>> from modelsummary._tree import SummaryNode, SummaryTree
     >>> leaf = SummaryNode("fc", "<Lin>", 1, 1, num_params=6, subtree_params=6)

@@ -3,7 +3,7 @@
 Every check here runs before any forward pass, so a wrong argument is a clear
 ``TypeError``/``ValueError`` and never a failure deep inside the model.
 
-Example:
+Examples:
     >>> normalize_input_size((1, 3, 8, 8))
     [(1, 3, 8, 8)]
     >>> normalize_input_size([(1, 4), [2, 5]])
@@ -29,7 +29,7 @@ from ._render import COLUMNS, ROW_SETTINGS, RenderOptions
 def is_int(value: object) -> bool:
     """An ``int`` that is not a ``bool``.
 
-    Example:
+    Examples:
         >>> is_int(3), is_int(True), is_int(3.0)
         (True, False, False)
     """
@@ -55,7 +55,7 @@ def normalize_input_size(input_size: object) -> list[tuple[int, ...]]:
         TypeError: Not a sequence of integers or of sequences of integers.
         ValueError: Empty, or with a size that is not positive.
 
-    Example:
+    Examples:
         >>> normalize_input_size(torch.Size([2, 3]))
         [(2, 3)]
         >>> normalize_input_size([[]])
@@ -92,9 +92,9 @@ def input_sizes(input_size: object, input_data: object) -> Any:
     list of one (a list shape into a tuple). For ``input_data``: the same
     structure with each tensor (or numpy array) replaced by its ``torch.Size``:
     a ``torch.Size`` for one tensor, a list or dict of them for several. ``[]``
-    when neither is given. Call it after :func:`build_inputs` has checked both.
+    when neither is given. Call it after `build_inputs()` has checked both.
 
-    Example:
+    Examples:
         >>> input_sizes((1, 3, 8, 8), None), input_sizes([2, 4], None)
         ([(1, 3, 8, 8)], [(2, 4)])
         >>> input_sizes(None, {"x": torch.zeros(2, 4), "scale": 2.0})
@@ -124,7 +124,7 @@ def _sizes_of(value: Any) -> Any:
     """``value`` with each tensor as its size: mappings become dicts, lists stay lists
     and other tuples (a ``PackedSequence`` too) plain tuples; no user type is rebuilt.
 
-    Example:
+    Examples:
         >>> from torch.nn.utils.rnn import pack_sequence
         >>> _sizes_of([pack_sequence([torch.zeros(3, 2), torch.zeros(1, 2)]), 2])
         [(torch.Size([4, 2]), torch.Size([3]), None, None), 2]
@@ -145,7 +145,7 @@ def _from_numpy(value: object) -> object:
 
     numpy is not imported here: a caller holding an array has imported it.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> _from_numpy(np.zeros((2, 3), dtype=np.float32)).shape
         torch.Size([2, 3])
@@ -164,7 +164,7 @@ def normalize_dtypes(
     torchinfo's legacy tensor types (``torch.FloatTensor``, ``torch.LongTensor``,
     ``torch.cuda.HalfTensor``) stand for their dtype; the device is ``device``'s.
 
-    Example:
+    Examples:
         >>> normalize_dtypes([torch.long], 1)
         [torch.int64]
         >>> normalize_dtypes([torch.FloatTensor, torch.LongTensor], 2)
@@ -196,7 +196,7 @@ def _legacy_dtype(value: object) -> torch.dtype | None:
 def normalize_device(device: object) -> torch.device | None:
     """Parse ``device`` (``None``, a string, or a ``torch.device``).
 
-    Example:
+    Examples:
         >>> normalize_device("cpu")
         device(type='cpu')
         >>> normalize_device("nonsense")
@@ -219,7 +219,7 @@ def normalize_device(device: object) -> torch.device | None:
 def check_available(device: torch.device) -> None:
     """Raise ``ValueError`` if no tensor can be made on ``device`` in this process.
 
-    Example:
+    Examples:
         >>> check_available(torch.device("meta"))
         >>> check_available(torch.device("cuda", 99))
         Traceback (most recent call last):
@@ -246,7 +246,7 @@ def make_inputs(
     generator; integer inputs are zeros (valid indices for embeddings); boolean
     inputs are ``False``. ``batch_dim`` inserts a dimension of size 1 there.
 
-    Example:
+    Examples:
         >>> [tuple(t.shape) for t in make_inputs([(3, 4)], [torch.long], torch.device("cpu"), 0)]
         [(1, 3, 4)]
     """
@@ -275,7 +275,7 @@ def make_inputs(
 def map_tensors(value: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
     """Apply ``fn`` to every tensor inside a nested value, keeping the structure.
 
-    Example:
+    Examples:
         >>> map_tensors({"x": [torch.zeros(1)], "n": 2}, lambda t: t + 1)
         {'x': [tensor([1.])], 'n': 2}
     """
@@ -293,7 +293,7 @@ def map_tensors(value: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
 def to_device(value: Any, device: torch.device) -> Any:
     """Move every tensor inside a nested value to ``device``, keeping the structure.
 
-    Example:
+    Examples:
         >>> to_device({"x": [torch.zeros(1)]}, torch.device("cpu"))
         {'x': [tensor([0.])]}
     """
@@ -303,7 +303,7 @@ def to_device(value: Any, device: torch.device) -> Any:
 def model_device(model: torch.nn.Module) -> torch.device:
     """The device of the model's first parameter or buffer; CPU for a model with neither.
 
-    Example:
+    Examples:
         >>> model_device(torch.nn.ReLU())
         device(type='cpu')
     """
@@ -319,7 +319,7 @@ def model_float_dtype(model: torch.nn.Module) -> torch.dtype:
     without one. In a mixed-precision model the first parameter is usually the first
     layer's, which meets the input (a bfloat16 model with float32 norms gets bfloat16).
 
-    Example:
+    Examples:
         >>> model_float_dtype(torch.nn.Linear(2, 2).double())
         torch.float64
         >>> model_float_dtype(torch.nn.ReLU())
@@ -345,7 +345,7 @@ def has_forward(model: nn.Module) -> bool:
     """Whether the module defines a ``forward`` (``nn.ModuleList``, ``nn.ModuleDict``,
     ``nn.ParameterList`` and plain holders of parameters do not).
 
-    Example:
+    Examples:
         >>> has_forward(nn.Linear(2, 2)), has_forward(nn.ModuleList())
         (True, False)
     """
@@ -365,7 +365,7 @@ def forward_takes_arguments(model: nn.Module) -> bool:
     """Whether ``model.forward`` takes any argument at all (False when its signature
     cannot be read: the pass then runs, and says itself what it missed).
 
-    Example:
+    Examples:
         >>> forward_takes_arguments(nn.Linear(2, 2)), forward_takes_arguments(nn.Sequential())
         (True, True)
     """
@@ -398,12 +398,12 @@ def check_options(
     verbose: int | None,
     width: int | None = None,
 ) -> tuple[RenderOptions, int]:
-    """Check the drawing arguments of :func:`~modelsummary.summary` and make its options.
+    """Check the drawing arguments of `summary()` and make its options.
 
     ``col_width=None`` sizes each column to its content; ``width`` is
-    :attr:`RenderOptions.width` (``None``: the terminal's).
+    `RenderOptions.width` (``None``: the terminal's).
 
-    Example:
+    Examples:
         >>> options, verbose = check_options(["flops"], None, 2, ["list_unused"], 0)
         >>> options.columns, options.list_unused, verbose
         (('flops',), True, 0)
@@ -449,7 +449,7 @@ def check_options(
 def interactive() -> bool:
     """True at a Python prompt or in an IPython/Jupyter shell, where a value displays itself.
 
-    Example:
+    Examples:
         >>> interactive()  # doctests run neither at a prompt nor in a shell
         False
     """
@@ -483,7 +483,7 @@ def check_mode(mode: object) -> str:
 def check_columns_without_input(columns: Iterable[str]) -> None:
     """Raise ``ValueError`` for columns a summary without an input cannot fill.
 
-    Example:
+    Examples:
         >>> check_columns_without_input(("num_params", "kernel_size"))
         >>> check_columns_without_input(("output_size", "num_params"))
         Traceback (most recent call last):
@@ -511,13 +511,13 @@ def build_inputs(
     """The positional and keyword arguments of the pass, on ``device``.
 
     ``input_data`` is used as given (a bare numpy array becomes a tensor, as in
-    torchinfo); ``input_size`` makes one tensor per shape with :func:`make_inputs`.
+    torchinfo); ``input_size`` makes one tensor per shape with `make_inputs()`.
 
     Raises:
         TypeError: ``input_data`` of another kind, or bad shapes or dtypes.
         ValueError: Both given, or ``dtypes`` that do not fit.
 
-    Example:
+    Examples:
         >>> args, kwargs = build_inputs([(2, 3), []], None, None, None, torch.device("cpu"))
         >>> [tuple(a.shape) for a in args], kwargs
         ([(2, 3), ()], {})

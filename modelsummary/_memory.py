@@ -12,7 +12,7 @@ name                  state tensors the size of the parameter       scalar ``ste
 ``adagrad``           ``sum``                                        one float32
 ====================  ===========================================  =====================
 
-Example:
+Examples:
     >>> from modelsummary._records import ParamInfo
     >>> w = ParamInfo(0, "fc.weight", 200, 800, True, "float32")
     >>> optimizer_state_bytes("adam", [w])
@@ -48,7 +48,7 @@ def check_optimizer(name: object) -> str | None:
         TypeError: Not a string.
         ValueError: Not a known optimizer.
 
-    Example:
+    Examples:
         >>> check_optimizer("AdamW")
         'adamw'
         >>> check_optimizer("lion")
@@ -68,7 +68,7 @@ def check_optimizer(name: object) -> str | None:
 def gradient_bytes(params: Iterable[ParamInfo]) -> int:
     """Bytes of the gradients of the trainable parameters (one per parameter, same dtype).
 
-    Example:
+    Examples:
         >>> gradient_bytes([ParamInfo(0, "w", 4, 8, True, "float16"),
         ...                 ParamInfo(1, "v", 4, 16, False, "float32")])
         8
@@ -79,7 +79,7 @@ def gradient_bytes(params: Iterable[ParamInfo]) -> int:
 def optimizer_state_bytes(name: str, params: Iterable[ParamInfo]) -> int:
     """Bytes of the state ``name`` keeps for the trainable parameters after its first step.
 
-    Example:
+    Examples:
         >>> optimizer_state_bytes("momentum", [ParamInfo(0, "w", 4, 16, True, "float32")])
         16
     """
@@ -91,13 +91,13 @@ def optimizer_state_bytes(name: str, params: Iterable[ParamInfo]) -> int:
 class TrainingEstimate:
     """What training with an optimizer keeps beyond the forward pass's own memory.
 
-    Example:
+    Examples:
         >>> TrainingEstimate("sgd", grad_bytes=800, optimizer_bytes=0, saved_bytes=64).saved_bytes
         64
     """
 
     optimizer: str
-    """The optimizer's name, as :func:`check_optimizer` returns it."""
+    """The optimizer's name, as `check_optimizer()` returns it."""
     grad_bytes: int
     """Bytes of the gradients of the trainable parameters."""
     optimizer_bytes: int
@@ -112,11 +112,11 @@ def estimate_training(
     """The training estimate for ``params`` (the parameters the pass used).
 
     Args:
-        optimizer: A name :func:`check_optimizer` accepts, lower case.
+        optimizer: A name `check_optimizer()` accepts, lower case.
         params: The parameters the pass used, each tensor once.
         saved_bytes: Bytes autograd saved for backward during the pass.
 
-    Example:
+    Examples:
         >>> w = ParamInfo(0, "fc.weight", 200, 800, True, "float32")
         >>> frozen = ParamInfo(1, "fc.bias", 4, 16, False, "float32")
         >>> estimate_training("momentum", [w, frozen], saved_bytes=96)

@@ -1,6 +1,6 @@
 """Meta-device passes: shapes without data, for models of any size.
 
-:func:`meta_stand_ins` swaps every parameter and buffer of a model for a meta
+`meta_stand_ins()` swaps every parameter and buffer of a model for a meta
 tensor of the same shape, dtype and ``requires_grad`` while a pass runs, and
 puts the originals back afterwards, also when the pass raises (the way
 ``torch.func.functional_call`` substitutes parameters). No parameter data is
@@ -12,12 +12,12 @@ Each original tensor gets exactly one stand-in, so tied weights stay tied
 The context manager yields ``{id(stand_in): original}`` so a tracer that knows
 parameters by identity can count a stand-in as its original.
 
-:class:`MetaPass` runs beside it, for what torch's meta kernels get wrong:
+`MetaPass` runs beside it, for what torch's meta kernels get wrong:
 shapes alone for the operators whose meta kernel refuses what a real device
 runs (``_grouped_mm`` in float32), and a note on every failure that the same
 operator on the CPU would not have had, so that the error advises a real device.
 
-Example:
+Examples:
     >>> import torch
     >>> from torch import nn
     >>> model = nn.Linear(3, 2)
@@ -57,7 +57,7 @@ META_HINT = (
 def stand_in(t: torch.Tensor) -> torch.Tensor:
     """A meta tensor shaped like ``t`` (a ``Parameter`` for a parameter); no data is allocated.
 
-    Example:
+    Examples:
         >>> p = stand_in(nn.Parameter(torch.zeros(2, 3, dtype=torch.float16), requires_grad=False))
         >>> type(p).__name__, p.shape, p.dtype, p.is_meta, p.requires_grad
         ('Parameter', torch.Size([2, 3]), torch.float16, True, False)
@@ -80,7 +80,7 @@ def meta_stand_ins(model: nn.Module) -> Iterator[dict[int, torch.Tensor]]:
             buffers, whose shapes only a real pass can decide. Nothing is
             swapped in that case.
 
-    Example:
+    Examples:
         >>> tied = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
         >>> tied[1].weight = tied[0].weight
         >>> with meta_stand_ins(tied) as originals:
@@ -116,7 +116,7 @@ def grouped_mm_shape(
     ``(M, K) x (G, K, N)`` and ``(G, M, K) x (K, N)`` (rows split), and
     ``(G, M, N)`` for a batch of ``G`` products.
 
-    Example:
+    Examples:
         >>> a = torch.empty(12, 4, device="meta")
         >>> b = torch.empty(3, 4, 8, device="meta")
         >>> offs = torch.empty(3, dtype=torch.int32, device="meta")
@@ -157,10 +157,10 @@ class MetaPass(TorchDispatchMode):  # type: ignore[no-untyped-call]
     A failing operator is tried again on the CPU, on zeros of the same shapes and
     dtypes (if they are small enough); if it runs there, or if a tensor of another
     device took part (a 0-dim CPU tensor made in ``forward``, which a real device
-    takes as a scalar), the exception gets :data:`META_HINT` as a note, and
-    :func:`fails_only_on_meta` says so.
+    takes as a scalar), the exception gets `META_HINT` as a note, and
+    `fails_only_on_meta()` says so.
 
-    Example:
+    Examples:
         >>> x = torch.empty(3, device="meta")
         >>> try:
         ...     with MetaPass():  # a 0-dim CPU value: fine on a real device
@@ -213,13 +213,13 @@ def _runs_on_a_real_device(func: Any, args: tuple[Any, ...], kwargs: dict[str, A
 def fails_only_on_meta(err: BaseException) -> bool:
     """Whether a pass on meta failed where a real device would not, so the meta advice fits.
 
-    That is an operator that :class:`MetaPass` found runs on the CPU, reading a
+    That is an operator that `MetaPass` found runs on the CPU, reading a
     value (``NotImplementedError``, or an error that names the meta device:
     ``Tensor.item() cannot be called on meta tensors``), anywhere in the chain of
     causes. Anything else, such as a model's own shape check, fails the same way
     on a real device.
 
-    Example:
+    Examples:
         >>> fails_only_on_meta(RuntimeError("Tensor.item() cannot be called on meta tensors"))
         True
         >>> fails_only_on_meta(AssertionError("Wrong image height! Expected 224 but got 518!"))

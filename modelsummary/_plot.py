@@ -1,10 +1,10 @@
 """Summary tree -> a bar chart of parameters per layer. matplotlib is imported only by ``plot``.
 
-:func:`plot_bars` decides the bars (pure): the rows visible at a depth, each
+`plot_bars()` decides the bars (pure): the rows visible at a depth, each
 showing what it and its folded rows carry, plus one bar per unused entry. The
 bars of used rows add up to ``total_params`` and all bars to ``all_params``.
 
-Example:
+Examples:
     >>> from modelsummary._tree import SummaryNode, SummaryTree, UnusedEntry
     >>> a = SummaryNode("a", "Linear", 1, 1, num_params=6, subtree_params=6)
     >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1, subtree_params=6, children=(a,)),
@@ -34,7 +34,7 @@ _UNUSED_COLOR = "#9E9E9E"
 class Bar:
     """One bar of the chart.
 
-    Example:
+    Examples:
         >>> Bar("fc (Linear)", 6, 0, False).params
         6
     """
@@ -72,7 +72,7 @@ def plot_bars(tree: SummaryTree, depth: int) -> list[Bar]:
 def shorten(label: str, limit: int) -> str:
     """Cut the middle of a long label, keeping its start and its end.
 
-    Example:
+    Examples:
         >>> shorten("encoder.layers.11.self_attn.out_proj (Linear)", 24)
         'encoder.lay…roj (Linear)'
     """

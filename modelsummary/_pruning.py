@@ -4,10 +4,10 @@ Pruning keeps each pruned tensor dense, as the parameter ``NAME_orig``, beside a
 0/1 buffer ``NAME_mask``; a forward pre-hook computes ``NAME = NAME_orig * NAME_mask``.
 The model holds (and the pass uses) the dense tensor, so the parameter counts stay
 dense; the masks say how many elements are left, which torchinfo reports as its
-parameter count. :func:`read_masks` reads them once, after the pass; the rest is
+parameter count. `read_masks()` reads them once, after the pass; the rest is
 pure and works on the summary tree.
 
-Example:
+Examples:
     >>> import torch
     >>> from torch import nn
     >>> from torch.nn.utils import prune
@@ -35,7 +35,7 @@ def read_masks(model: nn.Module) -> tuple[tuple[str, int], ...]:
     The name is the parameter's first dotted name (``"conv1.weight_orig"``), as the
     summary's rows name it. A mask on the meta device has no values and is left out.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> read_masks(nn.Linear(2, 2))
         ()
@@ -56,9 +56,9 @@ def read_masks(model: nn.Module) -> tuple[tuple[str, int], ...]:
 
 
 def with_masks(tree: SummaryTree, model: nn.Module) -> SummaryTree:
-    """``tree`` with :attr:`SummaryTree.masked` read from ``model``'s pruning masks.
+    """``tree`` with `SummaryTree.masked` read from ``model``'s pruning masks.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> from modelsummary._tree import SummaryNode
         >>> with_masks(SummaryTree(SummaryNode("", "Linear", 0, 1)), nn.Linear(2, 2)).masked
@@ -72,7 +72,7 @@ def unmasked_params(node: SummaryNode, masked: Mapping[str, int], *, subtree: bo
     """The parameters a row carries (``subtree``: with every row below) less the
     elements pruning masks zero.
 
-    Example:
+    Examples:
         >>> row = SummaryNode("fc", "Linear", 1, 1, num_params=10,
         ...                   param_names=("fc.weight_orig", "fc.bias"), subtree_params=10)
         >>> unmasked_params(row, {"fc.weight_orig": 4})
@@ -89,7 +89,7 @@ def unmasked_total(tree: SummaryTree) -> int:
     """``total_params`` less the elements pruning masks zero: torchinfo's ``total_params``
     of a pruned model.
 
-    Example:
+    Examples:
         >>> row = SummaryNode("", "Linear", 0, 1, num_params=10,
         ...                   param_names=("weight_orig", "bias"), subtree_params=10)
         >>> from modelsummary._tree import Totals

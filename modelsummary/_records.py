@@ -4,7 +4,7 @@ Nothing here imports torch: the tracer translates what it observes into these
 frozen dataclasses, and every later stage (tree, renderer, exporters) works on
 them alone. That keeps the stages testable without a forward pass.
 
-Example:
+Examples:
     >>> spec = TensorSpec(shape=(1, 3, 8, 8), dtype="float32", nbytes=768)
     >>> spec.shape
     (1, 3, 8, 8)
@@ -28,11 +28,11 @@ def direct_init(cls: type[_Record]) -> type[_Record]:
     the forward pass. This one calls each slot's own descriptor instead (about
     2.5 times faster) and takes the same arguments with the same defaults.
     Everything else is the dataclass's own: instances stay frozen, and
-    ``==``, ``hash``, ``repr``, :func:`dataclasses.replace` and pickling are
+    ``==``, ``hash``, ``repr``, `dataclasses.replace()` and pickling are
     unchanged. Apply it on top of ``@dataclass(frozen=True, slots=True)``, to
     classes whose fields have plain defaults (no ``default_factory``).
 
-    Example:
+    Examples:
         >>> @direct_init
         ... @dataclass(frozen=True, slots=True)
         ... class Point:
@@ -69,7 +69,7 @@ def direct_init(cls: type[_Record]) -> type[_Record]:
 class TensorSpec:
     """Shape, dtype and size of one tensor seen during the pass.
 
-    Example:
+    Examples:
         >>> TensorSpec(shape=(2, 4), dtype="int64", nbytes=64).dtype
         'int64'
     """
@@ -87,7 +87,7 @@ class TensorSpec:
 class OtherSpec:
     """A value that is not a tensor, shown by its type name.
 
-    Example:
+    Examples:
         >>> OtherSpec(type_name="NoneType").type_name
         'NoneType'
     """
@@ -101,7 +101,7 @@ class OtherSpec:
 class SeqSpec:
     """A tuple, list, or namedtuple of values.
 
-    Example:
+    Examples:
         >>> SeqSpec(items=(OtherSpec("int"),)).items[0]
         OtherSpec(type_name='int')
     """
@@ -115,7 +115,7 @@ class SeqSpec:
 class MapSpec:
     """A mapping, dataclass, or Hugging Face ``ModelOutput``.
 
-    Example:
+    Examples:
         >>> MapSpec(items=(("logits", OtherSpec("NoneType")),)).items[0][0]
         'logits'
     """
@@ -133,7 +133,7 @@ ValueSpec = TensorSpec | OtherSpec | SeqSpec | MapSpec
 class ParamInfo:
     """One unique parameter tensor of the model (tied weights appear once).
 
-    Example:
+    Examples:
         >>> ParamInfo(key=0, name="fc.weight", numel=6, nbytes=24,
         ...           trainable=True, dtype="float32").numel
         6
@@ -158,7 +158,7 @@ class ParamInfo:
 class BufferInfo:
     """One unique buffer tensor (e.g. BatchNorm running statistics).
 
-    Example:
+    Examples:
         >>> BufferInfo(name="bn.running_mean", numel=4, nbytes=16).nbytes
         16
     """
@@ -176,7 +176,7 @@ class BufferInfo:
 class ModuleInfo:
     """Static facts about one module, in ``named_modules()`` order.
 
-    Example:
+    Examples:
         >>> ModuleInfo(path="conv1", type_name="Conv2d", parent="",
         ...            param_keys=(("weight", 0),)).param_keys
         (('weight', 0),)
@@ -207,7 +207,7 @@ class ModuleInfo:
 class CallRecord:
     """One call of one module during the traced pass.
 
-    Example:
+    Examples:
         >>> rec = CallRecord(path="conv1", inputs=SeqSpec(()), output=OtherSpec("NoneType"))
         >>> rec.mult_adds
         0
@@ -230,9 +230,9 @@ class Trace:
     """What the tracer observed during one forward pass, and nothing else.
 
     How the pass was run and what was measured around it (the input's bytes, the
-    optimizer, the CUDA peak, per-module times) travel apart, in :class:`PassInfo`.
+    optimizer, the CUDA peak, per-module times) travel apart, in `PassInfo`.
 
-    Example:
+    Examples:
         >>> Trace(modules=(), params=(), buffers=(), calls=(), param_uses=()).activation_bytes
         0
     """
@@ -261,9 +261,9 @@ class PassInfo:
     what was measured around it.
 
     ``summary()`` fills it where each fact is known; the tree builder reads it
-    beside the :class:`Trace`.
+    beside the `Trace`.
 
-    Example:
+    Examples:
         >>> PassInfo(input_bytes=768, optimizer="adam").forward_pass
         True
         >>> PassInfo(forward_pass=False).input_bytes

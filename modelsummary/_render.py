@@ -1,19 +1,19 @@
 """Stage 3: summary tree -> presentation data -> text. Never imports torch.
 
-Presentation is data first: :data:`COLUMNS` defines each column once (header,
-cell function, footnotes, whether it needs a pass), :func:`table_cells` turns a
-tree into rows of cells, :func:`unused_cells` the unused section, and
-:func:`footer_groups` the footer as groups of (label, value, kind). Every
-renderer draws from these: the text table here, Markdown (:func:`render_markdown`),
-HTML (:mod:`modelsummary._html`); JSON and CSV from :func:`modelsummary._export.summary_dict`.
+Presentation is data first: `COLUMNS` defines each column once (header,
+cell function, footnotes, whether it needs a pass), `table_cells()` turns a
+tree into rows of cells, `unused_cells()` the unused section, and
+`footer_groups()` the footer as groups of (label, value, kind). Every
+renderer draws from these: the text table here, Markdown (`render_markdown()`),
+HTML (`modelsummary._html`); JSON and CSV from `modelsummary._export.summary_dict()`.
 
 The text table sizes each column to its content and fits the whole table to a
-width (:func:`available_width`: the terminal's, when printing to one), shrinking
+width (`available_width()`: the terminal's, when printing to one), shrinking
 the widest shape or name cells first and eliding them in the middle with ``…``.
-Tree glyphs are data (:data:`UNICODE_GUIDES`, :data:`ASCII_GUIDES`);
-:func:`loop_last` says whether a child is the last one, so it gets ``└─``.
+Tree glyphs are data (`UNICODE_GUIDES`, `ASCII_GUIDES`);
+`loop_last()` says whether a child is the last one, so it gets ``└─``.
 
-Example:
+Examples:
     >>> from modelsummary._tree import SummaryNode, SummaryTree, Totals
     >>> leaf = SummaryNode("fc", "Linear", 1, 1, num_params=6, subtree_params=6)
     >>> root = SummaryNode("", "Net", 0, 1, subtree_params=6, children=(leaf,))
@@ -79,7 +79,7 @@ PIPE_FORMATS = frozenset({"pipe", "github"})
 class Guides:
     """The strings that draw a tree; one set for Unicode, one for ASCII.
 
-    Example:
+    Examples:
         >>> ASCII_GUIDES.last
         '`-'
     """
@@ -106,13 +106,13 @@ ASCII_GUIDES = Guides(branch="|-", last="`-", line="| ", space="  ", times="x", 
 class RenderOptions:
     """How to print a summary.
 
-    Example:
+    Examples:
         >>> RenderOptions().columns
         ('output_size', 'num_params')
     """
 
     columns: tuple[str, ...] = ("output_size", "num_params")
-    """Columns after the layer name, keys of :data:`COLUMNS`."""
+    """Columns after the layer name, keys of `COLUMNS`."""
     depth: int = 3
     """Deepest row shown; deeper rows are folded into their ancestor at this depth."""
     ascii_only: bool = False
@@ -131,16 +131,16 @@ class RenderOptions:
     params_units: str = "auto"
     """Unit of the footer's parameter counts, a ``torchinfo.Units`` value: ``"auto"``
     (exact and short, ``21,840 (21.84K)``), ``""`` (exact), ``"M"``, ``"G"`` or ``"T"``
-    (see :func:`~modelsummary._units.format_count_in`); torchinfo's ``params_units``."""
+    (see `format_count_in()`); torchinfo's ``params_units``."""
     macs_units: str = "auto"
-    """Unit of the footer's mult-adds (and FLOPs), as :attr:`params_units`; torchinfo's
+    """Unit of the footer's mult-adds (and FLOPs), as `params_units`; torchinfo's
     ``macs_units``."""
 
 
 def loop_last(values: Iterable[T]) -> Iterator[tuple[bool, T]]:
     """Yield ``(is_last, value)`` for each value.
 
-    Example:
+    Examples:
         >>> list(loop_last("ab"))
         [(False, 'a'), (True, 'b')]
     """
@@ -163,10 +163,10 @@ def format_value(spec: ValueSpec | None, *, nested: bool = False) -> str:
 
     A top-level tuple (a call's arguments, a module's outputs) is listed bare;
     tuples inside it are parenthesised, so ``(out, (h, c))`` stays readable.
-    Error messages and :func:`~modelsummary.diff` use this; table cells use
-    :func:`shape_text`, which leaves out what is not a shape.
+    Error messages and `diff()` use this; table cells use
+    `shape_text()`, which leaves out what is not a shape.
 
-    Example:
+    Examples:
         >>> format_value(TensorSpec((1, 3, 224, 224), "float32", 0))
         '[1, 3, 224, 224]'
         >>> h = TensorSpec((2, 3, 20), "float32", 0)
@@ -195,7 +195,7 @@ def format_inputs(spec: ValueSpec | None) -> str:
     argument by keyword, most of them ``None``, which says nothing about shapes; the
     records (and the JSON) keep them all.
 
-    Example:
+    Examples:
         >>> ids, none = TensorSpec((1, 8), "int64", 64), OtherSpec("NoneType")
         >>> format_inputs(SeqSpec((ids, MapSpec((("mask", none), ("position_ids", ids))))))
         '[1, 8], {position_ids: [1, 8]}'
@@ -228,7 +228,7 @@ _SETTINGS = frozenset({"bool", "int", "float", "str"})
 
 
 def _without_noise(spec: ValueSpec, inputs: bool, keyword: bool = False) -> ValueSpec | None:
-    """The value without what :func:`_is_noise` names (``None`` if nothing is left)."""
+    """The value without what `_is_noise()` names (``None`` if nothing is left)."""
     if _is_noise(spec, keyword, inputs):
         return None
     if isinstance(spec, SeqSpec):
@@ -248,7 +248,7 @@ def shape_text(spec: ValueSpec | None, *, inputs: bool = False) -> str:
     keyword (``use_cache: bool``), at any level. Hugging Face models pass each of these to
     every layer, which says nothing about shapes; the records and the JSON keep them.
 
-    Example:
+    Examples:
         >>> ids, none = TensorSpec((1, 8), "int64", 64), OtherSpec("NoneType")
         >>> flags = MapSpec((("use_cache", OtherSpec("bool")), ("position_ids", ids)))
         >>> shape_text(SeqSpec((ids, OtherSpec("DynamicCache"), none, flags)), inputs=True)
@@ -268,7 +268,7 @@ def first_of(texts: Iterable[str], complete: bool = False) -> str:
     """The first of a module's distinct call texts, and how many more there are
     (``complete``: every one, in call order).
 
-    Example:
+    Examples:
         >>> first_of(["[1, 8]", "[1, 4]", "[1, 8]", "[1, 2]"]), first_of(["[1, 8]"])
         ('[1, 8] (+2 more)', '[1, 8]')
         >>> first_of(["[1, 8]", "[1, 4]", "[1, 8]"], complete=True)
@@ -286,7 +286,7 @@ def elide(text: str, width: int, marker: str = "…") -> str:
 
     A closing count of more call shapes, `` (+2 more)``, is kept whole.
 
-    Example:
+    Examples:
         >>> elide("transformer.h.11.attn.c_attn (Conv1D)", 20)
         'transforme… (Conv1D)'
         >>> elide("[1, 64, 56, 56] (+1 more)", 20), elide("short", 20)
@@ -311,7 +311,7 @@ def elide(text: str, width: int, marker: str = "…") -> str:
 class Row:
     """One visible row of the table: the node, its tree prefix and whether deeper rows fold into it.
 
-    Example:
+    Examples:
         >>> Row(SummaryNode("fc", "Linear", 1, 1), "└─", False, 1).prefix
         '└─'
     """
@@ -350,7 +350,7 @@ def _no_notes(row: Row) -> tuple[str, ...]:
 class Column:
     """One column of the table, defined once: what every renderer and check reads.
 
-    Example:
+    Examples:
         >>> COLUMNS["flops"].header, COLUMNS["flops"].needs_pass
         ('FLOPs', True)
     """
@@ -366,7 +366,7 @@ class Column:
     needs_pass: bool = True
     """Empty without a forward pass (shapes, mult-adds, calls)."""
     needs_timing: bool = False
-    """Needs the timed passes only :func:`~modelsummary.summary` runs."""
+    """Needs the timed passes only `summary()` runs."""
     elidable: bool = False
     """May be cut in the middle to fit the width (shapes); numbers never are."""
 
@@ -486,7 +486,7 @@ def visible_rows(
     """The rows to print with their tree prefixes; rows deeper than ``depth`` fold
     into their ancestor at ``depth``, which is then marked collapsed.
 
-    Example:
+    Examples:
         >>> leaf = SummaryNode("fc", "Linear", 1, 1)
         >>> [r.prefix for r in visible_rows(SummaryNode("", "Net", 0, 1, children=(leaf,)), 3,
         ...                                 UNICODE_GUIDES)]
@@ -516,7 +516,7 @@ def visible_rows(
 class TableCells:
     """The summary table as text cells: what the text, HTML and Markdown renderers draw.
 
-    Example:
+    Examples:
         >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1))
         >>> cells = table_cells(tree, RenderOptions(columns=("num_params",)))
         >>> cells.headers, cells.rows
@@ -629,9 +629,9 @@ def unused_cells(
     Entries that hold unused parameters are always listed; those deeper than
     ``options.depth`` fold into their ancestor at that depth, as the table's rows do.
     Parameter-free modules that never ran are listed only with ``list_unused``;
-    otherwise :func:`unused_line` sums them up.
+    otherwise `unused_line()` sums them up.
 
-    Example:
+    Examples:
         >>> from modelsummary._tree import UnusedEntry
         >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), (UnusedEntry("fc", "Linear", 6),))
         >>> unused_cells(tree)
@@ -657,7 +657,7 @@ def unused_line(tree: SummaryTree, options: RenderOptions | None = None) -> str:
 
     Empty when there are none, or when ``list_unused`` lists them one by one.
 
-    Example:
+    Examples:
         >>> from modelsummary._tree import UnusedEntry
         >>> drops = tuple(UnusedEntry(f"h.{i}.drop", "Dropout", 0) for i in range(12))
         >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), drops)
@@ -687,7 +687,7 @@ class FooterLine:
     ``"title"`` (a heading, no value), ``"list"`` (a list that may run long) or
     ``"note"`` (a sentence, no label).
 
-    Example:
+    Examples:
         >>> FooterLine("Total params", "6", "total").text
         'Total params: 6'
         >>> FooterLine("", "Nothing ran.", "note").text
@@ -713,7 +713,7 @@ class FooterLine:
 class FooterGroup:
     """A group of footer lines: ``"counts"``, ``"sizes"``, ``"training"`` or ``"note"``.
 
-    Example:
+    Examples:
         >>> FooterGroup("sizes", (FooterLine("Input size", "0 B", "size"),)).lines[0].label
         'Input size'
     """
@@ -744,7 +744,7 @@ def footer_groups(
     """The footer as data: counts, sizes, the training estimate when an optimizer
     was named, and the note of a summary made without a pass.
 
-    Example:
+    Examples:
         >>> from modelsummary._tree import Totals
         >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), totals=Totals(total_params=1500))
         >>> groups = footer_groups(tree)
@@ -835,7 +835,7 @@ def available_width(width: int | None) -> int | None:
     output is a terminal or ``COLUMNS`` is set; printed to a file, a pipe or a
     notebook, no limit: nothing is cut that the reader could have scrolled to.
 
-    Example:
+    Examples:
         >>> available_width(80), available_width(0)
         (80, None)
     """
@@ -917,9 +917,9 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
     """Render the summary table, the unused section and the footer as text.
 
     Columns are as wide as their content (at least ``col_width`` when given); the
-    whole is fitted to :func:`available_width` of ``options.width``. The ``====``
+    whole is fitted to `available_width()` of ``options.width``. The ``====``
     rules are as wide as the table; a footer line longer than that wraps under it.
-    A pipe format (``github``, ``pipe``) gives :func:`render_markdown` instead.
+    A pipe format (``github``, ``pipe``) gives `render_markdown()` instead.
 
     Args:
         tree: The summary tree.
@@ -1025,7 +1025,7 @@ def render_markdown(tree: SummaryTree, options: RenderOptions) -> str:
     """The summary as GitHub-flavoured Markdown: pipe tables for the layers, the
     unused section and the totals; footnotes as a list; notes as paragraphs.
 
-    Example:
+    Examples:
         >>> tree = SummaryTree(SummaryNode("", "A|B", 0, 1))
         >>> print(render_markdown(tree, RenderOptions(columns=("num_params",))).splitlines()[2])
         | A\\|B           |        -- |

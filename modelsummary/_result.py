@@ -1,9 +1,9 @@
-"""The result of a summary: :class:`ModelSummary`, the counts as data and the table as text.
+"""The result of a summary: `ModelSummary`, the counts as data and the table as text.
 
-It holds the :class:`~modelsummary._tree.SummaryTree` and the render options, and
+It holds the `SummaryTree` and the render options, and
 hands each export to the stage that draws it; it runs nothing itself.
 
-Example:
+Examples:
     >>> import torch
     >>> from modelsummary import summary
     >>> s = summary(torch.nn.Linear(4, 2), (1, 4), verbose=0)
@@ -52,12 +52,12 @@ _UNSET = _Unset.UNSET
 
 @dataclass(frozen=True, slots=True, repr=False)
 class ModelSummary(ModelSummaryMethods):
-    """The result of :func:`summary`: counts as data, and the table as its text.
+    """The result of `summary()`: counts as data, and the table as its text.
 
     ``str(s)``, ``print(s)`` and the value shown at a REPL or as a notebook cell's
     result are the rendered table.
 
-    Example:
+    Examples:
         >>> s = summary(nn.Sequential(nn.Linear(4, 2)), (1, 4), verbose=0)
         >>> s.total_params, s.trainable_params, s.non_trainable_params
         (10, 10, 0)
@@ -72,7 +72,7 @@ class ModelSummary(ModelSummaryMethods):
     input_size: Any = field(default_factory=list, compare=False)
     """The inputs' shapes as torchinfo's ``input_size`` gives them: ``input_size`` as a
     list of shapes, or ``input_data`` with each tensor as its ``torch.Size``
-    (see :func:`modelsummary._inputs.input_sizes`); ``[]`` without an input."""
+    (see `modelsummary._inputs.input_sizes()`); ``[]`` without an input."""
 
     @property
     def total_params(self) -> int:
@@ -81,12 +81,12 @@ class ModelSummary(ModelSummaryMethods):
 
     @property
     def trainable_params(self) -> int:
-        """The part of :attr:`total_params` with ``requires_grad``."""
+        """The part of `total_params` with ``requires_grad``."""
         return self.tree.totals.trainable_params
 
     @property
     def non_trainable_params(self) -> int:
-        """The part of :attr:`total_params` without ``requires_grad`` (frozen)."""
+        """The part of `total_params` without ``requires_grad`` (frozen)."""
         return self.tree.totals.non_trainable_params
 
     @property
@@ -115,17 +115,17 @@ class ModelSummary(ModelSummaryMethods):
 
         Matrix products, convolutions, attention and recurrent layers are counted;
         bias additions, elementwise maths, normalisation, softmax and pooling are
-        not. See :attr:`uncounted_ops` for operators that may have been missed.
+        not. See `uncounted_ops` for operators that may have been missed.
         """
         return self.tree.totals.mult_adds
 
     @property
     def total_flops(self) -> int:
-        """Floating-point operations of the pass: twice :attr:`total_mult_adds`, one
+        """Floating-point operations of the pass: twice `total_mult_adds`, one
         multiply and one add per multiply-accumulate (the convention of Lightning's and
         fvcore's FLOP counts).
 
-        Example:
+        Examples:
             >>> summary(nn.Linear(3, 2, bias=False), (1, 3), verbose=0).total_flops
             12
         """
@@ -135,7 +135,7 @@ class ModelSummary(ModelSummaryMethods):
     def uncounted_ops(self) -> dict[str, int]:
         """Operators that ran with no MAC formula, by name, with how often they ran.
 
-        Empty when :attr:`total_mult_adds` is complete; otherwise it may be partial.
+        Empty when `total_mult_adds` is complete; otherwise it may be partial.
         """
         return dict(self.tree.uncounted_ops)
 
@@ -173,12 +173,12 @@ class ModelSummary(ModelSummaryMethods):
 
     @property
     def summary_list(self) -> tuple[SummaryNode, ...]:
-        """torchinfo's name for :attr:`layers`: its rows answer ``class_name``,
+        """torchinfo's name for `layers`: its rows answer ``class_name``,
         ``var_name``, ``depth``, ``input_size``, ``output_size``, ``num_params``,
         ``trainable_params``, ``macs``, ``kernel_size`` and ``is_leaf_layer`` too. One
         row per module, however often it was called (torchinfo has one per call).
 
-        Example:
+        Examples:
             >>> s = summary(nn.Sequential(nn.Linear(4, 2)), (3, 4), verbose=0)
             >>> [(r.class_name, r.var_name, r.output_size, r.num_params) for r in s.summary_list]
             [('Sequential', 'Sequential', [3, 2], 0), ('Linear', '0', [3, 2], 10)]
@@ -188,7 +188,7 @@ class ModelSummary(ModelSummaryMethods):
     def to_dict(self) -> dict[str, Any]:
         """The totals and rows as JSON-serializable data.
 
-        Example:
+        Examples:
             >>> import json
             >>> d = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_dict()
             >>> d["totals"]["total_params"], d["layers"][0]["output"]
@@ -200,9 +200,9 @@ class ModelSummary(ModelSummaryMethods):
     # Outputs: thin delegations to the pure renderers in _export, _html, _select and _plot.
 
     def to_json(self, path: PathLike | None = None, *, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text (see ``docs/outputs.md``); written to ``path`` if given.
+        """`to_dict()` as JSON text (see ``docs/outputs.md``); written to ``path`` if given.
 
-        Example:
+        Examples:
             >>> import json
             >>> text = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_json()
             >>> json.loads(text)["totals"]["total_params"]
@@ -211,9 +211,9 @@ class ModelSummary(ModelSummaryMethods):
         return write_text(to_json_text(self.to_dict(), indent), path)
 
     def to_csv(self, path: PathLike | None = None) -> str:
-        """Every layer (all depths) as CSV, one column per :meth:`to_dict` layer field.
+        """Every layer (all depths) as CSV, one column per `to_dict()` layer field.
 
-        Example:
+        Examples:
             >>> print(summary(nn.Linear(3, 2), (1, 3), verbose=0).to_csv().splitlines()[0])
             path,type,depth,calls,inputs,output,num_params,...
         """
@@ -222,7 +222,7 @@ class ModelSummary(ModelSummaryMethods):
     def to_dataframe(self) -> Any:
         """Every layer as a row of a ``pandas.DataFrame`` (needs the ``pandas`` extra).
 
-        Example:
+        Examples:
             >>> df = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_dataframe()
             >>> df[["path", "type", "num_params"]].values.tolist()
             [['', 'Linear', 8]]
@@ -232,7 +232,7 @@ class ModelSummary(ModelSummaryMethods):
     def to_markdown(self, path: PathLike | None = None) -> str:
         """The table, unused section and totals as GitHub pipe tables.
 
-        Example:
+        Examples:
             >>> md = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_markdown()
             >>> for line in md.splitlines()[:3]:
             ...     print(line)
@@ -253,9 +253,9 @@ class ModelSummary(ModelSummaryMethods):
 
         A pipe format (``github``, ``pipe``) gives Markdown, without ``====`` rules.
         ``width`` fits the table to that many characters (``0``: no limit); by default
-        the summary's own width option applies (see :attr:`RenderOptions.width`).
+        the summary's own width option applies (see `RenderOptions.width`).
 
-        Example:
+        Examples:
             >>> s = summary(nn.Linear(3, 2), (1, 3), col_width=12, verbose=0)
             >>> for line in s.to_text(tablefmt="grid").splitlines()[:6]:
             ...     print(line)
@@ -278,7 +278,7 @@ class ModelSummary(ModelSummaryMethods):
         """The summary in one of the formats of ``modelsummary._export.FORMATS``:
         ``table``, ``json``, ``csv``, ``markdown`` or ``html`` (what ``--format`` takes).
 
-        Example:
+        Examples:
             >>> s = summary(nn.Linear(3, 2), (1, 3), verbose=0)
             >>> s.render("json") == s.to_json(), s.render("table") == str(s)
             (True, True)
@@ -297,17 +297,17 @@ class ModelSummary(ModelSummaryMethods):
         """The same summary drawn another way, without another forward pass.
 
         What torchinfo's ``cache_forward_pass=True`` is for: other columns, another
-        depth or other row settings, each argument as :func:`summary` takes it and
+        depth or other row settings, each argument as `summary()` takes it and
         left as it is when not given (``col_width=None`` sizes columns to their
-        content again). ``width`` is :attr:`RenderOptions.width`: the widest line of
+        content again). ``width`` is `RenderOptions.width`: the widest line of
         the text (``0``: no limit, ``None``: the terminal's). The ``time`` column
-        needs the timed passes only :func:`summary` runs.
+        needs the timed passes only `summary()` runs.
 
         Raises:
-            ValueError: An argument :func:`summary` would refuse, or the ``time``
+            ValueError: An argument `summary()` would refuse, or the ``time``
                 column for a summary that was not timed.
 
-        Example:
+        Examples:
             >>> s = summary(nn.Sequential(nn.Sequential(nn.Linear(4, 2))), (1, 4), verbose=0)
             >>> print(s.with_options(depth=1, col_names=("num_params", "mult_adds"), col_width=9))
             ===============================================
@@ -380,7 +380,7 @@ class ModelSummary(ModelSummaryMethods):
     def to_html(self, path: PathLike | None = None) -> str:
         """The summary as an HTML fragment, as a notebook shows it.
 
-        Example:
+        Examples:
             >>> summary(nn.Linear(3, 2), (1, 3), verbose=0).to_html()[:25]
             '<div class="modelsummary"'
         """
@@ -392,7 +392,7 @@ class ModelSummary(ModelSummaryMethods):
     def large_layers(self, threshold: float, by: str = "params") -> LayerSelection:
         """Rows whose own parameters (or ``by="mult_adds"``) exceed ``threshold``, largest first.
 
-        Example:
+        Examples:
             >>> s = summary(nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 2)), (1, 10), verbose=0)
             >>> s.large_layers(100).to_dict()
             {'0': 220}
@@ -402,7 +402,7 @@ class ModelSummary(ModelSummaryMethods):
     def top_layers(self, k: int, by: str = "params") -> LayerSelection:
         """The ``k`` rows with the most own parameters (or ``by="mult_adds"``), largest first.
 
-        Example:
+        Examples:
             >>> s = summary(nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 2)), (1, 10), verbose=0)
             >>> print(s.top_layers(2))
             Layer    Type      Param #  % of total
@@ -425,9 +425,9 @@ class ModelSummary(ModelSummaryMethods):
 
         Needs the ``plot`` extra. ``depth`` defaults to the summary's depth; rows
         below it fold into their ancestor's bar. Unused entries are grey and
-        hatched. See :func:`modelsummary._plot.plot` for the arguments.
+        hatched. See `modelsummary._plot.plot()` for the arguments.
 
-        Example:
+        Examples:
             >>> fig = summary(nn.Linear(3, 2), (1, 3), verbose=0).plot(log=True)
             >>> fig.axes[0].get_xscale()
             'log'

@@ -4,7 +4,7 @@ A layer's size is what its row carries itself (``num_params``, or its own
 ``mult_adds``), not its subtree's, so a container never outranks the layers
 inside it and the sizes of all rows add up to the model's total.
 
-Example:
+Examples:
     >>> from modelsummary._tree import SummaryNode, SummaryTree, Totals
     >>> a = SummaryNode("a", "Linear", 1, 1, num_params=60)
     >>> b = SummaryNode("b", "Linear", 1, 1, num_params=6)
@@ -32,7 +32,7 @@ MEASURES = ("params", "mult_adds")
 def layer_size(node: SummaryNode, by: str) -> int:
     """The row's own parameters (``by="params"``) or own mult-adds (``by="mult_adds"``).
 
-    Example:
+    Examples:
         >>> layer_size(SummaryNode("fc", "Linear", 1, 1, num_params=6, mult_adds=4), "mult_adds")
         4
     """
@@ -43,7 +43,7 @@ def layer_size(node: SummaryNode, by: str) -> int:
 class LayerSelection:
     """Layers chosen by size, largest first: iterate them as data, print them as a table.
 
-    Example:
+    Examples:
         >>> sel = LayerSelection((SummaryNode("fc", "Linear", 1, 1, num_params=6),), "params", 8)
         >>> print(sel)
         Layer    Type      Param #  % of total
@@ -67,7 +67,7 @@ class LayerSelection:
     def to_dict(self) -> dict[str, int]:
         """``{path: size}`` in the selection's order.
 
-        Example:
+        Examples:
             >>> LayerSelection((SummaryNode("fc", "Linear", 1, 1, num_params=6),),
             ...                "params", 6).to_dict()
             {'fc': 6}

@@ -1,6 +1,6 @@
 """Snapshot and restore everything a summary must not change in the user's model.
 
-Example:
+Examples:
     >>> import torch
     >>> from torch import nn
     >>> bn = nn.BatchNorm1d(2).train()
@@ -35,7 +35,7 @@ def preserved_state(
     streams of the CPU and of the CUDA devices in use: those holding the model's
     tensors and those in ``devices`` (where the pass will run). Parameter values
     are not copied up front (that would double the model's memory): the
-    :class:`WrittenValues` yielded keeps a parameter's values when it is told the
+    `WrittenValues` yielded keeps a parameter's values when it is told the
     pass is about to write them, and puts them back too.
 
     Args:
@@ -44,7 +44,7 @@ def preserved_state(
         modules: Every module of ``model`` once, if the caller has walked it
             already (the order does not matter); else ``model.modules()``.
 
-    Example:
+    Examples:
         >>> m = nn.Sequential(nn.Dropout(0.5)).train()
         >>> before = torch.random.get_rng_state()
         >>> with preserved_state(m):
@@ -102,7 +102,7 @@ def preserved_state(
 class WrittenValues:
     """Parameter values kept just before a pass writes them in place, and put back.
 
-    Example:
+    Examples:
         >>> weight = nn.Parameter(torch.ones(2))
         >>> written = WrittenValues()
         >>> written.keep(weight)
@@ -155,7 +155,7 @@ def substituted(
     originals are put back on exit, also when the body raises. Yields
     ``{id(substitute): original}``, for a tracer that knows parameters by identity.
 
-    Example:
+    Examples:
         >>> tied = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
         >>> tied[1].weight = weight = tied[0].weight
         >>> with substituted(tied.modules(), lambda t: t.clone() if t is weight else None) as o:
@@ -200,7 +200,7 @@ class BufferValues:
     values did not change is never written, so its version counter stays as it
     was. Lazy buffers (no values yet) and meta buffers (no data) are skipped.
 
-    Example:
+    Examples:
         >>> running = [torch.zeros(3), torch.ones(2), torch.tensor(0)]
         >>> values = BufferValues(running)
         >>> running[0].add_(1)

@@ -5,7 +5,7 @@ around each module add their own small cost, and a module's time includes its
 children's. Nothing here runs unless the ``time`` column is asked for, so the
 default summary pays nothing for it.
 
-Example:
+Examples:
     >>> import torch
     >>> from torch import nn
     >>> model = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
@@ -30,7 +30,7 @@ from torch.utils.hooks import RemovableHandle
 class ModuleTimer:
     """Context manager that adds each module call's wall time to its path.
 
-    Example:
+    Examples:
         >>> model = nn.Linear(2, 2)
         >>> with ModuleTimer(model, torch.device("cpu")) as timer:
         ...     _ = model(torch.ones(1, 2))

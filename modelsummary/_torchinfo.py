@@ -2,11 +2,11 @@
 and the attributes its ``ModelStatistics`` and ``LayerInfo`` answer.
 
 The enums are torchinfo's, member for member, and ``summary()`` takes them
-wherever torchinfo does. :class:`ModelSummaryMethods` and :class:`LayerInfoMethods`
+wherever torchinfo does. `ModelSummaryMethods` and `LayerInfoMethods`
 are mixins: ``ModelSummary`` and ``SummaryNode`` inherit them, so each keeps its
 own module small. Nothing here imports torch.
 
-Example:
+Examples:
     >>> import torch
     >>> from modelsummary import ColumnSettings, Units, Verbosity, summary
     >>> s = summary(torch.nn.Linear(1000, 1000), (1, 1000), verbose=Verbosity.QUIET,
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 class Mode(str, Enum):
     """torchinfo's ``mode`` values; ``SAME`` keeps each module's own train/eval flag.
 
-    Example:
+    Examples:
         >>> Mode("train") is Mode.TRAIN
         True
     """
@@ -45,7 +45,7 @@ class Mode(str, Enum):
 class RowSettings(str, Enum):
     """torchinfo's ``row_settings`` values.
 
-    Example:
+    Examples:
         >>> RowSettings.ASCII_ONLY.value
         'ascii_only'
     """
@@ -61,7 +61,7 @@ class ColumnSettings(str, Enum):
     """torchinfo's ``col_names`` values (the ``calls`` and ``time`` columns are
     given as strings).
 
-    Example:
+    Examples:
         >>> ColumnSettings("mult_adds").name
         'MULT_ADDS'
     """
@@ -81,7 +81,7 @@ class Units(str, Enum):
     scale counts: ``MEGABYTES`` is millions). ``AUTO`` is this library's default
     form, the exact count with a short one beside it: ``21,840 (21.84K)``.
 
-    Example:
+    Examples:
         >>> Units("M") is Units.MEGABYTES, Units.NONE.value
         (True, '')
     """
@@ -97,7 +97,7 @@ class Units(str, Enum):
 class Verbosity(IntEnum):
     """torchinfo's ``verbose`` levels.
 
-    Example:
+    Examples:
         >>> int(Verbosity.VERBOSE)
         2
     """
@@ -115,7 +115,7 @@ def to_readable(num: float, units: Units | str = Units.AUTO) -> tuple[Units, flo
 
     ``AUTO`` picks trillions from 1e12, billions from 1e9, else millions.
 
-    Example:
+    Examples:
         >>> to_readable(21_840)
         (<Units.MEGABYTES: 'M'>, 0.02184)
         >>> to_readable(4_089_184_256), to_readable(21_840, Units.NONE)
@@ -134,7 +134,7 @@ def to_readable(num: float, units: Units | str = Units.AUTO) -> tuple[Units, flo
 def to_megabytes(num: int) -> float:
     """Bytes in megabytes (1 MB = 1,000,000 bytes), as torchinfo's ``to_megabytes``.
 
-    Example:
+    Examples:
         >>> to_megabytes(1_234_567)
         1.234567
     """
@@ -145,7 +145,7 @@ def float_to_megabytes(num: int) -> float:
     """Megabytes of ``num`` float32 values (4 bytes each), as torchinfo's
     ``float_to_megabytes``.
 
-    Example:
+    Examples:
         >>> float_to_megabytes(1000)
         0.004
     """
@@ -157,10 +157,10 @@ def clear_cached_forward_pass() -> None:
 
     torchinfo keeps a process-global cache of passes keyed by the model's class
     name (for ``cache_forward_pass=True``) and this clears it; every
-    :func:`~modelsummary.summary` call here runs its own pass, and
-    :meth:`~modelsummary.ModelSummary.with_options` redraws one without a pass.
+    `summary()` call here runs its own pass, and
+    `with_options()` redraws one without a pass.
 
-    Example:
+    Examples:
         >>> clear_cached_forward_pass()
     """
 
@@ -174,13 +174,13 @@ class _Summary(Protocol):
 
 class Formatting:
     """torchinfo's ``results.formatting``: the footer's units, which can be set, and
-    the table's settings, read-only (use :meth:`~modelsummary.ModelSummary.with_options`
+    the table's settings, read-only (use `with_options()`
     for another depth or other columns).
 
     Setting a unit changes how the summary it came from is drawn (its
-    :attr:`~modelsummary.ModelSummary.options`); no count changes.
+    `options`); no count changes.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from modelsummary import summary
         >>> s = summary(torch.nn.Linear(4, 2), (1, 4), verbose=0)
@@ -259,7 +259,7 @@ class ModelSummaryMethods:
     """torchinfo's ``ModelStatistics`` attributes that ``ModelSummary`` lacks otherwise,
     and the count torchinfo gives for a pruned model.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from modelsummary import summary
         >>> s = summary(torch.nn.Linear(4, 2), (1, 4), verbose=0)
@@ -276,12 +276,12 @@ class ModelSummaryMethods:
     @property
     def formatting(self: _Summary) -> Formatting:
         """torchinfo's formatting options: set ``params_units`` / ``macs_units`` to a
-        :class:`Units` to change how the footer's counts are written."""
+        `Units` to change how the footer's counts are written."""
         return Formatting(self)
 
     @property
     def unmasked_params(self: _Summary) -> int:
-        """:attr:`~modelsummary.ModelSummary.total_params` less the elements that
+        """`total_params` less the elements that
         ``torch.nn.utils.prune`` masks zero: what torchinfo reports as ``total_params``
         of a pruned model. Equal to ``total_params`` when nothing is pruned."""
         from ._pruning import unmasked_total
@@ -305,7 +305,7 @@ class _Row(Protocol):
 class LayerInfoMethods:
     """torchinfo's ``LayerInfo`` methods for the rows of ``summary_list``.
 
-    Example:
+    Examples:
         >>> from modelsummary._tree import SummaryNode
         >>> leaf = SummaryNode("fc", "Linear", 1, 1, num_params=1500, subtree_params=1500)
         >>> leaf.num_params_to_str(reached_max_depth=False)
@@ -321,7 +321,7 @@ class LayerInfoMethods:
         another row gives the parameters it carries itself. ``"--"`` for none; in
         parentheses when none of them is trainable.
 
-        Example:
+        Examples:
             >>> from modelsummary._tree import SummaryNode
             >>> leaf = SummaryNode("0", "Linear", 1, 1, num_params=6, trainable_params=6,
             ...                    subtree_params=6, subtree_trainable=6)

@@ -1,20 +1,20 @@
 """Stage 1: run one forward pass and record what happened, as plain records.
 
-The :class:`Tracer` is a context manager that owns every hook it installs:
+The `Tracer` is a context manager that owns every hook it installs:
 ``__enter__`` installs process-wide module forward hooks that record the calls
 of the traced model's modules made from the tracer's own thread (others are
 ignored, so two summaries in two threads cannot see each other), and enters a
-:class:`~torch.overrides.TorchFunctionMode` that sees every tensor operation
+`TorchFunctionMode` that sees every tensor operation
 with its original arguments. That is how a parameter is known to be *used*: it
 reached an operator, whether its module was called or a parent passed it to
-``F.linear`` itself. A :class:`~torch.utils._python_dispatch.TorchDispatchMode`
+``F.linear`` itself. A `TorchDispatchMode`
 sees the aten operators below autograd, fused paths included, and adds their
-multiply-accumulates (:mod:`modelsummary._catalogue`) to the innermost module call
+multiply-accumulates (`modelsummary._catalogue`) to the innermost module call
 running. Standard ``torch.nn`` leaves are counted from their shapes instead of
-their operators (see :meth:`~modelsummary._catalogue.Catalogue.leaf_formula`).
+their operators (see `leaf_formula()`).
 ``__exit__`` removes everything.
 
-Example:
+Examples:
     >>> import torch
     >>> from torch import nn
     >>> model = nn.Sequential(nn.Linear(4, 2))
@@ -134,7 +134,7 @@ def _effect(func: Any, name: str) -> int:
 def dtype_name(dtype: torch.dtype) -> str:
     """Name a dtype without its ``torch.`` prefix.
 
-    Example:
+    Examples:
         >>> dtype_name(torch.bfloat16)
         'bfloat16'
     """
@@ -150,7 +150,7 @@ _DTYPE_NAMES: dict[torch.dtype, str] = {}
 def tensor_nbytes(t: torch.Tensor) -> int:
     """Bytes of a tensor's elements, ``numel() * element_size()``.
 
-    Example:
+    Examples:
         >>> tensor_nbytes(torch.zeros(2, 3, dtype=torch.float16))
         12
     """
@@ -162,9 +162,9 @@ def describe(value: Any, memo: dict[Any, TensorSpec] | None = None) -> ValueSpec
 
     Walks tuples, lists, namedtuples and dataclass instances (by field name), and
     mappings (Hugging Face ``ModelOutput`` is one). With a ``memo``, tensors of
-    one shape and dtype share one (immutable) :class:`TensorSpec`.
+    one shape and dtype share one (immutable) `TensorSpec`.
 
-    Example:
+    Examples:
         >>> describe((torch.zeros(2, 3), None)).items
         (TensorSpec(shape=(2, 3), dtype='float32', nbytes=24), OtherSpec(type_name='NoneType'))
         >>> describe({"n": 3}).items[0]
@@ -197,9 +197,9 @@ def describe(value: Any, memo: dict[Any, TensorSpec] | None = None) -> ValueSpec
 
 
 def iter_tensors(value: Any) -> list[torch.Tensor]:
-    """Every tensor inside a nested value, in the order :func:`describe` walks.
+    """Every tensor inside a nested value, in the order `describe()` walks.
 
-    Example:
+    Examples:
         >>> [t.shape for t in iter_tensors({"a": [torch.zeros(1)], "b": 2})]
         [torch.Size([1])]
     """
@@ -219,7 +219,7 @@ def describe_call(
 ) -> SeqSpec:
     """Describe the arguments of one call: positional ones, then a map of keywords.
 
-    Example:
+    Examples:
         >>> describe_call((torch.zeros(1),), {"mask": None}).items[1]
         MapSpec(items=(('mask', OtherSpec(type_name='NoneType')),))
     """
@@ -248,7 +248,7 @@ def unique_modules(
         ``[(path, module)]`` in pre-order, and ``{id(module): alias paths}`` for
         the modules registered more than once.
 
-    Example:
+    Examples:
         >>> inner = nn.Linear(1, 1)
         >>> outer = nn.Sequential(nn.Sequential(inner), inner)
         >>> modules, aliases = unique_modules(outer)
@@ -325,7 +325,7 @@ class _StorageCounter:
     The cost of this choice: a storage kept alive only by tensors never seen
     here, and returned by a module again after every seen one died, counts twice.
 
-    Example:
+    Examples:
         >>> counter = _StorageCounter()
         >>> x = torch.zeros(4)
         >>> for t in (x, x.view(2, 2), x.relu_(), torch.zeros(4)):
@@ -390,8 +390,8 @@ class _ParamWatcher(TorchFunctionMode):
     It notes the parameters among the arguments, and counts the call's
     multiply-accumulates: by a formula for the common heavy calls, not at all for
     calls known to do none, and otherwise by running the call under the
-    aten-level :class:`_OpCounter` (see
-    :meth:`~modelsummary._catalogue.Catalogue.classify_function`).
+    aten-level `_OpCounter` (see
+    `classify_function()`).
     """
 
     def __init__(self, tracer: Tracer) -> None:
@@ -493,16 +493,16 @@ class Tracer:
     """Record module calls and parameter use during forward passes of ``model``.
 
     Use it as a context manager around the forward pass, then call
-    :meth:`finish` for the :class:`~modelsummary._records.Trace`. If the pass
-    raised, :attr:`failed_frame` names the innermost module that was running.
+    `finish()` for the `Trace`. If the pass
+    raised, `failed_frame` names the innermost module that was running.
     With ``saved_tensors=True`` (and grad enabled) it also counts the bytes of
     the distinct tensors autograd saves for backward, parameters and buffers
     excluded. With ``every_op=True`` every aten operator goes through the
     aten-level counter instead of only the calls the torch level cannot count
     (slower; the same numbers; always so for TorchScript and compiled modules).
-    ``catalogue`` says what each operator costs (default: :func:`current_catalogue`).
+    ``catalogue`` says what each operator costs (default: `current_catalogue()`).
 
-    Example:
+    Examples:
         >>> model = nn.Linear(3, 1)
         >>> with Tracer(model) as t:
         ...     _ = model(torch.ones(2, 3))
@@ -530,7 +530,7 @@ class Tracer:
         self._scripts: dict[int, nn.Module] = {}
         self._watched: dict[int, tuple[str, Leaf | None]] = {}
         """``{id(module): (path, leaf)}`` of the recorded modules; ``leaf`` is set for a
-        standard leaf, whose operators need not be watched (see :meth:`_leaf`)."""
+        standard leaf, whose operators need not be watched (see `_leaf()`)."""
         self._own_hooks: list[nn.Module] = []
         """Recorded modules with forward hooks of their own."""
         keys = self._param_keys
@@ -694,7 +694,7 @@ class Tracer:
 
     def _leaf(self, formula: LeafFormula, module: nn.Module, path: str) -> Leaf | None:
         """A standard leaf: of an exact class that
-        :meth:`~modelsummary._catalogue.Catalogue.leaf_formula` knows, with no hooks of
+        `leaf_formula()` knows, with no hooks of
         its own (a hook may compute, or replace the weight), and plain tensors only: a
         tensor subclass (a quantized weight) may handle the operators itself through
         ``__torch_function__``, which a leaf's call skips.
@@ -820,7 +820,7 @@ class Tracer:
                 self._activations.add(t)
 
     def _describe_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> SeqSpec:
-        """:func:`describe_call`, with one shared record per shape for one-tensor calls."""
+        """`describe_call()`, with one shared record per shape for one-tensor calls."""
         if len(args) == 1 and not kwargs and type(args[0]) is torch.Tensor:
             key = (args[0].shape, args[0].dtype)
             inputs = self._single_inputs.get(key)
@@ -895,10 +895,10 @@ class Tracer:
 
         Args:
             originals: ``{id(stand_in): original}``, as
-                :func:`~modelsummary._meta.meta_stand_ins` yields it. The stand-ins
+                `meta_stand_ins()` yields it. The stand-ins
                 must stay alive until the pass ends (their ids are the keys).
 
-        Example:
+        Examples:
             >>> from modelsummary._meta import meta_stand_ins
             >>> model = nn.Linear(3, 1)
             >>> tracer = Tracer(model)
@@ -998,11 +998,11 @@ class Tracer:
 
     # -- results -----------------------------------------------------------------------
     def finish(self) -> Trace:
-        """Turn what was observed into a :class:`~modelsummary._records.Trace`.
+        """Turn what was observed into a `Trace`.
 
         Call it after the pass: lazy parameters are only measurable then.
 
-        Example:
+        Examples:
             >>> model = nn.Sequential(nn.LazyLinear(2))
             >>> with torch.no_grad(), Tracer(model) as t:
             ...     _ = model(torch.ones(1, 5))

@@ -13,13 +13,13 @@ The counting rules live here and nowhere else:
   the tree.
 
 Each rule is one pure step, a function of plain records with its own example:
-:func:`param_owners` (who registers each tensor), :func:`used_params`,
-:func:`carriers` (which row counts a tied tensor), :func:`module_holders` and
-:func:`active_modules`, :func:`display_order` (children in the order they first
-ran) and :func:`unused_entries`. :func:`build_tree` composes them; the training
-estimate is computed beside them, in :mod:`modelsummary._memory`.
+`param_owners()` (who registers each tensor), `used_params()`,
+`carriers()` (which row counts a tied tensor), `module_holders()` and
+`active_modules()`, `display_order()` (children in the order they first
+ran) and `unused_entries()`. `build_tree()` composes them; the training
+estimate is computed beside them, in `modelsummary._memory`.
 
-Example:
+Examples:
     >>> from modelsummary._records import (
     ...     CallRecord, ModuleInfo, ParamInfo, SeqSpec, OtherSpec, Trace)
     >>> out = OtherSpec("Tensor")
@@ -70,7 +70,7 @@ from ._torchinfo import LayerInfoMethods
 class SharedParam:
     """A parameter registered on a row but counted on another row.
 
-    Example:
+    Examples:
         >>> SharedParam("weight", "transformer.wte.weight", "transformer.wte").counted_at
         'transformer.wte'
     """
@@ -91,7 +91,7 @@ class SummaryNode(LayerInfoMethods):
     ``num_params`` counts only the parameters this row carries; ``subtree_params``
     adds the rows below, each tensor once.
 
-    Example:
+    Examples:
         >>> leaf = SummaryNode(path="fc", type_name="Linear", depth=1, calls=1,
         ...                    num_params=6, subtree_params=6)
         >>> leaf.name
@@ -163,17 +163,17 @@ class SummaryNode(LayerInfoMethods):
 
     @property
     def class_name(self) -> str:
-        """torchinfo's name for :attr:`type_name`."""
+        """torchinfo's name for `type_name`."""
         return self.type_name
 
     @property
     def var_name(self) -> str:
-        """torchinfo's name for :attr:`name` (the root's is its class name, as there)."""
+        """torchinfo's name for `name` (the root's is its class name, as there)."""
         return self.name or self.type_name
 
     @property
     def macs(self) -> int:
-        """torchinfo's name for :attr:`mult_adds`."""
+        """torchinfo's name for `mult_adds`."""
         return self.mult_adds
 
     @property
@@ -186,7 +186,7 @@ class SummaryNode(LayerInfoMethods):
         """The first call's input shape as a list, torchinfo's form: ``[1, 3, 224, 224]``
         for one tensor, a list of such lists for several, ``[]`` for none.
 
-        Example:
+        Examples:
             >>> spec = SeqSpec((TensorSpec((2, 4), "float32", 32),))
             >>> SummaryNode("fc", "Linear", 1, 1, inputs=spec).input_size
             [2, 4]
@@ -195,7 +195,7 @@ class SummaryNode(LayerInfoMethods):
 
     @property
     def output_size(self) -> list[Any]:
-        """The first call's output shape in the form of :attr:`input_size`."""
+        """The first call's output shape in the form of `input_size`."""
         return _shape_list(self.output)
 
     def walk(self) -> Iterator[SummaryNode]:
@@ -210,7 +210,7 @@ class SummaryNode(LayerInfoMethods):
 def _shape_list(spec: ValueSpec | None) -> list[Any]:
     """A value's tensor shapes as nested lists; a container of one value is that value's.
 
-    Example:
+    Examples:
         >>> from modelsummary._records import OtherSpec
         >>> t = TensorSpec((1, 3), "float32", 12)
         >>> _shape_list(SeqSpec((t, OtherSpec("NoneType"), t))), _shape_list(None)
@@ -233,7 +233,7 @@ def _shape_list(spec: ValueSpec | None) -> list[Any]:
 class UnusedEntry:
     """A module never called whose parameters were never used, or a lone unused parameter.
 
-    Example:
+    Examples:
         >>> UnusedEntry("conv2", "Conv2d", 9).params
         9
     """
@@ -250,7 +250,7 @@ class UnusedEntry:
 class Totals:
     """Model-wide counts and sizes.
 
-    Example:
+    Examples:
         >>> Totals(total_params=9, unused_params=9).all_params
         18
     """
@@ -317,7 +317,7 @@ class Totals:
 class SummaryTree:
     """The root node, the unused section and the totals.
 
-    Example:
+    Examples:
         >>> SummaryTree(SummaryNode("", "Net", 0, 1)).unused
         ()
     """
@@ -336,21 +336,21 @@ class SummaryTree:
     """False for a summary made without an input: no shapes, mult-adds or unused section."""
     masked: tuple[tuple[str, int], ...] = ()
     """``(parameter name, elements its mask zeroes)`` of parameters pruned with
-    ``torch.nn.utils.prune`` (see :mod:`modelsummary._pruning`); ``()`` when none is."""
+    ``torch.nn.utils.prune`` (see `modelsummary._pruning`); ``()`` when none is."""
 
 
 _A_PASS = PassInfo()
-"""What :func:`build_tree` assumes when told nothing: a pass ran, nothing else is known."""
+"""What `build_tree()` assumes when told nothing: a pass ran, nothing else is known."""
 
 
 def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
     """Apply the counting rules to a trace and build the summary tree.
 
     The rules are the steps below, each a pure function of the records:
-    :func:`param_owners`, :func:`used_params`, :func:`carriers`,
-    :func:`module_holders`, :func:`active_modules`, :func:`display_order` and
-    :func:`unused_entries`; beside them, the training estimate of
-    :func:`~modelsummary._memory.estimate_training` for the parameters used.
+    `param_owners()`, `used_params()`, `carriers()`,
+    `module_holders()`, `active_modules()`, `display_order()` and
+    `unused_entries()`; beside them, the training estimate of
+    `estimate_training()` for the parameters used.
 
     Args:
         trace: What the tracer observed during the pass.
@@ -361,7 +361,7 @@ def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
     Returns:
         The tree of active modules, the unused section, and the totals.
 
-    Example:
+    Examples:
         >>> from modelsummary._records import ModuleInfo, ParamInfo
         >>> trace = Trace(modules=(ModuleInfo("", "Net", None, (("w", 0),)),),
         ...               params=(ParamInfo(0, "w", 4, 16, True, "float32"),),
@@ -441,7 +441,7 @@ def _totals(
 def calls_by_module(calls: Iterable[CallRecord]) -> dict[str, list[CallRecord]]:
     """Each called module's calls, in order; the keys in the order of each module's first call.
 
-    Example:
+    Examples:
         >>> from modelsummary._records import OtherSpec
         >>> def call(path):
         ...     return CallRecord(path, SeqSpec(()), OtherSpec("Tensor"))
@@ -461,7 +461,7 @@ def calls_by_module(calls: Iterable[CallRecord]) -> dict[str, list[CallRecord]]:
 def param_owners(modules: Iterable[ModuleInfo]) -> dict[int, list[str]]:
     """Owners: which modules register each parameter, in ``named_modules()`` order.
 
-    Example:
+    Examples:
         >>> modules = [ModuleInfo("", "LM", None),
         ...            ModuleInfo("embed", "Embedding", "", (("weight", 0),)),
         ...            ModuleInfo("head", "Linear", "", (("weight", 0), ("bias", 1)))]
@@ -483,7 +483,7 @@ def used_params(trace: Trace, forward_pass: bool = True) -> set[int]:
 
     Without a pass nothing tells used from unused, and every parameter counts.
 
-    Example:
+    Examples:
         >>> trace = Trace(modules=(), buffers=(), calls=(),
         ...               params=(ParamInfo(0, "a", 1, 4, True, "float32"),
         ...                       ParamInfo(1, "b", 1, 4, True, "float32")),
@@ -506,7 +506,7 @@ def carriers(
     The first module that registers it and used it in a call, else the first module
     that registers it (a weight a parent passes to an operator itself).
 
-    Example:
+    Examples:
         >>> owners = {0: ["head", "embed"], 1: ["proj"]}
         >>> uses = [(0, "embed"), (0, "head"), (1, "")]
         >>> carriers(owners, uses, used={0, 1})
@@ -526,7 +526,7 @@ def module_holders(modules: Iterable[ModuleInfo]) -> dict[str, list[str]]:
     """The modules that hold each module: its parent and, for a module registered at
     several paths, the parent of each other path, all by their own (first) paths.
 
-    Example:
+    Examples:
         >>> modules = [ModuleInfo("", "Net", None),
         ...            ModuleInfo("a", "Block", ""),
         ...            ModuleInfo("a.shared", "Linear", "a", aliases=("b.shared",)),
@@ -564,7 +564,7 @@ def active_modules(
     A TorchScript module runs no hooks: one inside a scripted module that ran counts
     as run. Without a pass every module is shown, as registered.
 
-    Example:
+    Examples:
         >>> modules = [ModuleInfo("", "Net", None),
         ...            ModuleInfo("block", "Block", ""),
         ...            ModuleInfo("block.proj", "Linear", "block", (("weight", 0),)),
@@ -621,11 +621,11 @@ def display_order(
 
     Args:
         modules: Every module, in ``named_modules()`` order.
-        active: The paths :func:`active_modules` gives.
+        active: The paths `active_modules()` gives.
         first_calls: Module paths in the order of each one's first call.
-        holders: What :func:`module_holders` gives.
+        holders: What `module_holders()` gives.
 
-    Example:
+    Examples:
         >>> modules = [ModuleInfo("", "Net", None),
         ...            ModuleInfo("head", "Linear", ""),
         ...            ModuleInfo("body", "Sequential", ""),
@@ -673,7 +673,7 @@ def unused_entries(
     parent is active), with the unused parameters below it, and each unused parameter
     of an active module alone; every unused tensor once, under its first owner.
 
-    Example:
+    Examples:
         >>> modules = [ModuleInfo("", "Net", None),
         ...            ModuleInfo("fc", "Linear", "", (("weight", 0), ("bias", 1))),
         ...            ModuleInfo("spare", "Sequential", ""),
@@ -780,7 +780,7 @@ class _Rows:
 
         Each field is computed into a local of the field's own name and passed by
         position in field order, which ``test_tree.py`` checks against
-        :func:`dataclasses.fields`: Python compiles a call with more than 15 keyword
+        `dataclasses.fields()`: Python compiles a call with more than 15 keyword
         arguments to a dict built per call, which made every row cost half as much again.
         """
         path, type_name = info.path, info.type_name

@@ -1,6 +1,6 @@
 """Counts and byte sizes turned into short, readable text. Pure functions.
 
-Example:
+Examples:
     >>> format_count(25_557_032)
     '25.56M'
     >>> format_bytes(102_228_128)
@@ -22,7 +22,7 @@ def format_count(n: int) -> str:
     Returns:
         The count itself below 1000, else a scaled value such as ``"21.84K"``.
 
-    Example:
+    Examples:
         >>> format_count(999)
         '999'
         >>> format_count(21_840)
@@ -47,7 +47,7 @@ def format_bytes(n: int) -> str:
     Returns:
         Text such as ``"72 B"`` or ``"1.05 MB"``.
 
-    Example:
+    Examples:
         >>> format_bytes(72)
         '72 B'
         >>> format_bytes(1_048_576)
@@ -64,7 +64,7 @@ def format_bytes(n: int) -> str:
 def format_int(n: int) -> str:
     """Format an integer with thousands separators.
 
-    Example:
+    Examples:
         >>> format_int(124439808)
         '124,439,808'
     """
@@ -74,7 +74,7 @@ def format_int(n: int) -> str:
 def format_seconds(seconds: float) -> str:
     """Format a duration with the largest of s, ms and µs that keeps it at least 1.
 
-    Example:
+    Examples:
         >>> format_seconds(0.00123)
         '1.23 ms'
         >>> format_seconds(2.5), format_seconds(4e-6)
@@ -99,7 +99,7 @@ def format_count_in(n: int, unit: str = "auto") -> str:
             ``""`` (the exact count only), or ``"M"``, ``"G"``, ``"T"`` (millions,
             billions, trillions with two decimals).
 
-    Example:
+    Examples:
         >>> format_count_in(21_840), format_count_in(21_840, ""), format_count_in(21_840, "M")
         ('21,840 (21.84K)', '21,840', '0.02M')
         >>> format_count_in(999)

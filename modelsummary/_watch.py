@@ -1,13 +1,13 @@
-"""Summaries during training: :func:`watch` a model whose structure may change.
+"""Summaries during training: `watch()` a model whose structure may change.
 
-A :class:`Watcher` holds the latest :class:`~modelsummary.ModelSummary` of a
-model and a structural fingerprint of it. Each :meth:`Watcher.step` reads the
+A `Watcher` holds the latest `ModelSummary` of a
+model and a structural fingerprint of it. Each `Watcher.step()` reads the
 fingerprint again (no forward pass); only when it differs does the watcher take
-a new summary and report what changed, as :func:`~modelsummary.diff` shows it,
+a new summary and report what changed, as `diff()` shows it,
 with the parameters that moved between trainable and frozen. Every step adds a
 row of totals to the history.
 
-Example:
+Examples:
     >>> from torch import nn
     >>> model = nn.Sequential(nn.Linear(10, 5), nn.ReLU(), nn.Linear(5, 2))
     >>> w = watch(model, input_size=(1, 10))
@@ -61,7 +61,7 @@ def fingerprint(model: nn.Module) -> list[object]:
     or a parameter replaced by another of the same shape, and ties made or
     broken; nothing here is kept alive by the fingerprint.
 
-    Example:
+    Examples:
         >>> model = nn.Linear(2, 2)
         >>> before = fingerprint(model)
         >>> before == fingerprint(model)
@@ -97,18 +97,18 @@ def fingerprint(model: nn.Module) -> list[object]:
 
 @dataclass(frozen=True, slots=True)
 class WatchRecord:
-    """The totals of one step: a row of :attr:`Watcher.history`.
+    """The totals of one step: a row of `Watcher.history`.
 
     Without an input nothing runs, so the counts are the registered ones and
     ``unused_params`` and ``total_mult_adds`` are ``None``.
 
-    Example:
+    Examples:
         >>> WatchRecord(3, False, 67, 12, 55, 0, 67, 60).non_trainable_params
         55
     """
 
     step: int
-    """The step (or epoch) given to :meth:`Watcher.step`."""
+    """The step (or epoch) given to `Watcher.step()`."""
     changed: bool
     """Whether a new summary was taken at this step: the structure changed (or
     ``step(force=True)``)."""
@@ -133,7 +133,7 @@ _FIELDS = tuple(f.name for f in fields(WatchRecord))
 class TrainableMove:
     """Parameters of one module that moved between trainable and frozen.
 
-    Example:
+    Examples:
         >>> print(TrainableMove("body.0", 2, 55, True))
         ~ body.0: 55 params (2 tensors) frozen -> trainable
     """
@@ -155,9 +155,9 @@ class TrainableMove:
 
 @dataclass(frozen=True, slots=True)
 class WatchChange:
-    """A change of structure one :meth:`Watcher.step` found, and its report.
+    """A change of structure one `Watcher.step()` found, and its report.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
         >>> w = watch(model, print_fn=None)
@@ -171,7 +171,7 @@ class WatchChange:
     step: int
     """The step at which the change was seen."""
     diff: SummaryDiff
-    """What :func:`~modelsummary.diff` shows between the previous summary and the new one."""
+    """What `diff()` shows between the previous summary and the new one."""
     moves: tuple[TrainableMove, ...]
     """Parameters that moved between trainable and frozen, by module."""
     replaced: tuple[str, ...]
@@ -184,7 +184,7 @@ class WatchChange:
 
     def lines(self) -> Iterator[str]:
         """The report, one line per change: objects replaced, trainable <-> frozen
-        moves, then what :meth:`SummaryDiff.lines` lists (layers, then totals)."""
+        moves, then what `SummaryDiff.lines()` lists (layers, then totals)."""
         if self.forced:
             yield f"step {self.step}: a new summary (force=True), the structure unchanged"
         else:
@@ -268,7 +268,7 @@ class _Snapshot:
 def as_print_fn(print_fn: PrintFn | logging.Logger | None) -> PrintFn | None:
     """The callable a watcher prints through: a logger's ``info``, or the callable itself.
 
-    Example:
+    Examples:
         >>> as_print_fn(logging.getLogger("train")).__name__
         'info'
     """
@@ -300,11 +300,11 @@ def _record(s: ModelSummary, step: int, changed: bool) -> WatchRecord:
 
 
 class _History(Sequence[WatchRecord]):
-    """The rows of :attr:`Watcher.history`, stored compactly: the step numbers in an
+    """The rows of `Watcher.history`, stored compactly: the step numbers in an
     array, and one record per structure (where a new one began). An unchanged step
     costs eight bytes, however long the run.
 
-    Example:
+    Examples:
         >>> h = _History()
         >>> h.begin(WatchRecord(0, False, 8, 8, 0, None, 8, None))
         >>> h.add(1)
@@ -354,9 +354,9 @@ class _History(Sequence[WatchRecord]):
 
 
 class Watcher:
-    """Watches one model's structure across training steps; made by :func:`watch`.
+    """Watches one model's structure across training steps; made by `watch()`.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> w = watch(nn.Linear(3, 2), print_fn=None)
         >>> w.step(0)
@@ -394,7 +394,7 @@ class Watcher:
 
     @property
     def history(self) -> Sequence[WatchRecord]:
-        """A row of totals per :meth:`step`, oldest first (a read-only sequence)."""
+        """A row of totals per `step()`, oldest first (a read-only sequence)."""
         return self._rows
 
     @property
@@ -405,7 +405,7 @@ class Watcher:
     def metrics(self, prefix: str = "modelsummary/") -> dict[str, float]:
         """The counts of the latest summary as metrics for a logger, the unmeasured left out.
 
-        Example:
+        Examples:
             >>> from torch import nn
             >>> watch(nn.Linear(3, 2), print_fn=None).metrics()  # doctest: +NORMALIZE_WHITESPACE
             {'modelsummary/total_params': 8, 'modelsummary/trainable_params': 8,
@@ -424,7 +424,7 @@ class Watcher:
         fingerprint (see ``docs/training.md`` for what it costs). With one it
         takes a new summary, prints the change report through ``print_fn`` (and
         the new table with ``show_summary``), and adds the change to
-        :attr:`changes`.
+        `changes`.
 
         Args:
             step: The step or epoch number; default: one after the last.
@@ -436,7 +436,7 @@ class Watcher:
             TypeError: A step that is not an integer.
             ModelSummaryError: The new summary's forward pass failed.
 
-        Example:
+        Examples:
             >>> from torch import nn
             >>> w = watch(nn.Linear(3, 2), input_size=(1, 3), print_fn=None)
             >>> w.step()
@@ -481,7 +481,7 @@ class Watcher:
     def to_dicts(self) -> list[dict[str, Any]]:
         """The history as a list of dicts, one per step.
 
-        Example:
+        Examples:
             >>> from torch import nn
             >>> w = watch(nn.Linear(3, 2), print_fn=None)
             >>> w.step(7)
@@ -494,7 +494,7 @@ class Watcher:
     def to_csv(self, path: str | Path | None = None) -> str:
         """The history as CSV text, one row per step; written to ``path`` if given.
 
-        Example:
+        Examples:
             >>> from torch import nn
             >>> w = watch(nn.Linear(3, 2), input_size=(1, 3), print_fn=None)
             >>> w.step(0)
@@ -514,7 +514,7 @@ class Watcher:
     def to_dataframe(self) -> Any:
         """The history as a ``pandas.DataFrame`` indexed by step (needs the ``pandas`` extra).
 
-        Example:
+        Examples:
             >>> from torch import nn
             >>> w = watch(nn.Linear(3, 2), print_fn=None)
             >>> w.step(0)
@@ -541,7 +541,7 @@ class Watcher:
             log: A logarithmic count axis.
             path: Save the figure there too (the format from the suffix).
 
-        Example:
+        Examples:
             >>> from torch import nn
             >>> w = watch(nn.Linear(3, 2), print_fn=None)
             >>> w.step(0)
@@ -598,7 +598,7 @@ def watch(
 ) -> Watcher:
     """Watch a model during training: a new summary and a report whenever its structure changes.
 
-    Takes the first summary now; then call :meth:`Watcher.step` once per step or
+    Takes the first summary now; then call `Watcher.step()` once per step or
     epoch. A step where no module, parameter, shape, dtype, device or
     ``requires_grad`` changed runs no forward pass; one where something did
     takes a new summary and prints what changed. The model, its modes and the
@@ -606,26 +606,26 @@ def watch(
 
     Args:
         model: The module to watch.
-        input_size: As for :func:`~modelsummary.summary`.
-        input_data: As for :func:`~modelsummary.summary`. With neither, nothing
+        input_size: As for `summary()`.
+        input_data: As for `summary()`. With neither, nothing
             runs: the counts are the registered parameters.
         print_fn: Where the reports go: ``print`` (default), a
-            :class:`logging.Logger` (its ``info``), any callable taking text, or
+            `logging.Logger` (its ``info``), any callable taking text, or
             ``None`` for none.
         show_summary: Print the new table after each change report too.
-        **kwargs: Passed to :func:`~modelsummary.summary` (``dtypes``,
+        **kwargs: Passed to `summary()` (``dtypes``,
             ``device``, ``mode``, ``col_names``, ``depth`` ...).
 
     Returns:
-        The :class:`Watcher`.
+        The `Watcher`.
 
     Raises:
         TypeError: A ``print_fn`` that cannot be called, or an argument
-            :func:`~modelsummary.summary` refuses.
+            `summary()` refuses.
         ValueError: ``verbose`` (the reports go through ``print_fn``), or an
-            argument :func:`~modelsummary.summary` refuses.
+            argument `summary()` refuses.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
         >>> w = watch(model)

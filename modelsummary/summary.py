@@ -1,6 +1,6 @@
 """``summary()``: check the arguments, trace one pass, build the tree, return a ``ModelSummary``.
 
-Example:
+Examples:
     >>> import torch
     >>> from torch import nn
     >>> class Net(nn.Module):
@@ -97,7 +97,7 @@ def summary(
         batch_dim: Insert a dimension of size 1 at this index of each ``input_size``.
         cache_forward_pass: Accepted for torchinfo compatibility. Every call runs
             its own pass: no process-global cache is kept. To draw a summary again
-            with other columns or depth, use :meth:`ModelSummary.with_options`.
+            with other columns or depth, use `ModelSummary.with_options()`.
         col_names: Columns to show: ``input_size``, ``output_size``,
             ``num_params``, ``params_percent``, ``kernel_size``, ``groups``,
             ``mult_adds``, ``flops`` (twice the mult-adds), ``trainable``, ``calls``,
@@ -128,18 +128,18 @@ def summary(
             backward, measured by running the pass with grad enabled.
         formulas: Mult-add formulas for this call only, ``{operator: formula}``,
             on top of the built-in ones and those added with
-            :func:`~modelsummary.register_formula` (see there for the forms).
+            `register_formula()` (see there for the forms).
         **kwargs: Passed to ``model.forward``.
 
     Returns:
-        The :class:`ModelSummary`.
+        The `ModelSummary`.
 
     Raises:
         TypeError: An argument of the wrong type (checked before any pass).
         ValueError: An argument with a wrong value (checked before any pass).
         ModelSummaryError: The forward pass raised; names the innermost module.
 
-    Example:
+    Examples:
         >>> s = summary(nn.Linear(8, 4), input_size=(2, 8), verbose=0)
         >>> s.total_params
         36

@@ -2,7 +2,7 @@
 
 Importing this module imports ``lightning``; ``import modelsummary`` does not.
 
-Example:
+Examples:
     >>> from modelsummary.integrations.lightning import SummaryCallback
     >>> SummaryCallback(input_size=(1, 4)).interval
     'epoch'
@@ -30,26 +30,26 @@ class SummaryCallback(ModelSummary):
     with ``input_size``/``input_data`` if given, else the module's
     ``example_input_array``, else the registered parameters alone. Then at the end
     of each training epoch (or batch, with ``interval="step"``) it calls
-    :meth:`~modelsummary.Watcher.step`: no forward pass unless the structure
+    `step()`: no forward pass unless the structure
     changed, and a change report when it did. The totals of each check go to every
     logger of the Trainer, under ``modelsummary/``, at the Trainer's global step.
 
     Args:
-        input_size: As for :func:`~modelsummary.summary`.
-        input_data: As for :func:`~modelsummary.summary`.
+        input_size: As for `summary()`.
+        input_data: As for `summary()`.
         interval: ``"epoch"`` (check at each training epoch's end, the history
             indexed by epoch) or ``"step"`` (after each training batch, by global
             step).
         print_fn: Where the summary and the reports go (on global rank zero only):
-            ``print``, a :class:`logging.Logger`, a callable taking text, or ``None``.
+            ``print``, a `logging.Logger`, a callable taking text, or ``None``.
         log: Send the totals to the Trainer's loggers.
-        **kwargs: Passed to :func:`~modelsummary.summary` (``depth``,
+        **kwargs: Passed to `summary()` (``depth``,
             ``col_names``, ``dtypes`` ...).
 
     Raises:
         ValueError: An unknown ``interval``.
 
-    Example:
+    Examples:
         >>> callback = SummaryCallback(interval="step", print_fn=None)
         >>> callback.watcher is None
         True
@@ -73,7 +73,7 @@ class SummaryCallback(ModelSummary):
         self.interval = interval
         """``"epoch"`` or ``"step"``."""
         self.watcher: Watcher | None = None
-        """The :class:`~modelsummary.Watcher`, from fit start on."""
+        """The `Watcher`, from fit start on."""
         self._input_size = input_size
         self._input_data = input_data
         self._print_fn = as_print_fn(print_fn)

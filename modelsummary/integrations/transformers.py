@@ -2,7 +2,7 @@
 
 Importing this module imports ``transformers``; ``import modelsummary`` does not.
 
-Example:
+Examples:
     >>> from modelsummary.integrations.transformers import SummaryCallback
     >>> SummaryCallback(interval="step").interval
     'step'
@@ -30,27 +30,27 @@ class SummaryCallback(TrainerCallback):  # type: ignore[misc,unused-ignore]
     included: its frozen base and trainable adapters are counted apart) with
     ``input_size``/``input_data`` if given, else the registered parameters
     alone. Then at the end of each epoch (or step, with ``interval="step"``) it
-    calls :meth:`~modelsummary.Watcher.step`: no forward pass unless the
+    calls `step()`: no forward pass unless the
     structure changed, and a change report when it did. Each time the Trainer
     logs, the latest totals join the logged values under ``modelsummary/`` (in
     ``trainer.state.log_history`` and for the callbacks after this one).
 
     Args:
-        input_size: As for :func:`~modelsummary.summary`.
-        input_data: As for :func:`~modelsummary.summary`; token ids for a language
+        input_size: As for `summary()`.
+        input_data: As for `summary()`; token ids for a language
             model, e.g. ``{"input_ids": torch.tensor([[1, 2, 3]])}``.
         interval: ``"epoch"`` (check at each epoch's end, the history indexed by
             epoch from 0) or ``"step"`` (after each optimizer step, by global step).
         print_fn: Where the summary and the reports go (on the main process only):
-            ``print``, a :class:`logging.Logger`, a callable taking text, or ``None``.
+            ``print``, a `logging.Logger`, a callable taking text, or ``None``.
         log: Add the totals to what the Trainer logs.
-        **kwargs: Passed to :func:`~modelsummary.summary` (``depth``,
+        **kwargs: Passed to `summary()` (``depth``,
             ``col_names`` ...).
 
     Raises:
         ValueError: An unknown ``interval``.
 
-    Example:
+    Examples:
         >>> SummaryCallback(print_fn=None).watcher is None
         True
     """
@@ -72,7 +72,7 @@ class SummaryCallback(TrainerCallback):  # type: ignore[misc,unused-ignore]
         self.interval = interval
         """``"epoch"`` or ``"step"``."""
         self.watcher: Watcher | None = None
-        """The :class:`~modelsummary.Watcher`, from train begin on."""
+        """The `Watcher`, from train begin on."""
         self._input_size = input_size
         self._input_data = input_data
         self._print_fn = as_print_fn(print_fn)
