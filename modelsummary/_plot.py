@@ -3,6 +3,7 @@
 `plot_bars()` decides the bars (pure): the rows visible at a depth, each
 showing what it and its folded rows carry, plus one bar per unused entry. The
 bars of used rows add up to ``total_params`` and all bars to ``all_params``.
+A row that holds a tied weight counted on another row says where it is counted.
 
 Examples:
     >>> from modelsummary._tree import SummaryNode, SummaryTree, UnusedEntry
@@ -11,23 +12,31 @@ Examples:
     ...                    (UnusedEntry("b", "Linear", 4),))
     >>> [(b.label, b.params, b.unused) for b in plot_bars(tree, 1)]
     [('a (Linear)', 6, False), ('b (Linear)', 4, True)]
+    >>> format_tick(2_500_000)
+    '2.5M'
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._render import UNICODE_GUIDES, visible_rows
-from ._tree import SummaryTree
+from ._tree import SummaryNode, SummaryTree
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    from matplotlib.axes import Axes
+
+    from ._figure import SummaryFigure
 
 _USED_COLOR = "#4C72B0"
 _MACS_COLOR = "#DD8452"
 _UNUSED_COLOR = "#9E9E9E"
+_TIED_COLOR = "#55A868"
+_TICK_SUFFIXES = ("", "K", "M", "G", "T", "P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,9 @@ class Bar:
     """Mult-adds of the row, with its folded rows."""
     unused: bool
     """An entry of the unused section."""
+    counted_in: tuple[str, ...] = ()
+    """Rows that carry the count of tied parameters this bar's modules register
+    (the bar leaves them out)."""
 
 
 def plot_bars(tree: SummaryTree, depth: int) -> list[Bar]:
@@ -54,7 +66,7 @@ def plot_bars(tree: SummaryTree, depth: int) -> list[Bar]:
 
     A row deeper than ``depth`` folds into its ancestor, whose bar then covers
     it; a row with children shown only gets a bar for what it carries itself.
-    Rows with neither parameters nor mult-adds get no bar.
+    Rows with neither parameters, mult-adds nor tied parameters get no bar.
     """
     bars = []
     for row in visible_rows(tree.root, depth, UNICODE_GUIDES):
@@ -62,11 +74,39 @@ def plot_bars(tree: SummaryTree, depth: int) -> list[Bar]:
         whole = row.collapsed or not node.children
         params = node.subtree_params if whole else node.num_params
         macs = node.subtree_mult_adds if whole else node.mult_adds
-        if params or macs:
+        counted_in = _counted_elsewhere(node, whole)
+        if params or macs or counted_in:
             label = f"{node.path} ({node.type_name})" if node.path else node.type_name
-            bars.append(Bar(label, params, macs, False))
+            bars.append(Bar(label, params, macs, False, counted_in))
     bars += [Bar(f"{e.path} ({e.type_name})", e.params, 0, True) for e in tree.unused if e.params]
     return bars
+
+
+def _counted_elsewhere(node: SummaryNode, whole: bool) -> tuple[str, ...]:
+    """Rows outside the bar that count the tied parameters of the bar's modules."""
+    covered = node.walk() if whole else iter((node,))
+
+    def inside(path: str) -> bool:
+        if not whole:
+            return path == node.path
+        return node.path == "" or path == node.path or path.startswith(node.path + ".")
+
+    rows = (s.counted_at for n in covered for s in n.shared)
+    return tuple(dict.fromkeys(path for path in rows if not inside(path)))
+
+
+def format_tick(value: float) -> str:
+    """An axis tick as a count with a K/M/G suffix, to three significant digits.
+
+    Examples:
+        >>> [format_tick(v) for v in (0, 0.5, 250, 1_500, 2e6, 1.25e9)]
+        ['0', '0.5', '250', '1.5K', '2M', '1.25G']
+    """
+    for suffix in _TICK_SUFFIXES:
+        if abs(value) < 999.5 or suffix == _TICK_SUFFIXES[-1]:
+            return f"{value:.3g}{suffix}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def shorten(label: str, limit: int) -> str:
@@ -90,8 +130,11 @@ def plot(
     mult_adds: bool = False,
     max_label: int = 40,
     path: str | os.PathLike[str] | None = None,
-) -> Figure:
+) -> SummaryFigure:
     """Draw parameters per layer as horizontal bars, unused entries hatched in grey.
+
+    Counts on the axes read 1.5K, 2M, 1.2G. A row holding a tied weight that
+    another row counts is marked with where it is counted.
 
     Args:
         tree: The summary tree.
@@ -102,15 +145,18 @@ def plot(
         path: Save the figure there (format from the suffix, e.g. ``.png``, ``.svg``).
 
     Returns:
-        A ``matplotlib.figure.Figure`` (not registered with pyplot).
+        A ``matplotlib.figure.Figure`` (not registered with pyplot) that a notebook
+        shows as an image when it is a cell's value.
 
     Raises:
         ImportError: matplotlib is not installed; the message names the extra.
     """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
         from matplotlib.patches import Patch
+        from matplotlib.ticker import FuncFormatter
+
+        from ._figure import SummaryFigure
     except ImportError as err:
         raise ImportError(
             "plot() needs matplotlib: pip install 'modelsummary[plot]' (or pip install matplotlib)"
@@ -119,7 +165,7 @@ def plot(
     labels = [shorten(b.label, max_label) for b in bars]
     positions = list(range(len(bars)))
     panels = 2 if mult_adds else 1
-    fig = Figure(
+    fig = SummaryFigure(
         figsize=(
             4.5 * panels + 0.09 * max(map(len, labels), default=10),
             1.4 + 0.28 * max(len(bars), 1),
@@ -142,9 +188,26 @@ def plot(
         as_log = log and any(v > 0 for v in values)  # a log axis needs a positive value
         ax.set_xscale("log" if as_log else "linear")
         ax.set_xlabel("count (log scale)" if as_log else "count")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: format_tick(x)))
+        if as_log:
+            ax.xaxis.set_minor_formatter(FuncFormatter(_minor_log_label(ax)))
         ax.grid(axis="x", alpha=0.3)
         ax.set_axisbelow(True)
     first = axes[0]
+    for position, bar_info in zip(positions, bars, strict=True):
+        if bar_info.counted_in:
+            # A tied row's own bar may be empty: the note starts at its end, or at the axis.
+            where = ", ".join(bar_info.counted_in)
+            first.annotate(
+                shorten(f"tied: counted in {where}", 2 * max_label),
+                xy=(bar_info.params, position) if bar_info.params else (0, position),
+                xycoords="data" if bar_info.params else ("axes fraction", "data"),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize="small",
+                color=_TIED_COLOR,
+            )
     first.set_yticks(positions, labels)
     first.invert_yaxis()
     if any(b.unused for b in bars):
@@ -159,3 +222,18 @@ def plot(
     if path is not None:
         fig.savefig(path)
     return fig
+
+
+def _minor_log_label(ax: Axes) -> Callable[[float, int | None], str]:
+    """Labels for the minor ticks of a log axis, which need them when it spans a decade
+    or less (too few decade ticks to read it by): 2 and 5, or all when it spans half a
+    decade or less; none on a wider axis."""
+
+    def label(value: float, _: int | None) -> str:
+        low, high = sorted(ax.get_xlim())
+        decades = math.log10(high / low) if low > 0 else math.inf
+        mantissa = round(value / 10 ** math.floor(math.log10(value) + 1e-9))
+        shown = decades <= 0.5 or (decades <= 1 and mantissa in (2, 5))
+        return format_tick(value) if shown else ""
+
+    return label

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
+import struct
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -113,7 +115,9 @@ def test_html_inherits_colours_for_light_and_dark_themes():
     }
 
 
-def test_executed_notebook_cell_displays_the_html_table(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def executed_notebook():
+    """One notebook run in a real kernel: the summary, the checkout it imports, a plot."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -125,15 +129,24 @@ def test_executed_notebook_cell_displays_the_html_table(tmp_path, monkeypatch):
         ),
         nbformat.v4.new_code_cell("summary(model, (1, 4))"),
         nbformat.v4.new_code_cell("import modelsummary; print(modelsummary.__file__)"),
+        # No %matplotlib magic and no pyplot: the figure alone must show as an image.
+        nbformat.v4.new_code_cell("summary(model, (1, 4)).plot()"),
+        nbformat.v4.new_code_cell("import sys; print('matplotlib.pyplot' in sys.modules)"),
     ]
     # The kernel imports the package from this checkout: cwd and PYTHONPATH at the repo root.
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    )
-    client = NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
-    )
-    client.execute()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(
+            "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        )
+        client = NotebookClient(
+            nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
+        )
+        client.execute()
+    return nb
+
+
+def test_executed_notebook_cell_displays_the_html_table(executed_notebook):
+    nb = executed_notebook
     outputs = nb.cells[1].outputs
     assert [o["output_type"] for o in outputs] == ["execute_result"]  # shown once, not printed
     data = outputs[0]["data"]
@@ -149,3 +162,17 @@ def test_executed_notebook_cell_displays_the_html_table(tmp_path, monkeypatch):
     assert "Total params: 23" in data["text/plain"]
     printed = nb.cells[2].outputs[0]["text"].strip()
     assert Path(printed).resolve().is_relative_to(ROOT)
+
+
+def test_executed_notebook_cell_displays_the_plot_as_an_image(executed_notebook):
+    outputs = executed_notebook.cells[3].outputs
+    assert [o["output_type"] for o in outputs] == ["execute_result"]  # one image, not two
+    png = base64.b64decode(outputs[0]["data"]["image/png"])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    # the image is the figure at its own size: width and height from the PNG header
+    width, height = struct.unpack(">II", png[16:24])
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    fig = summary(model, (1, 4), verbose=0).plot()
+    assert (width, height) == tuple(round(v) for v in fig.get_size_inches() * fig.dpi)
+    # and pyplot, whose import would turn on the inline display hook, was never imported
+    assert executed_notebook.cells[4].outputs[0]["text"].strip() == "False"

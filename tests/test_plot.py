@@ -1,16 +1,21 @@
-"""plot(): bars that add up to the totals, log scale, short names, unused marked apart."""
+"""plot(): bars that add up to the totals, log scale, short names, unused and tied marked,
+counts with K/M/G, and a figure that shows itself as an image."""
 
 from __future__ import annotations
 
+import io
 import sys
 
 import matplotlib
 import pytest
+import torch
 from matplotlib.figure import Figure
+from matplotlib.image import imread
 from torch import nn
 
 from modelsummary import summary
-from modelsummary._plot import plot_bars, shorten
+from modelsummary._plot import format_tick, plot_bars, shorten
+from tests.models import TiedLM
 
 matplotlib.use("Agg")
 
@@ -108,8 +113,149 @@ def test_bad_plot_arguments(wide, kwargs):
 
 
 def test_plot_without_matplotlib_names_the_extra(wide, monkeypatch):
-    for name in ["matplotlib", "matplotlib.figure", "matplotlib.patches"]:
+    for name in ["matplotlib", "matplotlib.figure", "matplotlib.patches", "matplotlib.ticker"]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    monkeypatch.setitem(sys.modules, "modelsummary._figure", None)  # cached by earlier tests
     with pytest.raises(ImportError, match=r"modelsummary\[plot\]"):
         wide.plot()
+
+
+_SUFFIX = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+
+
+def _value_of(label: str) -> float:
+    """A tick label read back: '2.5M' -> 2_500_000."""
+    label = label.replace("\N{MINUS SIGN}", "-")
+    suffix = label[-1] if label[-1] in _SUFFIX else ""
+    return float(label.removesuffix(suffix) if suffix else label) * _SUFFIX[suffix]
+
+
+def _tick_labels(ax, which="major"):
+    ax.figure.canvas.draw()
+    ticks = ax.xaxis.get_minor_ticks() if which == "minor" else ax.xaxis.get_major_ticks()
+    low, high = sorted(ax.get_xlim())
+    return [
+        (t.get_loc(), t.label1.get_text())
+        for t in ticks
+        if low <= t.get_loc() <= high and t.label1.get_text()
+    ]
+
+
+class Big(nn.Module):
+    """3.2M parameters in an embedding, 4.1K in a head: ticks in the millions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(50_000, 64)
+        self.head = nn.Linear(64, 64)
+
+    def forward(self, tokens):
+        return self.head(self.embed(tokens))
+
+
+@pytest.fixture(scope="module")
+def big():
+    return summary(Big(), input_data=torch.zeros(1, 4, dtype=torch.long), verbose=0)
+
+
+@pytest.mark.parametrize("log", [False, True], ids=["linear", "log"])
+def test_count_axis_reads_k_m_g_without_an_offset(big, log):
+    fig = big.plot(log=log, mult_adds=True)
+    for ax in fig.axes:
+        labels = _tick_labels(ax)
+        assert len(labels) >= 2
+        for loc, text in labels:  # each label reads back as its tick's value
+            assert _value_of(text) == pytest.approx(loc, rel=5e-3, abs=1e-9)
+        assert ax.xaxis.get_offset_text().get_text() == ""  # no "1e6" beside the axis
+    params = [text for _, text in _tick_labels(fig.axes[0])]
+    assert any(text.endswith("M") for text in params)
+
+
+def test_a_log_axis_within_a_decade_labels_its_minor_ticks():
+    # 8 and 9 parameters: a log axis spanning less than a decade, no decade tick inside
+    model = nn.Sequential(nn.Linear(7, 1), nn.Linear(1, 4, bias=False), nn.Linear(4, 2))
+    ax = summary(model, (1, 7), verbose=0).plot(depth=1, log=True).axes[0]
+    labels = _tick_labels(ax, "major") + _tick_labels(ax, "minor")
+    assert len(labels) >= 2
+    for loc, text in labels:
+        assert _value_of(text) == pytest.approx(loc, rel=5e-3)
+
+
+def test_a_wide_log_axis_labels_decades_only(big):
+    ax = big.plot(log=True).axes[0]
+    assert _tick_labels(ax, "minor") == []
+    assert [text for _, text in _tick_labels(ax)][-2:] == ["100K", "1M"]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "0"),
+        (0.25, "0.25"),
+        (999, "999"),
+        (1_000, "1K"),
+        (250_000, "250K"),
+        (1.5e6, "1.5M"),
+        (999_999, "1M"),
+        (2e9, "2G"),
+        (3e12, "3T"),
+    ],
+)
+def test_format_tick(value, text):
+    assert format_tick(value) == text
+
+
+def test_tied_row_says_where_its_weight_is_counted():
+    s = summary(TiedLM(), input_data=torch.zeros(1, 5, dtype=torch.long), verbose=0)
+    model = TiedLM()
+    assert model.head.weight is model.embed.weight  # the truth: one tensor, two modules
+    bars = {b.label: b for b in plot_bars(s.tree, 1)}
+    assert bars["head (Linear)"].counted_in == ("embed",)
+    assert bars["head (Linear)"].params == model.head.bias.numel()  # the weight is not in it
+    assert bars["embed (Embedding)"].counted_in == ()
+    # folded into the root, the tie is inside the bar: nothing to mark
+    assert [b.counted_in for b in plot_bars(s.tree, 0)] == [()]
+    ax = s.plot(depth=1).axes[0]
+    (note,) = ax.texts
+    assert note.get_text() == "tied: counted in embed"
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert note.xy[1] == rows.index("head (Linear)")
+
+
+class TiedInside(nn.Module):
+    """A head whose last layer's weight is the embedding's, behind a Sequential, and a
+    second embedding sharing the first's weight (no parameter, no mult-add of its own)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(10, 4)
+        self.head = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 10, bias=False))
+        self.head[1].weight = self.embed.weight
+        self.decoder_embed = nn.Embedding(10, 4)
+        self.decoder_embed.weight = self.embed.weight
+
+    def forward(self, tokens):
+        return self.head(self.embed(tokens) + self.decoder_embed(tokens))
+
+
+def test_tied_weight_folded_into_an_ancestor_marks_the_ancestor():
+    s = summary(TiedInside(), input_data=torch.zeros(1, 3, dtype=torch.long), verbose=0)
+    assert [(b.label, b.params, b.counted_in) for b in plot_bars(s.tree, 1)] == [
+        ("embed (Embedding)", 40, ()),
+        # nothing of its own to draw: the bar is there for the mark
+        ("decoder_embed (Embedding)", 0, ("embed",)),
+        ("head (Sequential)", 20, ("embed",)),
+    ]
+    deep = {b.label: b.counted_in for b in plot_bars(s.tree, 2)}
+    assert deep["head.0 (Linear)"] == ()
+    assert deep["head.1 (Linear)"] == ("embed",)
+
+
+def test_figure_shows_itself_as_a_png_of_its_own_size(wide):
+    fig = wide.plot(mult_adds=True)
+    assert isinstance(fig, Figure)
+    png = fig._repr_png_()
+    image = imread(io.BytesIO(png), format="png")
+    width, height = fig.get_size_inches() * fig.dpi
+    assert image.shape[:2] == (round(height), round(width))
