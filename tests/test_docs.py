@@ -1,8 +1,8 @@
 """The API docs: every docstring example renders as code, no Sphinx role prints literally,
 and the API page shows each public name once (what `mkdocs build --strict` cannot see).
 
-The docs tooling reads docstrings with griffe (the ``docs`` extra); where it is not
-installed these tests skip, and CI installs it.
+The docs tooling reads docstrings with griffe (the ``docs`` extra, which the ``test``
+extra includes, so these tests run with the rest).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ import pkgutil
 import re
 from pathlib import Path
 
+import griffe
 import pytest
 
 import modelsummary
-
-griffe = pytest.importorskip("griffe")
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = "run `python .ci/docstrings.py` from the repository root to rewrite them"
