@@ -17,13 +17,14 @@ from __future__ import annotations
 import inspect
 import itertools
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from ._render import COLUMN_HEADERS, ROW_SETTINGS, RenderOptions
+from ._values import to_device
 
 
 def is_int(value: object) -> bool:
@@ -270,34 +271,6 @@ def make_inputs(
         else:
             tensors.append(torch.zeros(shape, dtype=dtype, device=device))
     return tensors
-
-
-def map_tensors(value: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
-    """Apply ``fn`` to every tensor inside a nested value, keeping the structure.
-
-    Example:
-        >>> map_tensors({"x": [torch.zeros(1)], "n": 2}, lambda t: t + 1)
-        {'x': [tensor([1.])], 'n': 2}
-    """
-    if isinstance(value, torch.Tensor):
-        return fn(value)
-    if isinstance(value, Mapping):
-        return type(value)({k: map_tensors(v, fn) for k, v in value.items()})  # type: ignore[call-arg]
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return type(value)(*(map_tensors(v, fn) for v in value))
-    if isinstance(value, (list, tuple)):
-        return type(value)(map_tensors(v, fn) for v in value)
-    return value
-
-
-def to_device(value: Any, device: torch.device) -> Any:
-    """Move every tensor inside a nested value to ``device``, keeping the structure.
-
-    Example:
-        >>> to_device({"x": [torch.zeros(1)]}, torch.device("cpu"))
-        {'x': [tensor([0.])]}
-    """
-    return map_tensors(value, lambda t: t.to(device))
 
 
 def model_device(model: torch.nn.Module) -> torch.device:
