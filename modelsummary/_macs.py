@@ -227,7 +227,6 @@ class MacCounter:
         self.aten = AtenCounter(stack, uses, self.uncounted, catalogue)
         self.watcher = OperatorWatcher(stack, uses, self.aten, self.uncounted, catalogue)
         self.watcher.counter_active = every_op
-        self._formulas: dict[type, LeafFormula | None] = {}
 
     @property
     def every_op(self) -> bool:
@@ -244,10 +243,8 @@ class MacCounter:
         return self.aten.noting > 0
 
     def leaf_formula(self, cls: type) -> LeafFormula | None:
-        """The catalogue's formula for a standard leaf class (looked up once per class)."""
-        if cls not in self._formulas:
-            self._formulas[cls] = self.catalogue.leaf_formula(cls)
-        return self._formulas[cls]
+        """The catalogue's formula for a standard leaf class, if it is one."""
+        return self.catalogue.leaf_formula(cls)
 
     def count_leaf(self, frame: CallFrame, formula: LeafFormula, x: Any, output: Any) -> None:
         """Add the MACs of a standard leaf's call, from its shapes, to ``frame``."""

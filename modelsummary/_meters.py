@@ -90,12 +90,13 @@ class StorageCounter:
                             return
                     seen.append(ref)
                     return
-            base, first = self._bases[key]
-            if first > stamp and t._is_view() and _root(t)._cdata == base:
+            first, first_stamp = self._bases[key]
+            if first_stamp > stamp and t._is_view() and _root(t)._cdata == first:
                 seen.append(ref)  # a view of the base a descendant returned: alive still
                 return
         self._seen[key] = [ref]
-        self._bases[key] = (_root(t)._cdata, stamp)
+        base = t._base if t._is_view() else None
+        self._bases[key] = ((t if base is None else base)._cdata, stamp)
         self.total += nbytes
 
     def add_all(self, tensors: Iterable[torch.Tensor]) -> None:

@@ -161,21 +161,23 @@ class ParamResolver:
         self._learned: list[weakref.ref[torch.Tensor]] = []
         self._strangers: dict[int, weakref.ref[torch.Tensor]] = {}
         """Parameters a rescan did not find in any slot, not to rescan for again."""
-        keys = self.keys
-        for module in modules:
+        keys, slots, held, buffers = self.keys, self._slots, self._held, self._buffers
+        for module in modules:  # plain loops: this runs before every summary
             params = module._parameters
-            for name, p in params.items():
-                if p is None:
-                    continue
-                key = keys.get(id(p))
-                if key is None:
-                    key = keys[id(p)] = len(keys)
-                    self._held.append(p)
-                self._slots.append((params, name, key))
-            for b in module._buffers.values():
-                if b is not None and id(b) not in self._buffers:
-                    self._buffers.add(id(b))
-                    self._held.append(b)
+            if params:
+                for name, p in params.items():
+                    if p is None:
+                        continue
+                    key = keys.get(id(p))
+                    if key is None:
+                        key = keys[id(p)] = len(keys)
+                        held.append(p)
+                    slots.append((params, name, key))
+            if module._buffers:
+                for b in module._buffers.values():
+                    if b is not None and id(b) not in buffers:
+                        buffers.add(id(b))
+                        held.append(b)
 
     def key_of(self, t: torch.Tensor) -> int | None:
         """The key of the parameter ``t`` is or stands for, else ``None``.
@@ -260,7 +262,10 @@ class ParamResolver:
         learned = 0
         keys = self.keys
         for slots, name, key in self._slots:
-            t = slots.get(name)
+            try:  # a dict, or TorchScript's slot wrapper (no .get())
+                t = slots[name]
+            except (KeyError, RuntimeError):  # deleted from its module since
+                continue
             if t is not None and id(t) not in keys:
                 self.learn(t, key)
                 learned += 1

@@ -140,6 +140,7 @@ def _closer(
     note = uses.note
     add = activations.add
     returned = uses.note_returned
+    keys = uses.resolver.keys
 
     def close(frame: CallFrame, args: tuple[Any, ...], output: Any) -> None:
         leaf = frame.leaf
@@ -148,11 +149,12 @@ def _closer(
             macs.count_leaf(frame, formula, args[0], output)
             for key, path in leaf_uses:
                 note(key, path)
-        if isinstance(output, _Tensor):
+        if type(output) is _Tensor:  # the common case: no parameter, no container
             add(output, frame.index)
-            returned((output,), frame.path, not stack)
+            if not stack or id(output) in keys:
+                returned((output,), frame.path, not stack)
         else:
-            tensors = iter_tensors(output)
+            tensors = [output] if isinstance(output, _Tensor) else iter_tensors(output)
             for t in tensors:
                 add(t, frame.index)
             returned(tensors, frame.path, not stack)
@@ -229,11 +231,13 @@ class Tracer:
         self._own_hooks: list[nn.Module] = []
         """Recorded modules with forward hooks of their own."""
         watched = self._watched
+        formulas: dict[type, LeafFormula | None] = {}
         compiled = False
         for path, module in self._modules:  # one pass: this runs before every summary
             cls = type(module)
-            formula = self.macs.leaf_formula(cls)
-            compiled = compiled or cls.__name__ == "OptimizedModule"
+            if cls not in formulas:
+                formulas[cls] = self.macs.leaf_formula(cls)
+                compiled = compiled or cls.__name__ == "OptimizedModule"
             if isinstance(module, torch.jit.ScriptModule):
                 if path.rpartition(".")[0] not in self._untraced or path == "":
                     self._scripts[id(module)] = module
@@ -247,10 +251,13 @@ class Tracer:
                 if module._forward_hooks:
                     self._own_hooks.append(module)
                 continue
+            formula = formulas[cls]
             watched[id(module)] = (
                 path,
                 None if formula is None else self._leaf(formula, module, path),
             )
+        self._open = self.calls.open
+        self._aten = self.macs.aten
         self._late: set[int] = set()
         """Ids of the modules whose calls a hook after their own forward hooks closes."""
         self._thread = threading.get_ident()
@@ -388,8 +395,8 @@ class Tracer:
         if watched is None or _get_ident() != self._thread:
             return
         path, leaf = watched
-        frame = self.calls.open(module, path, args)
-        if self.macs.suspended:  # inside a fused fast path: the aten-level counter sees all
+        frame = self._open(module, path, args)
+        if self._aten.noting:  # inside a fused fast path: the aten-level counter sees all
             return
         if leaf is not None:
             # A standard leaf (see _leaf) called on one plain tensor: its

@@ -3,9 +3,9 @@
 A value handed to or returned by a module is a tensor, or a container of values:
 a mapping (Hugging Face ``ModelOutput`` is one), a namedtuple, a tuple or list,
 or a dataclass instance; anything else is a leaf. :func:`branches` says what a
-value holds and :func:`rebuild` makes the same container around new contents; every
-walk here goes through those two, so describing, iterating and moving a value
-always agree on what is inside it.
+value holds and :func:`rebuild` makes the same container around new contents.
+Describing, iterating and moving a value all sort it with the one classification
+behind those two, so they always agree on what is inside it.
 
 Example:
     >>> import dataclasses
@@ -36,8 +36,19 @@ from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 _MAP, _NAMEDTUPLE, _SEQ, _DATACLASS = 1, 2, 3, 4
 
 
+_PLAIN = frozenset({type(None), int, float, bool, str, torch.dtype, torch.device})
+"""Types that are leaves for certain: answered without the abstract-class checks."""
+
+
 def _kind(value: Any) -> int:
     """Which container ``value`` is (0: none, a leaf)."""
+    cls = type(value)
+    if cls is tuple or cls is list:  # the common containers first, by exact type
+        return _SEQ
+    if cls is dict:
+        return _MAP
+    if cls in _PLAIN:
+        return 0
     if isinstance(value, Mapping):
         return _MAP
     if isinstance(value, tuple) and hasattr(value, "_fields"):
@@ -62,15 +73,19 @@ def branches(value: Any) -> tuple[bool, list[tuple[str, Any]]] | None:
     if isinstance(value, torch.Tensor):
         return None
     kind = _kind(value)
+    if kind == 0:
+        return None
+    return kind != _SEQ, _children(value, kind)
+
+
+def _children(value: Any, kind: int) -> list[tuple[str, Any]]:
     if kind == _MAP:
-        return True, [(str(k), v) for k, v in value.items()]
+        return [(str(k), v) for k, v in value.items()]
     if kind == _NAMEDTUPLE:
-        return True, list(zip(value._fields, value, strict=True))
+        return list(zip(value._fields, value, strict=True))
     if kind == _SEQ:
-        return False, [(str(i), v) for i, v in enumerate(value)]
-    if kind == _DATACLASS:
-        return True, [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
-    return None
+        return [(str(i), v) for i, v in enumerate(value)]
+    return [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
 
 
 def rebuild(value: Any, children: list[Any]) -> Any:
@@ -149,13 +164,12 @@ def describe(value: Any, memo: dict[Any, TensorSpec] | None = None) -> ValueSpec
                 tuple(value.shape), dtype_name(value.dtype), tensor_nbytes(value)
             )
         return spec
-    held = branches(value)
-    if held is None:
+    kind = _kind(value)
+    if kind == 0:
         return OtherSpec(type(value).__name__)
-    named, children = held
-    if named:
-        return MapSpec(tuple((key, describe(child, memo)) for key, child in children))
-    return SeqSpec(tuple(describe(child, memo) for _, child in children))
+    if kind == _SEQ:  # the common container: no keys to make
+        return SeqSpec(tuple(describe(child, memo) for child in value))
+    return MapSpec(tuple((key, describe(child, memo)) for key, child in _children(value, kind)))
 
 
 def describe_call(
@@ -192,9 +206,11 @@ def iter_tensors(value: Any) -> list[torch.Tensor]:
         if isinstance(item, torch.Tensor):
             found.append(item)
             continue
-        held = branches(item)
-        if held is not None:
-            pending.extend(child for _, child in reversed(held[1]))
+        kind = _kind(item)
+        if kind == _SEQ:
+            pending.extend(reversed(item))
+        elif kind:
+            pending.extend(child for _, child in reversed(_children(item, kind)))
     return found
 
 
