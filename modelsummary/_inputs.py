@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ._render import COLUMN_HEADERS, ROW_SETTINGS, RenderOptions
-from ._values import to_device
+from ._values import branches, to_device
 
 
 def is_int(value: object) -> bool:
@@ -132,13 +132,13 @@ def _sizes_of(value: Any) -> Any:
     """
     if isinstance(value, torch.Tensor):
         return value.size()
+    held = branches(value)  # the one walker of nested values (modelsummary._values)
+    if held is None or not isinstance(value, (Mapping, list, tuple)):
+        return value  # a leaf, or a dataclass instance: as it is
+    sizes = [_sizes_of(child) for _, child in held[1]]
     if isinstance(value, Mapping):
-        return {k: _sizes_of(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_sizes_of(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_sizes_of(v) for v in value)
-    return value
+        return dict(zip(value.keys(), sizes, strict=True))
+    return sizes if isinstance(value, list) else tuple(sizes)
 
 
 def _from_numpy(value: object) -> object:
