@@ -32,7 +32,6 @@ from ._records import CallRecord, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from ._values import describe, describe_call
 
 _no_torch_function = torch._C.DisableTorchFunction
-_torch_function_on = torch._C._is_torch_function_enabled
 
 
 @dataclasses.dataclass(slots=True)
@@ -60,8 +59,8 @@ class CallFrame:
     mult_adds: int = 0
     """Multiply-accumulates of the operators run while this call was innermost."""
     suspended: AbstractContextManager[Any] | None = None
-    """A context entered for this call (the torch-level mode turned off), exited when
-    the call closes."""
+    """A context entered for this call that turns torch functions off (the torch-level
+    mode suspended), exited when the call closes."""
     leaf: Any = None
     """What the tracer keeps of a standard leaf counted from its shapes, if it is one."""
 
@@ -155,10 +154,10 @@ class CallStack:
             return self._pop_to(module, args, kwargs, output, raised=False)
         frame = stack.pop()  # the usual case, kept lean: it runs once per module call
         suspension = frame.suspended
-        if _torch_function_on():
+        if suspension is None:
             with _no_torch_function():
                 self._record(frame, args, kwargs, output)
-        else:  # a leaf's or a fused path's call: torch functions are off already
+        else:  # what a call suspends turns torch functions off: they are off already
             self._record(frame, args, kwargs, output)
         if suspension is not None:  # after the block above, which restores its own state
             suspension.__exit__(None, None, None)
@@ -219,7 +218,14 @@ class CallStack:
         self, frame: CallFrame, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
         """Describe a call that returned (with torch functions off)."""
-        frame.inputs = self._describe_inputs(args, kwargs)
+        if len(args) == 1 and not kwargs and type(args[0]) is torch.Tensor:  # inline: hot
+            key = (args[0].shape, args[0].dtype)
+            inputs = self._single_inputs.get(key)
+            if inputs is None:
+                inputs = self._single_inputs[key] = describe_call(args, {}, self._specs)
+            frame.inputs = inputs
+        else:
+            frame.inputs = describe_call(args, kwargs, self._specs)
         frame.output = describe(output, self._specs)
         frame.args = None
         self._on_close(frame, args, output)

@@ -41,7 +41,7 @@ from ._flops import DISPATCH, Formula, LeafFormula, op_name
 from ._params import ALIASES, METADATA_OPS, WRITES, ParamUses, effect
 
 _no_torch_function = torch._C.DisableTorchFunction
-_FORMULA_ERRORS = (AttributeError, IndexError, TypeError, RuntimeError, ValueError)
+FORMULA_ERRORS = (AttributeError, IndexError, TypeError, RuntimeError, ValueError)
 """What a formula raises on arguments it cannot read: reported, never guessed."""
 
 
@@ -104,7 +104,7 @@ class AtenCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
             return out
         try:
             stack[-1].mult_adds += kind(args, kwargs, out)
-        except _FORMULA_ERRORS:  # nested or otherwise shapeless arguments
+        except FORMULA_ERRORS:  # nested or otherwise shapeless arguments
             self._uncounted[op_name(func)] += 1
         return out
 
@@ -176,7 +176,7 @@ class OperatorWatcher(TorchFunctionMode):
             if stack:
                 try:
                     stack[-1].mult_adds += kind(args, kwargs, result)  # type: ignore[operator]
-                except _FORMULA_ERRORS:  # unusual arguments: report rather than guess
+                except FORMULA_ERRORS:  # unusual arguments: report rather than guess
                     self._uncounted[getattr(func, "__name__", str(func))] += 1
         # Noted after the call returned: a call that raised used nothing. A metadata
         # read (``w.shape``, ``w.dtype``) is no use, but a property that returns a
@@ -250,7 +250,7 @@ class MacCounter:
         """Add the MACs of a standard leaf's call, from its shapes, to ``frame``."""
         try:
             frame.mult_adds += formula(frame.module, x, output)
-        except _FORMULA_ERRORS:
+        except FORMULA_ERRORS:
             self.uncounted[type(frame.module).__name__] += 1
 
     def suspend(self) -> ExitStack:

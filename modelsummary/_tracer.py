@@ -54,7 +54,7 @@ from torch.utils.hooks import RemovableHandle
 from . import _flops
 from ._calls import CallFrame, CallStack
 from ._flops import LeafFormula
-from ._macs import Catalogue, MacCounter
+from ._macs import FORMULA_ERRORS, Catalogue, MacCounter
 from ._meters import SavedTensorMeter, StorageCounter
 from ._params import ParamResolver, ParamUses
 from ._records import BufferInfo, ModuleInfo, ParamInfo, Trace
@@ -104,7 +104,7 @@ def unique_modules(
     return modules, aliases
 
 
-Leaf = tuple[LeafFormula, tuple[tuple[int, str], ...]]
+Leaf = tuple[LeafFormula, dict[tuple[int, str], None]]
 """A standard leaf's MAC formula and the parameter uses of one of its calls."""
 _RAISED: Any = object()
 """What the post-hook's missing ``output`` argument says: the forward raised."""
@@ -137,18 +137,22 @@ def _closer(
     functions off): a standard leaf's MACs and parameters, the activation bytes of the
     output, and any parameter the output is. A closure over the parts, not a method
     of the tracer: the call stack holds it, and must not hold the tracer in a cycle."""
-    note = uses.note
+    noted = uses.uses
     add = activations.add
     returned = uses.note_returned
     keys = uses.resolver.keys
+    uncounted = macs.uncounted
+    errors = FORMULA_ERRORS
 
     def close(frame: CallFrame, args: tuple[Any, ...], output: Any) -> None:
         leaf = frame.leaf
-        if leaf is not None:
+        if leaf is not None:  # inline, not through MacCounter.count_leaf: once per call
             formula, leaf_uses = leaf
-            macs.count_leaf(frame, formula, args[0], output)
-            for key, path in leaf_uses:
-                note(key, path)
+            try:
+                frame.mult_adds += formula(frame.module, args[0], output)
+            except errors:
+                uncounted[type(frame.module).__name__] += 1
+            noted.update(leaf_uses)  # as ParamUses.note(key, path) for each
         if type(output) is _Tensor:  # the common case: no parameter, no container
             add(output, frame.index)
             if not stack or id(output) in keys:
@@ -354,17 +358,17 @@ class Tracer:
         operators itself through ``__torch_function__``, which a leaf's call skips.
         A call of one uses exactly the parameters it holds (meta stand-ins, which
         map to the same keys, included): ``(key, path)`` pairs, as noted uses are."""
-        uses: list[tuple[int, str]] = []
+        uses: dict[tuple[int, str], None] = {}
         keys = self.params.keys
         for p in module._parameters.values():
             if p is not None:
                 if type(p) is not nn.Parameter and type(p) is not torch.Tensor:
                     return None
-                uses.append((keys[id(p)], path))
+                uses[(keys[id(p)], path)] = None
         for b in module._buffers.values():
             if b is not None and type(b) is not torch.Tensor:
                 return None
-        return formula, tuple(uses)
+        return formula, uses
 
     def _hook_each_module(self) -> None:
         for module in self.modules:
