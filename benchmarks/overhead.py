@@ -14,22 +14,27 @@ script times, interleaved in one run with one torch thread:
 on three models with tiny inputs: resnet50 at 1x3x32x32, a 12-layer GPT-2 of width 64
 (4 heads, a vocabulary of 1,000) at 8 tokens, and 1,000 ``Linear(8, 8)`` in a
 ``Sequential``. For each it prints the overhead over the bare pass per module call
-(microseconds) and as a multiple of the floor's overhead, from the median over the
-rounds of each round's own figures (the contenders of a round run back to back, so the
-machine's slow drift cancels).
+(microseconds) and as a multiple of the floor's overhead, from the medians over the
+rounds of each round's own overheads (the contenders of a round run back to back, so
+the machine's slow drift cancels).
 
 Usage:
     python benchmarks/overhead.py [--repeat 30] [--models resnet50 gpt2 linears]
     python benchmarks/overhead.py --repo /path/to/another/checkout  # time that version
+    python benchmarks/overhead.py --baseline /path/to/old/checkout --clock cpu
 
-``--repo`` imports ``modelsummary`` from another checkout, so two versions can be
-measured back to back (not in one process: both are the same package).
+``--repo`` imports ``modelsummary`` from another checkout. ``--baseline`` loads a second
+checkout's package under another name (``modelsummary_baseline``) and times its
+``summary()`` as one more contender in the same rounds, so two versions are compared
+side by side in one process. ``--clock cpu`` times with the process's CPU time instead
+of the wall clock: on a loaded machine the time spent waiting for a core is left out.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import platform
 import statistics
 import sys
@@ -107,7 +112,22 @@ def module_calls(model: nn.Module, call: Callable[[], object]) -> int:
     return count
 
 
-def contenders(model: nn.Module, data: Any, summary: Any) -> dict[str, Callable[[], object]]:
+def load_as(name: str, checkout: str) -> Any:
+    """The ``modelsummary`` package of another checkout, imported as ``name``."""
+    package = Path(checkout).resolve() / "modelsummary"
+    spec = importlib.util.spec_from_file_location(
+        name, package / "__init__.py", submodule_search_locations=[str(package)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def contenders(
+    model: nn.Module, data: Any, summary: Any, baseline: Any = None
+) -> dict[str, Callable[[], object]]:
     import torchinfo
 
     model.eval()
@@ -128,15 +148,20 @@ def contenders(model: nn.Module, data: Any, summary: Any) -> dict[str, Callable[
             getattr(module_hooks, "_global_forward_hooks_with_kwargs", {}).pop(post.id, None)
 
     cpu = torch.device("cpu")
-    return {
+    fns: dict[str, Callable[[], object]] = {
         "bare": bare,
         "floor": floor,
         "modelsummary": lambda: summary(model, input_data=data, verbose=0),
-        "torchinfo": lambda: torchinfo.summary(model, input_data=data, device=cpu, verbose=0),
     }
+    if baseline is not None:
+        fns["baseline"] = lambda: baseline(model, input_data=data, verbose=0)
+    fns["torchinfo"] = lambda: torchinfo.summary(model, input_data=data, device=cpu, verbose=0)
+    return fns
 
 
-def timed(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+def timed(
+    fns: dict[str, Callable[[], object]], repeat: int, clock: Callable[[], float]
+) -> dict[str, list[float]]:
     """Interleaved rounds after two warm-ups each."""
     for fn in fns.values():
         fn()
@@ -144,9 +169,9 @@ def timed(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[f
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeat):
         for key, fn in fns.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
-            times[key].append(time.perf_counter() - start)
+            times[key].append(clock() - start)
     return times
 
 
@@ -155,34 +180,42 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30, help="interleaved rounds")
     parser.add_argument("--models", nargs="*", default=["resnet50", "gpt2", "linears"])
     parser.add_argument("--repo", default=str(ROOT), help="checkout to import modelsummary from")
+    parser.add_argument("--baseline", help="another checkout to time side by side")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     opts = parser.parse_args()
     torch.set_num_threads(1)
     sys.path.insert(0, str(Path(opts.repo).resolve()))
     summary = importlib.import_module("modelsummary").summary
     where = Path(sys.modules["modelsummary"].__file__ or "").parent
+    baseline = None
+    if opts.baseline:
+        baseline = load_as("modelsummary_baseline", opts.baseline).summary
+        where = Path(f"{where}; baseline from {Path(opts.baseline).resolve()}")
+    clock = time.perf_counter if opts.clock == "wall" else time.process_time
     print(
         f"modelsummary from {where}; Python {platform.python_version()}, torch"
-        f" {torch.__version__}, 1 torch thread, {opts.repeat} interleaved rounds.\n"
+        f" {torch.__version__}, 1 torch thread, {opts.repeat} interleaved rounds,"
+        f" {opts.clock} clock.\n"
     )
+    others = ["modelsummary", *(["baseline"] if baseline else []), "torchinfo"]
     print(
-        "| model | module calls | bare | floor | modelsummary | torchinfo |"
-        " µs per call: floor / modelsummary / torchinfo |"
-        " modelsummary / floor | torchinfo / floor |"
+        f"| model | module calls | bare | floor | {' | '.join(others)} |"
+        f" µs per call: floor / {' / '.join(others)} |"
+        f" {' | '.join(f'{k} / floor' for k in others)} |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---" * (5 + 2 * len(others)) + "|")
     for name in opts.models:
         model, data = build(name)
-        fns = contenders(model, data, summary)
+        fns = contenders(model, data, summary, baseline)
         calls = module_calls(model, fns["bare"])
-        times = timed(fns, opts.repeat)
+        times = timed(fns, opts.repeat, clock)
         rounds = list(zip(*(times[k] for k in fns), strict=True))
         keys = list(fns)
         # per round: the overhead of each contender over that round's bare pass
         extra = {k: statistics.median(r[keys.index(k)] - r[0] for r in rounds) for k in keys[1:]}
-        ratio = {
-            k: statistics.median((r[keys.index(k)] - r[0]) / max(r[1] - r[0], 1e-9) for r in rounds)
-            for k in ("modelsummary", "torchinfo")
-        }
+        # the ratio of the median overheads: a round's own floor overhead is too small
+        # to divide by reliably
+        ratio = {k: extra[k] / extra["floor"] for k in others}
         med = {k: statistics.median(v) for k, v in times.items()}
         per_call = " / ".join(f"{extra[k] / calls * 1e6:.1f}" for k in keys[1:])
         print(
