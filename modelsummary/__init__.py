@@ -7,6 +7,7 @@ Example:
     10
 """
 
+from ._catalogue import register_formula, unregister_formula
 from ._compare import Comparison, LayerChange, SummaryDiff, compare, diff
 from ._errors import ModelSummaryError
 from ._render import RenderOptions
@@ -22,6 +23,7 @@ from ._torchinfo import (
     clear_cached_forward_pass,
 )
 from ._tree import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
+from ._watch import TrainableMove, WatchChange, Watcher, WatchRecord, watch
 from .summary import summary
 
 __version__ = "0.1.0"
@@ -42,12 +44,19 @@ __all__ = [
     "SummaryNode",
     "SummaryTree",
     "Totals",
+    "TrainableMove",
     "Units",
     "UnusedEntry",
     "Verbosity",
+    "WatchChange",
+    "WatchRecord",
+    "Watcher",
     "__version__",
     "clear_cached_forward_pass",
     "compare",
     "diff",
+    "register_formula",
     "summary",
+    "unregister_formula",
+    "watch",
 ]

@@ -12,6 +12,7 @@ forward pass that fails exits with status 1.
 
 Example:
     >>> main(["--depth", "1", "--ascii"])  # doctest: +ELLIPSIS
+    Demo: DemoNet on input_size=(1, 8), dtypes=[torch.long]: ...
     ===...
     DemoNet ...
     |-embed (Embedding) ...
@@ -27,19 +28,24 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, NoReturn
 
 import torch
 from tabulate import tabulate_formats
 from torch import nn
 
-from ._demo import DEMO_INPUT, DemoNet
+from ._demo import DEMO_INPUT, DEMO_INPUT_TEXT, DemoNet
 from ._errors import ModelSummaryError
-from ._result import ModelSummary
-from .summary import summary
+from ._export import FORMATS
+from ._render import PIPE_FORMATS
+from .summary import DTYPE_HINT, summary
 
-FORMATS = ("table", "json", "csv", "markdown", "html")
-"""Values of ``--format``."""
+CLI_DTYPE_HINT = (
+    ". The inputs made from --input-size have the model's floating dtype unless --dtype"
+    " says otherwise: token ids and other indices need e.g. --dtype long"
+)
+"""The command line's form of :data:`modelsummary.summary.DTYPE_HINT`: its own flag."""
 
 
 class CommandLineError(Exception):
@@ -52,6 +58,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(
         prog="modelsummary",
         description="Print the summary of a PyTorch model built by FACTORY in PACKAGE.MODULE"
@@ -59,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         " summary of the built-in demo model: a block called twice, a head tied to the"
         " embedding, and a module the forward never calls.",
     )
+    parser.add_argument("--version", action="version", version=f"modelsummary {__version__}")
     parser.add_argument(
         "spec",
         nargs="?",
@@ -84,9 +93,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="where to run the pass, e.g. cpu or cuda:0")
     parser.add_argument("--depth", default="3", help="deepest row to show (default 3)")
     parser.add_argument(
-        "--format", default="table", choices=FORMATS, help="output format (default table)"
+        "--format", default="table", choices=tuple(FORMATS), help="output format (default table)"
     )
-    parser.add_argument("--tablefmt", default="simple", help="tabulate format of the table")
+    parser.add_argument(
+        "--tablefmt",
+        default="simple",
+        help="tabulate format of the table; github or pipe give Markdown, without rules",
+    )
+    parser.add_argument(
+        "--width",
+        metavar="N",
+        help="fit the table in N characters, 0 for no limit (default: the terminal's width"
+        " when printing to a terminal or COLUMNS is set, else no limit)",
+    )
     parser.add_argument(
         "--columns", help="comma-separated col_names, e.g. output_size,num_params,calls"
     )
@@ -99,6 +118,11 @@ def _parser() -> argparse.ArgumentParser:
         " repeat for several",
     )
     parser.add_argument("--ascii", action="store_true", help="draw the tree with ASCII only")
+    parser.add_argument(
+        "--list-unused",
+        action="store_true",
+        help="list each parameter-free module that never ran (default: one line counts them)",
+    )
     return parser
 
 
@@ -185,18 +209,6 @@ def load_model(spec: str, kwargs: dict[str, Any]) -> nn.Module:
     return model
 
 
-def _render(result: ModelSummary, fmt: str, tablefmt: str) -> str:
-    if fmt == "json":
-        return result.to_json()
-    if fmt == "csv":
-        return result.to_csv().rstrip("\n")
-    if fmt == "markdown":
-        return result.to_markdown()
-    if fmt == "html":
-        return result.to_html()
-    return result.to_text(tablefmt=tablefmt)
-
-
 def _run(argv: Sequence[str] | None) -> str:
     args = _parser().parse_args(argv)
     if args.tablefmt not in tabulate_formats:  # checked before the model is even built
@@ -205,11 +217,16 @@ def _run(argv: Sequence[str] | None) -> str:
         )
     if not args.depth.isdigit():
         raise CommandLineError(f"bad --depth {args.depth!r}: expected a non-negative integer")
+    if args.width is not None and not args.width.isdigit():
+        raise CommandLineError(f"bad --width {args.width!r}: expected a non-negative integer")
     kwargs = dict(_kwarg(k) for k in args.kwarg)
+    settings = [
+        name for name, on in (("ascii_only", args.ascii), ("list_unused", args.list_unused)) if on
+    ]
     options: dict[str, Any] = {
         "depth": int(args.depth),
         "device": args.device,
-        "row_settings": ["ascii_only"] if args.ascii else [],
+        "row_settings": settings,
         "verbose": 0,
     }
     if args.columns:
@@ -226,19 +243,24 @@ def _run(argv: Sequence[str] | None) -> str:
         if len(dtypes) != count:
             raise CommandLineError(f"got {len(dtypes)} --dtype for {count} --input-size")
         options["dtypes"] = dtypes
+    heading = ""
     if args.spec is None:
         if kwargs:
             raise CommandLineError("--kwarg needs a model spec")
         model: nn.Module = DemoNet()
         options.setdefault("col_names", ("output_size", "num_params", "calls"))
-        options["col_width"] = 12
         if not args.input_size:
             options.update(DEMO_INPUT)
+            if args.format == "table":  # a blank line before a Markdown table
+                blank = "\n" if args.tablefmt in PIPE_FORMATS else ""
+                heading = f"Demo: DemoNet on {DEMO_INPUT_TEXT}\n{blank}"
     else:
         model = load_model(args.spec, kwargs)
     try:
         result = summary(model, **options)
-        return _render(result, args.format, args.tablefmt)
+        result = result.with_options(width=None if args.width is None else int(args.width))
+        result = replace(result, options=replace(result.options, tablefmt=args.tablefmt))
+        return heading + result.render(args.format).rstrip("\n")
     except (TypeError, ValueError) as err:
         raise CommandLineError(str(err)) from None
 
@@ -259,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandLineError as err:
         print(f"modelsummary: error: {err}", file=sys.stderr)
         return 2
-    except ModelSummaryError as err:
-        print(f"modelsummary: {err}", file=sys.stderr)
+    except ModelSummaryError as err:  # the advice names this interface's flag
+        print(f"modelsummary: {str(err).replace(DTYPE_HINT, CLI_DTYPE_HINT)}", file=sys.stderr)
         return 1
     return 0

@@ -21,6 +21,9 @@ from torch import nn
 DEMO_INPUT: dict[str, Any] = {"input_size": (1, 8), "dtypes": [torch.long]}
 """Arguments of :func:`~modelsummary.summary` that fit :class:`DemoNet`."""
 
+DEMO_INPUT_TEXT = "input_size=(1, 8), dtypes=[torch.long]: one sequence of 8 token ids"
+""":data:`DEMO_INPUT` in words, as the command line prints it above the demo's table."""
+
 
 class DemoNet(nn.Module):
     """A tiny language model: embedding, one block applied twice, a tied head.

@@ -3,7 +3,8 @@
 JSON, CSV and the DataFrame work from the dictionary
 :meth:`~modelsummary.ModelSummary.to_dict` returns, without naming its fields:
 whatever a row or the totals hold flows through. Markdown draws the same cells
-as the text table (:func:`modelsummary._render.table_cells`).
+as the text table (:func:`modelsummary._render.render_markdown`). :data:`FORMATS`
+maps each format name to its renderer.
 
 Example:
     >>> data = {"layers": [{"path": "", "type": "Net", "output": {"shape": [1, 2]}}]}
@@ -18,13 +19,12 @@ import csv
 import io
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tabulate import tabulate
-
+from ._html import render_html
 from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
-from ._render import RenderOptions, footer_lines, table_cells, unused_cells
+from ._render import RenderOptions, render_markdown, render_table
 from ._tree import SummaryNode, SummaryTree
 
 PathLike = str | os.PathLike[str]
@@ -119,6 +119,7 @@ def _layer_dict(node: SummaryNode) -> dict[str, Any]:
         "subtree_mult_adds": node.subtree_mult_adds,
         "time_s": node.time_s,
         "kernel_size": list(node.kernel_size) if node.kernel_size else None,
+        "groups": node.groups,
         "traced": node.traced,
         "variants": [
             {"inputs": _spec_dict(inputs), "output": _spec_dict(output)}
@@ -205,45 +206,31 @@ def layers_dataframe(data: Mapping[str, Any]) -> Any:
     return pd.DataFrame.from_records(layer_records(data))
 
 
-def _md_cell(text: str) -> str:
-    # A pipe ends a cell and a leading space is dropped by Markdown renderers:
-    # escape the one, and make the tree's indentation non-breaking.
-    stripped = text.lstrip(" ")
-    text = "\u00a0" * (len(text) - len(stripped)) + stripped
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+Renderer = Callable[[SummaryTree, RenderOptions], str]
+"""Draws a summary tree in one format."""
+
+FORMATS: dict[str, Renderer] = {
+    "table": render_table,
+    "json": lambda tree, options: to_json_text(summary_dict(tree)),
+    "csv": lambda tree, options: layers_csv(summary_dict(tree)),
+    "markdown": render_markdown,
+    "html": render_html,
+}
+"""Every output format by name: what :meth:`modelsummary.ModelSummary.render` and the
+command line's ``--format`` take."""
 
 
-def _pipe_table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], colalign: Sequence[str]
-) -> str:
-    return tabulate(
-        [[_md_cell(c) for c in row] for row in rows],
-        headers=[_md_cell(h) for h in headers],
-        tablefmt="pipe",
-        disable_numparse=True,
-        colalign=tuple(colalign),
-        preserve_whitespace=True,
-    )
+def render(fmt: str, tree: SummaryTree, options: RenderOptions) -> str:
+    """The summary in the format named ``fmt`` (a key of :data:`FORMATS`).
 
-
-def render_markdown(tree: SummaryTree, options: RenderOptions) -> str:
-    """The summary as GitHub-flavoured Markdown: pipe tables for the layers, the
-    unused section and the totals; footnotes as a list.
+    Raises:
+        ValueError: An unknown format name.
 
     Example:
-        >>> from modelsummary._tree import SummaryNode, SummaryTree
-        >>> tree = SummaryTree(SummaryNode("", "A|B", 0, 1))
-        >>> print(render_markdown(tree, RenderOptions(columns=("num_params",))).splitlines()[2])
-        | A\\|B           |        -- |
+        >>> from modelsummary._tree import SummaryNode
+        >>> render("csv", SummaryTree(SummaryNode("", "Net", 0, 1)), RenderOptions())[:10]
+        'path,type,'
     """
-    cells = table_cells(tree, options)
-    parts = [_pipe_table(cells.headers, cells.rows, cells.colalign)]
-    if cells.notes:
-        parts.append("\n".join(f"- {_md_cell(note)}" for note in cells.notes))
-    if tree.unused:
-        headers, rows = unused_cells(tree)
-        parts.append(_pipe_table(headers, rows, ("left", "right")))
-    groups = footer_lines(tree, params_units=options.params_units, macs_units=options.macs_units)
-    footer = [line.partition(": ")[::2] for group in groups for line in group]
-    parts.append(_pipe_table(("Totals", ""), footer, ("left", "right")))
-    return "\n\n".join(parts)
+    if not isinstance(fmt, str) or fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    return FORMATS[fmt](tree, options)

@@ -20,7 +20,14 @@ from __future__ import annotations
 
 from html import escape
 
-from ._render import RenderOptions, footer_lines, table_cells, unused_cells
+from ._render import (
+    FooterGroup,
+    RenderOptions,
+    footer_groups,
+    table_cells,
+    unused_cells,
+    unused_line,
+)
 from ._tree import SummaryTree
 
 _FONT = "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px"
@@ -58,11 +65,17 @@ def _table(
     return out
 
 
-def _footer(lines: tuple[str, ...], css_class: str) -> list[str]:
-    out = [f'<table class="{css_class}" style="{_TABLE}; margin-top: 6px"><tbody>']
-    for line in lines:
-        label, _, value = line.partition(": ")
-        out.append(f"<tr>{_cell('th', label, 'left', _CELL)}{_cell('td', value, 'right')}</tr>")
+def _footer(group: FooterGroup) -> list[str]:
+    if group.kind == "note":  # a sentence, not a label and a value
+        return [
+            f'<p class="ms-{group.kind}" style="{_FONT}; {_MUTED}; margin: 6px 0 0 0">'
+            f"{escape(line.value)}</p>"
+            for line in group.lines
+        ]
+    out = [f'<table class="ms-{group.kind}" style="{_TABLE}; margin-top: 6px"><tbody>']
+    for line in group.lines:
+        label = _cell("th", line.label, "left", _CELL, f"ms-{line.kind}")
+        out.append(f"<tr>{label}{_cell('td', line.value, 'right')}</tr>")
     out.append("</tbody></table>")
     return out
 
@@ -72,12 +85,13 @@ def render_html(tree: SummaryTree, options: RenderOptions) -> str:
 
     Args:
         tree: The summary tree.
-        options: Columns, depth and glyphs (``col_width`` and ``tablefmt`` do not apply).
+        options: Columns, depth and glyphs (``col_width``, ``width`` and ``tablefmt`` do not
+            apply: every value is shown whole).
 
     Returns:
         One ``<div class="modelsummary">`` element.
     """
-    cells = table_cells(tree, options)
+    cells = table_cells(tree, options, complete=True)
     row_classes = tuple("collapsed" if c else "" for c in cells.collapsed)
     parts = ['<div class="modelsummary" style="color: inherit">']
     parts += _table(cells.headers, cells.rows, cells.colalign, "ms-layers", row_classes)
@@ -85,15 +99,14 @@ def render_html(tree: SummaryTree, options: RenderOptions) -> str:
         parts.append(f'<div class="ms-notes" style="{_FONT}; {_MUTED}; margin-top: 4px">')
         parts += [f"<div>{escape(note)}</div>" for note in cells.notes]
         parts.append("</div>")
-    if tree.unused:
-        headers, rows = unused_cells(tree)
+    headers, rows = unused_cells(tree, options)
+    if rows:
         parts.append('<div style="margin-top: 8px"></div>')
         parts += _table(headers, rows, ("left", "right"), "ms-unused")
-    for group, css_class in zip(
-        footer_lines(tree, params_units=options.params_units, macs_units=options.macs_units),
-        ("ms-counts", "ms-sizes", "ms-training"),
-        strict=False,
-    ):
-        parts += _footer(group, css_class)
+    quiet = unused_line(tree, options)
+    if quiet:
+        parts.append(f'<div class="ms-unused-line" style="{_FONT}; {_MUTED}">{escape(quiet)}</div>')
+    for group in footer_groups(tree, options):
+        parts += _footer(group)
     parts.append("</div>")
     return "\n".join(parts)

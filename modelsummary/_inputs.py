@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._render import COLUMN_HEADERS, ROW_SETTINGS, RenderOptions
+from ._render import COLUMNS, ROW_SETTINGS, RenderOptions
 from ._values import branches, to_device
 
 
@@ -365,23 +365,40 @@ def check_forward_arguments(model: nn.Module, args: list[Any], kwargs: dict[str,
 
 def check_options(
     col_names: Iterable[str] | None,
-    col_width: int,
+    col_width: int | None,
     depth: int,
     row_settings: Iterable[str] | None,
     verbose: int | None,
+    width: int | None = None,
 ) -> tuple[RenderOptions, int]:
+    """Check the drawing arguments of :func:`~modelsummary.summary` and make its options.
+
+    ``col_width=None`` sizes each column to its content; ``width`` is
+    :attr:`RenderOptions.width` (``None``: the terminal's).
+
+    Example:
+        >>> options, verbose = check_options(["flops"], None, 2, ["list_unused"], 0)
+        >>> options.columns, options.list_unused, verbose
+        (('flops',), True, 0)
+        >>> check_options(["flop"], None, 2, None, 0)
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown col_names ['flop']; choose from calls, flops, groups, ...
+    """
     columns = ("output_size", "num_params") if col_names is None else names(col_names, "col_names")
-    unknown = [c for c in columns if c not in COLUMN_HEADERS]
+    unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
-        raise ValueError(f"unknown col_names {unknown}; choose from {sorted(COLUMN_HEADERS)}")
+        raise ValueError(f"unknown col_names {unknown}; choose from {', '.join(sorted(COLUMNS))}")
     settings = () if row_settings is None else names(row_settings, "row_settings")
     unknown = [r for r in settings if r not in ROW_SETTINGS]
     if unknown:
         raise ValueError(f"unknown row_settings {unknown}; choose from {sorted(ROW_SETTINGS)}")
-    if not is_int(col_width) or col_width <= 0:
-        raise ValueError(f"col_width must be a positive integer, got {col_width!r}")
+    if col_width is not None and (not is_int(col_width) or col_width <= 0):
+        raise ValueError(f"col_width must be a positive integer or None, got {col_width!r}")
     if not is_int(depth) or depth < 0:
         raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
+    if width is not None and (not is_int(width) or width < 0):
+        raise ValueError(f"width must be a non-negative integer or None, got {width!r}")
     if verbose is None:
         verbose = 0 if interactive() else 1
     verbose = getattr(verbose, "value", verbose)  # torchinfo's Verbosity enum
@@ -396,6 +413,8 @@ def check_options(
         ascii_only="ascii_only" in settings,
         show_depth_index="depth" in settings,
         col_width=col_width,
+        width=width,
+        list_unused="list_unused" in settings,
     )
     return options, verbose
 
@@ -434,10 +453,6 @@ def check_mode(mode: object) -> str:
     return mode.lower()
 
 
-PASS_COLUMNS = ("input_size", "output_size", "mult_adds", "calls", "time")
-"""Columns whose cells only a forward pass fills (torchinfo's ``REQUIRES_INPUT`` and ours)."""
-
-
 def check_columns_without_input(columns: Iterable[str]) -> None:
     """Raise ``ValueError`` for columns a summary without an input cannot fill.
 
@@ -448,7 +463,7 @@ def check_columns_without_input(columns: Iterable[str]) -> None:
         ...
         ValueError: col_names: output_size needs a forward pass, so an input: ...
     """
-    needs = [c for c in columns if c in PASS_COLUMNS]
+    needs = [c for c in columns if COLUMNS[c].needs_pass]
     if needs:
         one = len(needs) == 1
         raise ValueError(

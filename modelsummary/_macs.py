@@ -9,9 +9,9 @@ operators below autograd, fused paths included. The torch level is also where
 parameters are seen whole, so the watcher tells :class:`~modelsummary._params.ParamUses`
 about every call's operands, writes and aliases. MACs go to the innermost open call.
 
-What an operator costs comes from a *catalogue*: an object with the three functions
-``classify`` (aten operators), ``classify_function`` (torch-level calls) and
-``leaf_formula`` (standard ``torch.nn`` leaves), by default :mod:`modelsummary._flops`.
+What an operator costs comes from a :class:`~modelsummary._catalogue.Catalogue` (its
+``classify``, ``classify_function`` and ``leaf_formula``), by default the process-wide
+one (:func:`~modelsummary._catalogue.current_catalogue`).
 
 Example:
     >>> import torch
@@ -29,33 +29,20 @@ from __future__ import annotations
 
 from collections import Counter
 from contextlib import ExitStack
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from . import _flops
 from ._calls import CallFrame
-from ._flops import DISPATCH, Formula, LeafFormula, op_name
+from ._catalogue import DISPATCH, Catalogue, current_catalogue, op_name
+from ._flops import Formula, LeafFormula
 from ._params import ALIASES, METADATA_OPS, WRITES, ParamUses, effect
 
 _no_torch_function = torch._C.DisableTorchFunction
 FORMULA_ERRORS = (AttributeError, IndexError, TypeError, RuntimeError, ValueError)
 """What a formula raises on arguments it cannot read: reported, never guessed."""
-
-
-class Catalogue(Protocol):
-    """What the counter asks of an operator catalogue (:mod:`modelsummary._flops` is one)."""
-
-    def classify(self, func: Any) -> Formula | bool:
-        """An aten operator's formula, ``True`` (no MACs) or ``False`` (unknown)."""
-
-    def classify_function(self, func: Any) -> Formula | bool | None:
-        """A torch-level call's formula, ``True`` (no MACs) or ``None`` (count its aten ops)."""
-
-    def leaf_formula(self, cls: type) -> LeafFormula | None:
-        """The formula of a standard leaf module class, if it is one."""
 
 
 class AtenCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
@@ -114,7 +101,7 @@ class OperatorWatcher(TorchFunctionMode):
 
     It counts the call's multiply-accumulates: by a formula for the common heavy
     calls, not at all for calls known to do none, and otherwise by running the call
-    under ``aten`` (see :func:`~modelsummary._flops.classify_function`). And it tells
+    under ``aten`` (see :meth:`~modelsummary._catalogue.Catalogue.classify_function`). And it tells
     ``uses`` what the call does to parameters: reads them (operands), writes them in
     place, or hands out an alias of them.
     """
@@ -194,7 +181,7 @@ class MacCounter:
     Args:
         stack: The open module calls, innermost last; MACs go to the last.
         uses: Told about the parameters the watched calls read, write and alias.
-        catalogue: Where formulas come from (default :mod:`modelsummary._flops`).
+        catalogue: Where formulas come from (default: :func:`current_catalogue`).
         every_op: Count every aten operator at the aten level (the same numbers,
             slower; what TorchScript and compiled modules need).
 
@@ -218,10 +205,12 @@ class MacCounter:
         self,
         stack: list[CallFrame],
         uses: ParamUses,
-        catalogue: Catalogue = _flops,
+        catalogue: Catalogue | None = None,
         *,
         every_op: bool = False,
     ) -> None:
+        if catalogue is None:
+            catalogue = current_catalogue()
         self.catalogue = catalogue
         self.uncounted: Counter[str] = Counter()
         self.aten = AtenCounter(stack, uses, self.uncounted, catalogue)

@@ -12,6 +12,11 @@ Each original tensor gets exactly one stand-in, so tied weights stay tied
 The context manager yields ``{id(stand_in): original}`` so a tracer that knows
 parameters by identity can count a stand-in as its original.
 
+:class:`MetaPass` runs beside it, for what torch's meta kernels get wrong:
+shapes alone for the operators whose meta kernel refuses what a real device
+runs (``_grouped_mm`` in float32), and a note on every failure that the same
+operator on the CPU would not have had, so that the error advises a real device.
+
 Example:
     >>> import torch
     >>> from torch import nn
@@ -27,12 +32,15 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten, tree_map_only
 
 from ._errors import ModelSummaryError
 from ._state import substituted
@@ -89,3 +97,139 @@ def meta_stand_ins(model: nn.Module) -> Iterator[dict[int, torch.Tensor]]:
         )
     with substituted(modules, lambda t: None if t.is_meta else stand_in(t)) as originals:
         yield originals
+
+
+def grouped_mm_shape(
+    mat_a: torch.Tensor,
+    mat_b: torch.Tensor,
+    offs: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    out_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """``torch._grouped_mm`` on meta, by shapes alone, for every dtype the CPU runs.
+
+    Torch's meta kernel accepts only bfloat16 and float16 with 16-byte aligned
+    strides (the CUDA kernel's limits), though the CPU kernel runs float32: a
+    float32 mixture-of-experts model (Mixtral, Qwen2-MoE) then fails on meta
+    only. The output has the shape the kernels give it: ``(G, M, N)`` for
+    ``(M, K) x (K, N)`` split by ``offs`` into ``G`` groups, ``(M, N)`` for
+    ``(M, K) x (G, K, N)`` and ``(G, M, K) x (K, N)`` (rows split), and
+    ``(G, M, N)`` for a batch of ``G`` products.
+
+    Example:
+        >>> a = torch.empty(12, 4, device="meta")
+        >>> b = torch.empty(3, 4, 8, device="meta")
+        >>> offs = torch.empty(3, dtype=torch.int32, device="meta")
+        >>> out = grouped_mm_shape(a, b, offs)
+        >>> out.shape, out.dtype, out.is_meta
+        (torch.Size([12, 8]), torch.float32, True)
+    """
+    a_2d, b_2d = mat_a.dim() == 2, mat_b.dim() == 2
+    if not (a_2d and b_2d) and mat_a.shape[-1] != mat_b.shape[-2]:
+        raise RuntimeError("contraction dimension of mat_a and mat_b must match")
+    if (a_2d or b_2d) and offs is None:
+        raise RuntimeError("Offsets tensor not provided, but is needed for 2D multiplicands")
+    if a_2d and b_2d:
+        assert offs is not None
+        shape: tuple[int, ...] = (offs.shape[0], mat_a.shape[0], mat_b.shape[1])
+    elif a_2d:
+        shape = (mat_a.shape[0], mat_b.shape[-1])
+    elif b_2d:
+        shape = (mat_a.shape[1], mat_b.shape[1])
+    else:
+        shape = (mat_a.shape[0], mat_a.shape[1], mat_b.shape[-1])
+    return torch.empty(shape, dtype=out_dtype or mat_a.dtype, device="meta")
+
+
+_SHAPE_ONLY: dict[Any, Callable[..., torch.Tensor]] = {
+    torch.ops.aten._grouped_mm.default: grouped_mm_shape,
+}
+"""Operators whose meta kernel refuses what a real device runs, and their shapes alone."""
+
+_CHECK_BYTES = 1 << 26
+"""Largest operands (in all) that a failure is tried again with on the CPU: 64 MiB."""
+
+
+class MetaPass(TorchDispatchMode):  # type: ignore[no-untyped-call]
+    """The aten operators of a meta pass: shapes alone where torch's meta kernel refuses
+    what a real device runs, and a note on each failure a real device would not have.
+
+    A failing operator is tried again on the CPU, on zeros of the same shapes and
+    dtypes (if they are small enough); if it runs there, or if a tensor of another
+    device took part (a 0-dim CPU tensor made in ``forward``, which a real device
+    takes as a scalar), the exception gets :data:`META_HINT` as a note, and
+    :func:`fails_only_on_meta` says so.
+
+    Example:
+        >>> x = torch.empty(3, device="meta")
+        >>> try:
+        ...     with MetaPass():  # a 0-dim CPU value: fine on a real device
+        ...         _ = x.masked_fill(x > 0, torch.tensor(1.0))
+        ... except RuntimeError as err:
+        ...     str(err), fails_only_on_meta(err)
+        ('Expected `value` to be on same device as `a`', True)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        shape_only = _SHAPE_ONLY.get(func)
+        if shape_only is not None and args and getattr(args[0], "is_meta", False):
+            return shape_only(*args, **kwargs)
+        try:
+            return func(*args, **kwargs)
+        except Exception as err:
+            if _runs_on_a_real_device(func, args, kwargs):
+                err.add_note(META_HINT)
+            raise
+
+
+def _runs_on_a_real_device(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether ``func`` failed on meta only: a tensor of another device took part, or the
+    CPU runs it on zeros of the same shapes."""
+    tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+    if any(not t.is_meta for t in tensors):
+        return True
+    if sum(t.numel() * t.element_size() for t in tensors) > _CHECK_BYTES:
+        return False
+    cpu_args, cpu_kwargs = tree_map_only(
+        torch.Tensor, lambda t: torch.zeros(t.shape, dtype=t.dtype), (args, kwargs)
+    )
+    try:
+        func(*cpu_args, **cpu_kwargs)
+    except Exception:
+        return False
+    return True
+
+
+def fails_only_on_meta(err: BaseException) -> bool:
+    """Whether a pass on meta failed where a real device would not, so the meta advice fits.
+
+    That is an operator that :class:`MetaPass` found runs on the CPU, reading a
+    value (``NotImplementedError``, or an error that names the meta device:
+    ``Tensor.item() cannot be called on meta tensors``), anywhere in the chain of
+    causes. Anything else, such as a model's own shape check, fails the same way
+    on a real device.
+
+    Example:
+        >>> fails_only_on_meta(RuntimeError("Tensor.item() cannot be called on meta tensors"))
+        True
+        >>> fails_only_on_meta(AssertionError("Wrong image height! Expected 224 but got 518!"))
+        False
+    """
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, NotImplementedError) or "meta" in str(seen).lower():
+            return True
+        if META_HINT in getattr(seen, "__notes__", ()):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

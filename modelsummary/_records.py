@@ -198,6 +198,8 @@ class ModuleInfo:
     """Other paths that register the same module object (its children are not repeated)."""
     traced: bool = True
     """False when the module cannot run Python hooks (TorchScript)."""
+    groups: int | None = None
+    """The ``groups`` attribute of convolutions (channel groups); ``None`` for other modules."""
 
 
 @direct_init

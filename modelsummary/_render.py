@@ -1,8 +1,17 @@
-"""Stage 3: summary tree -> text. Never imports torch.
+"""Stage 3: summary tree -> presentation data -> text. Never imports torch.
 
-The table is drawn with tabulate, one row per visible node. Tree glyphs are
-data (:data:`UNICODE_GUIDES`, :data:`ASCII_GUIDES`); :func:`loop_last` says
-whether a child is the last one, so the last child gets ``└─``.
+Presentation is data first: :data:`COLUMNS` defines each column once (header,
+cell function, footnotes, whether it needs a pass), :func:`table_cells` turns a
+tree into rows of cells, :func:`unused_cells` the unused section, and
+:func:`footer_groups` the footer as groups of (label, value, kind). Every
+renderer draws from these: the text table here, Markdown (:func:`render_markdown`),
+HTML (:mod:`modelsummary._html`); JSON and CSV from :func:`modelsummary._export.summary_dict`.
+
+The text table sizes each column to its content and fits the whole table to a
+width (:func:`available_width`: the terminal's, when printing to one), shrinking
+the widest shape or name cells first and eliding them in the middle with ``…``.
+Tree glyphs are data (:data:`UNICODE_GUIDES`, :data:`ASCII_GUIDES`);
+:func:`loop_last` says whether a child is the last one, so it gets ``└─``.
 
 Example:
     >>> from modelsummary._tree import SummaryNode, SummaryTree, Totals
@@ -10,12 +19,13 @@ Example:
     >>> root = SummaryNode("", "Net", 0, 1, subtree_params=6, children=(leaf,))
     >>> tree = SummaryTree(root, totals=Totals(total_params=6, trainable_params=6))
     >>> print(render_table(tree, RenderOptions(columns=("num_params",))))
-    =========================
+    ===============================================
     Layer (type)      Param #
     --------------  ---------
     Net                    --
     └─fc (Linear)           6
-    =========================
+    ===============================================
+    Parameters (the model's count is Total params):
     Total params: 6
     Trainable params: 6
     Non-trainable params: 0
@@ -23,18 +33,23 @@ Example:
     All params: 6
     Buffers: 0
     Total mult-adds: 0
-    -------------------------
+    -----------------------------------------------
     Input size: 0 B
     Parameters size: 0 B
     Buffers size: 0 B
     Forward activations: 0 B
     Estimated total size: 0 B
-    =========================
+    ===============================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os
+import shutil
+import sys
+import textwrap
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -42,26 +57,22 @@ from tabulate import tabulate
 
 from ._pruning import unmasked_params, unmasked_total
 from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
-from ._tree import SummaryNode, SummaryTree
+from ._tree import SummaryNode, SummaryTree, UnusedEntry
 from ._units import format_bytes, format_count_in, format_int, format_seconds
 
 T = TypeVar("T")
 
-COLUMN_HEADERS: dict[str, str] = {
-    "input_size": "Input Shape",
-    "output_size": "Output Shape",
-    "num_params": "Param #",
-    "params_percent": "Param %",
-    "kernel_size": "Kernel Shape",
-    "mult_adds": "Mult-Adds",
-    "trainable": "Trainable",
-    "calls": "Calls",
-    "time": "Time",
-}
-"""Column names accepted in ``col_names`` (torchinfo's spellings, plus ``calls`` and ``time``)."""
+ROW_SETTINGS = frozenset(
+    {"depth", "var_names", "ascii_only", "hide_recursive_layers", "list_unused"}
+)
+"""Row settings accepted in ``row_settings`` (torchinfo's spellings, plus ``list_unused``)."""
 
-ROW_SETTINGS = frozenset({"depth", "var_names", "ascii_only", "hide_recursive_layers"})
-"""Row settings accepted in ``row_settings`` (torchinfo's spellings)."""
+LIST_WIDTH = 80
+"""A footer list (the uncounted operators) longer than the table widens the rules up to
+this many characters (within the width limit); beyond it, it wraps."""
+
+PIPE_FORMATS = frozenset({"pipe", "github"})
+"""tabulate formats that are Markdown tables: drawn without ``====`` rules, to paste as Markdown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +94,12 @@ class Guides:
     """Under an ancestor that was the last child."""
     times: str
     """Between a name and its call count."""
+    ellipsis: str
+    """Marks the middle of a cell elided to fit."""
 
 
-UNICODE_GUIDES = Guides(branch="├─", last="└─", line="│ ", space="  ", times="×")
-ASCII_GUIDES = Guides(branch="|-", last="`-", line="| ", space="  ", times="x")
+UNICODE_GUIDES = Guides(branch="├─", last="└─", line="│ ", space="  ", times="×", ellipsis="…")
+ASCII_GUIDES = Guides(branch="|-", last="`-", line="| ", space="  ", times="x", ellipsis="...")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,23 +112,29 @@ class RenderOptions:
     """
 
     columns: tuple[str, ...] = ("output_size", "num_params")
-    """Columns after the layer name, keys of :data:`COLUMN_HEADERS`."""
+    """Columns after the layer name, keys of :data:`COLUMNS`."""
     depth: int = 3
     """Deepest row shown; deeper rows are folded into their ancestor at this depth."""
     ascii_only: bool = False
     """Draw the tree with ASCII characters only."""
     show_depth_index: bool = False
     """Append ``: depth-index`` to each name, as torchinfo's ``depth`` row setting does."""
-    col_width: int = 0
-    """Minimum width of each value column."""
+    col_width: int | None = None
+    """Minimum width of each value column; ``None`` sizes each column to its content."""
     tablefmt: str = "simple"
     """The tabulate format of the table (any name in ``tabulate.tabulate_formats``)."""
+    width: int | None = None
+    """Widest line of the text table: ``0`` for no limit; ``None`` for the terminal's
+    width when printing to a terminal or when ``COLUMNS`` is set, else no limit."""
+    list_unused: bool = False
+    """List each parameter-free module that never ran, instead of one summary line."""
     params_units: str = "auto"
     """Unit of the footer's parameter counts, a ``torchinfo.Units`` value: ``"auto"``
     (exact and short, ``21,840 (21.84K)``), ``""`` (exact), ``"M"``, ``"G"`` or ``"T"``
     (see :func:`~modelsummary._units.format_count_in`); torchinfo's ``params_units``."""
     macs_units: str = "auto"
-    """Unit of the footer's mult-adds, as :attr:`params_units`; torchinfo's ``macs_units``."""
+    """Unit of the footer's mult-adds (and FLOPs), as :attr:`params_units`; torchinfo's
+    ``macs_units``."""
 
 
 def loop_last(values: Iterable[T]) -> Iterator[tuple[bool, T]]:
@@ -136,11 +155,16 @@ def loop_last(values: Iterable[T]) -> Iterator[tuple[bool, T]]:
     yield True, previous
 
 
+# -- values as text ---------------------------------------------------------------------
+
+
 def format_value(spec: ValueSpec | None, *, nested: bool = False) -> str:
-    """Format a recorded value the way torchinfo users read shapes.
+    """Format a recorded value in full, the way torchinfo users read shapes.
 
     A top-level tuple (a call's arguments, a module's outputs) is listed bare;
     tuples inside it are parenthesised, so ``(out, (h, c))`` stays readable.
+    Error messages and :func:`~modelsummary.diff` use this; table cells use
+    :func:`shape_text`, which leaves out what is not a shape.
 
     Example:
         >>> format_value(TensorSpec((1, 3, 224, 224), "float32", 0))
@@ -150,7 +174,6 @@ def format_value(spec: ValueSpec | None, *, nested: bool = False) -> str:
         '[3, 5, 20], ([2, 3, 20], [2, 3, 20])'
         >>> format_value(SeqSpec((TensorSpec((2,), "int64", 16), OtherSpec("NoneType"))))
         '[2], None'
-        >>> from modelsummary._records import MapSpec
         >>> format_value(MapSpec((("logits", TensorSpec((1, 10), "float32", 40)),)))
         '{logits: [1, 10]}'
     """
@@ -189,23 +212,293 @@ def format_inputs(spec: ValueSpec | None) -> str:
     return format_value(spec)
 
 
+def _is_noise(spec: ValueSpec, keyword: bool, inputs: bool) -> bool:
+    """A value a shape cell leaves out: a cache anywhere; in a call's inputs also
+    ``None``, and a flag or setting (a ``bool``, ``int``, ``float`` or ``str``)
+    passed by keyword."""
+    if not isinstance(spec, OtherSpec):
+        return False
+    name = spec.type_name
+    if name.endswith("Cache"):  # DynamicCache, StaticCache, EncoderDecoderCache ...
+        return True
+    return inputs and (name == "NoneType" or (keyword and name in _SETTINGS))
+
+
+_SETTINGS = frozenset({"bool", "int", "float", "str"})
+
+
+def _without_noise(spec: ValueSpec, inputs: bool, keyword: bool = False) -> ValueSpec | None:
+    """The value without what :func:`_is_noise` names (``None`` if nothing is left)."""
+    if _is_noise(spec, keyword, inputs):
+        return None
+    if isinstance(spec, SeqSpec):
+        items = tuple(s for s in (_without_noise(i, inputs) for i in spec.items) if s is not None)
+        return SeqSpec(items) if items or not spec.items else None
+    if isinstance(spec, MapSpec):
+        pairs = tuple(
+            (k, s) for k, s in ((k, _without_noise(v, inputs, True)) for k, v in spec.items) if s
+        )
+        return MapSpec(pairs) if pairs or not spec.items else None
+    return spec
+
+
+def shape_text(spec: ValueSpec | None, *, inputs: bool = False) -> str:
+    """A recorded value as a table cell shows it: caches (``DynamicCache``) are left
+    out, and of a call's ``inputs`` also ``None`` and flags or settings passed by
+    keyword (``use_cache: bool``), at any level. Hugging Face models pass each of these to
+    every layer, which says nothing about shapes; the records and the JSON keep them.
+
+    Example:
+        >>> ids, none = TensorSpec((1, 8), "int64", 64), OtherSpec("NoneType")
+        >>> flags = MapSpec((("use_cache", OtherSpec("bool")), ("position_ids", ids)))
+        >>> shape_text(SeqSpec((ids, OtherSpec("DynamicCache"), none, flags)), inputs=True)
+        '[1, 8], {position_ids: [1, 8]}'
+        >>> shape_text(MapSpec((("logits", ids), ("past_key_values", OtherSpec("DynamicCache")))))
+        '{logits: [1, 8]}'
+        >>> shape_text(OtherSpec("NoneType")), shape_text(None)
+        ('None', '--')
+    """
+    if spec is None:
+        return "--"
+    kept = _without_noise(spec, inputs)
+    return format_value(spec if kept is None else kept)
+
+
+def first_of(texts: Iterable[str], complete: bool = False) -> str:
+    """The first of a module's distinct call texts, and how many more there are
+    (``complete``: every one, in call order).
+
+    Example:
+        >>> first_of(["[1, 8]", "[1, 4]", "[1, 8]", "[1, 2]"]), first_of(["[1, 8]"])
+        ('[1, 8] (+2 more)', '[1, 8]')
+        >>> first_of(["[1, 8]", "[1, 4]", "[1, 8]"], complete=True)
+        '[1, 8] | [1, 4]'
+    """
+    distinct = list(dict.fromkeys(texts))
+    if complete:
+        return " | ".join(distinct) or "--"
+    more = f" (+{len(distinct) - 1} more)" if len(distinct) > 1 else ""
+    return distinct[0] + more if distinct else "--"
+
+
+def elide(text: str, width: int, marker: str = "…") -> str:
+    """``text`` cut to ``width`` characters in the middle, where ``marker`` says so.
+
+    A closing count of more call shapes, `` (+2 more)``, is kept whole.
+
+    Example:
+        >>> elide("transformer.h.11.attn.c_attn (Conv1D)", 20)
+        'transforme… (Conv1D)'
+        >>> elide("[1, 64, 56, 56] (+1 more)", 20), elide("short", 20)
+        ('[1, 6… 56] (+1 more)', 'short')
+    """
+    if len(text) <= width:
+        return text
+    body, more = text, ""
+    if text.endswith(" more)") and " (+" in text:
+        cut = text.rindex(" (+")
+        if width - (len(text) - cut) >= len(marker) + 4:
+            body, more = text[:cut], text[cut:]
+    room = max(width - len(more) - len(marker), 2)
+    head = (room + 1) // 2
+    return body[:head] + marker + body[len(body) - (room - head) :] + more
+
+
+# -- columns ------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
-class _Row:
+class Row:
+    """One visible row of the table: the node, its tree prefix and whether deeper rows fold into it.
+
+    Example:
+        >>> Row(SummaryNode("fc", "Linear", 1, 1), "└─", False, 1).prefix
+        '└─'
+    """
+
     node: SummaryNode
+    """The module the row shows."""
     prefix: str
+    """The tree glyphs before the name."""
     collapsed: bool
+    """Deeper rows are folded into this one (its numbers cover them)."""
     index: int
+    """Position among its siblings, from 1."""
+    complete: bool = False
+    """Show every value (the HTML view): all of a module's distinct call shapes."""
+
+    @property
+    def params(self) -> tuple[int, int]:
+        """``(parameters, trainable)`` the row shows: its subtree's when collapsed."""
+        node = self.node
+        if self.collapsed:
+            return node.subtree_params, node.subtree_trainable
+        return node.num_params, node.trainable_params
+
+    @property
+    def mult_adds(self) -> int:
+        """Mult-adds the row shows: its own, or its subtree's when collapsed or a leaf."""
+        node = self.node
+        return node.subtree_mult_adds if self.collapsed or not node.children else node.mult_adds
 
 
-def visible_rows(root: SummaryNode, depth: int, guides: Guides) -> list[_Row]:
+def _no_notes(row: Row) -> tuple[str, ...]:
+    return ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Column:
+    """One column of the table, defined once: what every renderer and check reads.
+
+    Example:
+        >>> COLUMNS["flops"].header, COLUMNS["flops"].needs_pass
+        ('FLOPs', True)
+    """
+
+    key: str
+    """The name in ``col_names``."""
+    header: str
+    """The column's heading."""
+    cell: Callable[[Row, SummaryTree], str]
+    """The cell's text for a row."""
+    notes: Callable[[Row], tuple[str, ...]] = _no_notes
+    """Footnotes the cell refers to (``[n]`` is appended to the cell for each)."""
+    needs_pass: bool = True
+    """Empty without a forward pass (shapes, mult-adds, calls)."""
+    needs_timing: bool = False
+    """Needs the timed passes only :func:`~modelsummary.summary` runs."""
+    elidable: bool = False
+    """May be cut in the middle to fit the width (shapes); numbers never are."""
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _param_cell(row: Row, tree: SummaryTree) -> str:
+    params, _ = row.params
+    text = format_int(params) if params else "--"
+    if tree.masked and params:  # pruned: the dense count, and what the masks leave
+        left = unmasked_params(row.node, dict(tree.masked), subtree=row.collapsed)
+        text += f" ({format_int(left)} unmasked)" if left != params else ""
+    return text
+
+
+def _param_notes(row: Row) -> tuple[str, ...]:
+    node = row.node
+    notes = [
+        f"{_join(node.path, s.name)} is {s.param}, counted at {s.counted_at or 'the root'}"
+        for s in node.shared
+    ]
+    if node.used_by:
+        notes.append(
+            f"{node.path} was not called; its parameters were used by "
+            + ", ".join(u or "the root" for u in node.used_by)
+        )
+    return tuple(notes)
+
+
+def _percent_cell(row: Row, tree: SummaryTree) -> str:
+    params, _ = row.params
+    total = tree.totals.total_params
+    return f"{100 * params / total:.2f}%" if params and total else "--"
+
+
+def _trainable_cell(row: Row, tree: SummaryTree) -> str:
+    params, trainable = row.params
+    if not params:
+        counted = [s.counted_at for s in row.node.shared if s.counted_at != row.node.path]
+        return f"see {counted[0] or 'root'}" if counted else "--"
+    return "True" if trainable == params else "False" if trainable == 0 else "Partial"
+
+
+def _inputs_cell(row: Row, tree: SummaryTree) -> str:
+    node = row.node
+    if node.variants:
+        return first_of(
+            (shape_text(inputs, inputs=True) for inputs, _ in node.variants), row.complete
+        )
+    return shape_text(node.inputs, inputs=True)
+
+
+def _output_cell(row: Row, tree: SummaryTree) -> str:
+    node = row.node
+    if node.variants:
+        return first_of((shape_text(output) for _, output in node.variants), row.complete)
+    return shape_text(node.output)
+
+
+def _count_cell(n: int) -> str:
+    return format_int(n) if n else "--"
+
+
+def _groups_cell(row: Row, tree: SummaryTree) -> str:
+    groups = row.node.groups
+    return str(groups) if groups is not None else "--"
+
+
+def _kernel_cell(row: Row, tree: SummaryTree) -> str:
+    kernel = row.node.kernel_size
+    return format_value(TensorSpec(kernel, "", 0)) if kernel else "--"
+
+
+def _time_cell(row: Row, tree: SummaryTree) -> str:
+    seconds = row.node.time_s
+    return format_seconds(seconds) if seconds is not None else "--"
+
+
+def _columns(*columns: Column) -> dict[str, Column]:
+    table: dict[str, Column] = {}
+    for column in columns:
+        if column.key in table:
+            raise ValueError(f"column {column.key!r} defined twice")
+        table[column.key] = column
+    return table
+
+
+COLUMNS: dict[str, Column] = _columns(
+    Column(key="input_size", header="Input Shape", cell=_inputs_cell, elidable=True),
+    Column(key="output_size", header="Output Shape", cell=_output_cell, elidable=True),
+    Column(
+        key="num_params", header="Param #", cell=_param_cell, notes=_param_notes, needs_pass=False
+    ),
+    Column(key="params_percent", header="Param %", cell=_percent_cell, needs_pass=False),
+    Column(key="kernel_size", header="Kernel Shape", cell=_kernel_cell, needs_pass=False),
+    Column(key="groups", header="Groups", cell=_groups_cell, needs_pass=False),
+    Column(key="mult_adds", header="Mult-Adds", cell=lambda r, t: _count_cell(r.mult_adds)),
+    Column(key="flops", header="FLOPs", cell=lambda r, t: _count_cell(2 * r.mult_adds)),
+    Column(
+        key="trainable", header="Trainable", cell=_trainable_cell, needs_pass=False, elidable=True
+    ),
+    Column(key="calls", header="Calls", cell=lambda r, t: _count_cell(r.node.calls)),
+    Column(key="time", header="Time", cell=_time_cell, needs_timing=True),
+)
+"""Every column ``col_names`` accepts (torchinfo's spellings, plus ``groups``, ``flops``,
+``calls`` and ``time``), by name. ``flops`` is twice ``mult_adds``."""
+
+
+# -- the table's cells --------------------------------------------------------------------
+
+
+def visible_rows(
+    root: SummaryNode, depth: int, guides: Guides, complete: bool = False
+) -> list[Row]:
     """The rows to print with their tree prefixes; rows deeper than ``depth`` fold
-    into their ancestor at ``depth``, which is then marked collapsed."""
-    rows: list[_Row] = []
+    into their ancestor at ``depth``, which is then marked collapsed.
+
+    Example:
+        >>> leaf = SummaryNode("fc", "Linear", 1, 1)
+        >>> [r.prefix for r in visible_rows(SummaryNode("", "Net", 0, 1, children=(leaf,)), 3,
+        ...                                 UNICODE_GUIDES)]
+        ['', '└─']
+    """
+    rows: list[Row] = []
     # Iterative pre-order walk (no recursion limit): children are pushed in reverse.
     pending: list[tuple[SummaryNode, str, str, int]] = [(root, "", "", 1)]
     while pending:
         node, glyph, indent, index = pending.pop()
-        rows.append(_Row(node, indent + glyph, node.depth >= depth and bool(node.children), index))
+        collapsed = node.depth >= depth and bool(node.children)
+        rows.append(Row(node, indent + glyph, collapsed, index, complete))
         if node.depth >= depth:
             continue
         child_indent = (
@@ -224,7 +517,6 @@ class TableCells:
     """The summary table as text cells: what the text, HTML and Markdown renderers draw.
 
     Example:
-        >>> from modelsummary._tree import SummaryNode, SummaryTree
         >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1))
         >>> cells = table_cells(tree, RenderOptions(columns=("num_params",)))
         >>> cells.headers, cells.rows
@@ -234,7 +526,7 @@ class TableCells:
     headers: tuple[str, ...]
     """``"Layer (type)"`` and the header of each column."""
     rows: tuple[tuple[str, ...], ...]
-    """One tuple of cells per visible row; the first cell holds the tree prefix and name."""
+    """One tuple of cells per visible row, in full; the first holds the tree prefix and name."""
     nodes: tuple[SummaryNode, ...]
     """The node each row shows."""
     collapsed: tuple[bool, ...]
@@ -243,174 +535,51 @@ class TableCells:
     """``"left"`` for the name column, ``"right"`` for the value columns."""
     notes: tuple[str, ...]
     """Footnotes the cells refer to as ``[n]``."""
+    prefixes: tuple[str, ...] = ()
+    """Per row: the tree glyphs at the start of its first cell."""
+    elidable: tuple[bool, ...] = ()
+    """Per column: its cells may be cut in the middle to fit a width."""
 
 
-def table_cells(tree: SummaryTree, options: RenderOptions) -> TableCells:
+def table_cells(tree: SummaryTree, options: RenderOptions, *, complete: bool = False) -> TableCells:
     """The visible rows of the summary table, each as formatted cells.
 
     Args:
         tree: The summary tree.
         options: Columns, depth and glyphs.
+        complete: Every value in full, for the HTML view: a module called with
+            several shapes lists each, instead of the first and how many more.
 
     Returns:
         Headers, cells and footnotes, shared by every renderer.
     """
     guides = ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES
-    rows = visible_rows(tree.root, options.depth, guides)
+    rows = visible_rows(tree.root, options.depth, guides, complete)
+    columns = [COLUMNS[key] for key in options.columns]
     notes: list[str] = []
-    body = tuple(
-        (
-            _name_cell(row, guides, options),
-            *(_cell(col, row, tree, notes) for col in options.columns),
-        )
-        for row in rows
-    )
+    body = []
+    for row in rows:
+        cells = [_name_cell(row, guides, options)]
+        for column in columns:
+            text = column.cell(row, tree)
+            for note in column.notes(row):
+                notes.append(f"[{len(notes) + 1}] {note}")
+                text += f" [{len(notes)}]"
+            cells.append(text)
+        body.append(tuple(cells))
     return TableCells(
-        headers=("Layer (type)", *(COLUMN_HEADERS[c] for c in options.columns)),
-        rows=body,
+        headers=("Layer (type)", *(c.header for c in columns)),
+        rows=tuple(body),
         nodes=tuple(row.node for row in rows),
         collapsed=tuple(row.collapsed for row in rows),
-        colalign=("left",) + ("right",) * len(options.columns),
+        colalign=("left",) + ("right",) * len(columns),
         notes=tuple(notes),
+        prefixes=tuple(row.prefix for row in rows),
+        elidable=(True, *(c.elidable for c in columns)),
     )
 
 
-def unused_cells(tree: SummaryTree) -> tuple[tuple[str, str], tuple[tuple[str, str], ...]]:
-    """Headers and rows of the unused section (no rows when nothing is unused).
-
-    Example:
-        >>> from modelsummary._tree import SummaryNode, SummaryTree, UnusedEntry
-        >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), (UnusedEntry("fc", "Linear", 6),))
-        >>> unused_cells(tree)
-        (('Unused (never called or used)', 'Param #'), (('fc (Linear)', '6'),))
-    """
-    rows = tuple(
-        (f"{e.path} ({e.type_name})", format_int(e.params) if e.params else "--")
-        for e in tree.unused
-    )
-    return ("Unused (never called or used)", "Param #"), rows
-
-
-NO_PASS_NOTE = (
-    "No input was given, so nothing ran: every registered parameter is counted;",
-    "shapes, mult-adds and which modules go unused need an input.",
-)
-"""The footer's last group for a summary made without a forward pass."""
-
-
-def footer_lines(
-    tree: SummaryTree,
-    ascii_only: bool = False,
-    *,
-    params_units: str = "auto",
-    macs_units: str = "auto",
-) -> tuple[tuple[str, ...], ...]:
-    """The footer as groups of ``"Label: value"`` lines: counts, sizes, and the
-    training estimate when an optimizer was named. Parameter counts and mult-adds
-    are written in ``params_units`` and ``macs_units`` (:class:`RenderOptions`).
-
-    Example:
-        >>> from modelsummary._tree import SummaryNode, SummaryTree, Totals
-        >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), totals=Totals(total_params=1500))
-        >>> footer_lines(tree)[0][0]
-        'Total params: 1,500 (1.50K)'
-        >>> len(footer_lines(tree))
-        2
-    """
-    totals = tree.totals
-    ran = tree.forward_pass  # without a pass: no unused, mult-adds, inputs or activations
-    times = (ASCII_GUIDES if ascii_only else UNICODE_GUIDES).times
-    p = params_units
-    counts = [
-        f"Total params: {_count(totals.total_params, p)}",
-        f"Trainable params: {_count(totals.trainable_params, p)}",
-        f"Non-trainable params: {_count(totals.non_trainable_params, p)}",
-    ]
-    if tree.masked:  # pruned: what the masks leave of the total, torchinfo's count
-        counts.insert(1, f"Unmasked params (pruning): {_count(unmasked_total(tree), p)}")
-    if ran:
-        counts.append(f"Unused params: {_count(totals.unused_params, p)}")
-        counts.append(f"All params: {_count(totals.all_params, p)}")
-    counts.append(f"Buffers: {_count(totals.buffers)}")
-    if ran:
-        counts.append(f"Total mult-adds: {_count(totals.mult_adds, macs_units)}")
-    if tree.uncounted_ops:
-        counts.append(
-            "Uncounted operators (mult-adds may be partial): "
-            + ", ".join(f"{name} {times}{n}" for name, n in tree.uncounted_ops)
-        )
-    sizes = [
-        f"Parameters size: {format_bytes(totals.param_bytes)}",
-        f"Buffers size: {format_bytes(totals.buffer_bytes)}",
-    ]
-    if not ran:
-        return (tuple(counts), tuple(sizes), NO_PASS_NOTE)
-    sizes.insert(0, f"Input size: {format_bytes(totals.input_bytes)}")
-    sizes.append(f"Forward activations: {format_bytes(totals.activation_bytes)}")
-    sizes.append(f"Estimated total size: {format_bytes(totals.total_bytes)}")
-    if totals.peak_bytes is not None:
-        sizes.append(f"Measured CUDA peak during the pass: {format_bytes(totals.peak_bytes)}")
-    groups = [tuple(counts), tuple(sizes)]
-    if totals.optimizer is not None:
-        groups.append(
-            (
-                f"Training estimate ({totals.optimizer}):",
-                f"Gradients: {format_bytes(totals.grad_bytes)}",
-                f"Optimizer state: {format_bytes(totals.optimizer_bytes)}",
-                f"Activations saved for backward: {format_bytes(totals.saved_bytes)}",
-                f"Estimated training size: {format_bytes(totals.training_bytes)}",
-            )
-        )
-    return tuple(groups)
-
-
-def render_table(tree: SummaryTree, options: RenderOptions) -> str:
-    """Render the summary table, the unused section and the footer.
-
-    Args:
-        tree: The summary tree.
-        options: Columns, depth, glyphs and the tabulate format.
-
-    Returns:
-        The whole printed summary, without a trailing newline.
-    """
-    cells = table_cells(tree, options)
-    headers = [cells.headers[0]] + [h.rjust(options.col_width) for h in cells.headers[1:]]
-    table = tabulate(
-        cells.rows,
-        headers=headers,
-        tablefmt=options.tablefmt,
-        disable_numparse=True,
-        colalign=cells.colalign,
-        preserve_whitespace=True,
-    )
-    sections = [table]
-    if cells.notes:
-        sections.append("\n".join(cells.notes))
-    if tree.unused:
-        sections.append(_unused_table(tree, options.tablefmt))
-    groups = footer_lines(
-        tree, options.ascii_only, params_units=options.params_units, macs_units=options.macs_units
-    )
-    lines = [line for s in sections for line in s.splitlines()]
-    width = max(len(line) for line in [*lines, *(x for g in groups for x in g)])
-    rule, thin = "=" * width, "-" * width
-    parts = [rule, table]
-    for extra in sections[1:]:
-        parts += [thin, extra]
-    parts.append(rule)
-    for i, group in enumerate(groups):
-        parts += [thin] if i else []
-        parts += group
-    parts.append(rule)
-    return "\n".join(parts)
-
-
-def _count(n: int, unit: str = "auto") -> str:
-    return format_count_in(n, unit)
-
-
-def _name_cell(row: _Row, guides: Guides, options: RenderOptions) -> str:
+def _name_cell(row: Row, guides: Guides, options: RenderOptions) -> str:
     node = row.node
     label = node.type_name if node.path == "" else f"{node.name} ({node.type_name})"
     if node.calls > 1:
@@ -422,86 +591,458 @@ def _name_cell(row: _Row, guides: Guides, options: RenderOptions) -> str:
     return row.prefix + label
 
 
-def _shown_params(row: _Row) -> tuple[int, int]:
-    node = row.node
-    if row.collapsed:
-        return node.subtree_params, node.subtree_trainable
-    return node.num_params, node.trainable_params
+# -- the unused section -------------------------------------------------------------------
 
 
-def _one_of(texts: Iterable[str], most: int = 3) -> str:
-    """The distinct texts of a module's calls, in call order: ``a | b | c | ...``.
+def _entry_depth(entry: UnusedEntry) -> int:
+    """Depth of the module an entry stands for (a lone parameter's is its module's)."""
+    depth = entry.path.count(".") + 1 if entry.path else 0
+    return depth - 1 if entry.type_name == "Parameter" else depth
+
+
+def _folded_unused(tree: SummaryTree, depth: int) -> list[tuple[str, str, int, int]]:
+    """``(path, type, params, entries folded in)`` of the unused entries that hold
+    parameters, entries deeper than ``depth`` folded into their ancestor at ``depth``."""
+    types = {node.path: node.type_name for node in tree.root.walk()}
+    folded: dict[str, list[int]] = {}
+    kinds: dict[str, str] = {}
+    for entry in tree.unused:
+        if not entry.params and entry.type_name != "Parameter":
+            continue  # parameter-free: in the one summary line
+        path, kind = entry.path, entry.type_name
+        if _entry_depth(entry) > depth:
+            path = ".".join(entry.path.split(".")[:depth])
+            kind = types.get(path, "")
+        if path in folded:
+            folded[path][0] += entry.params
+            folded[path][1] += 1
+        else:
+            folded[path], kinds[path] = [entry.params, 1], kind
+    return [(path, kinds[path], n, k) for path, (n, k) in folded.items()]
+
+
+def unused_cells(
+    tree: SummaryTree, options: RenderOptions | None = None
+) -> tuple[tuple[str, str], tuple[tuple[str, str], ...]]:
+    """Headers and rows of the unused section's table (no rows when nothing is listed).
+
+    Entries that hold unused parameters are always listed; those deeper than
+    ``options.depth`` fold into their ancestor at that depth, as the table's rows do.
+    Parameter-free modules that never ran are listed only with ``list_unused``;
+    otherwise :func:`unused_line` sums them up.
 
     Example:
-        >>> _one_of(["[1, 8]", "[1, 4]", "[1, 8]"]), _one_of("abcde")
-        ('[1, 8] | [1, 4]', 'a | b | c | ...')
+        >>> from modelsummary._tree import UnusedEntry
+        >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), (UnusedEntry("fc", "Linear", 6),))
+        >>> unused_cells(tree)
+        (('Unused (never called or used)', 'Param #'), (('fc (Linear)', '6'),))
     """
-    distinct = list(dict.fromkeys(texts))
-    shown = " | ".join(distinct[:most])
-    return shown + " | ..." if len(distinct) > most else shown
+    options = options or RenderOptions()
+    times = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).times
+    if options.list_unused:
+        entries = [(e.path, e.type_name, e.params, 1) for e in tree.unused]
+    else:
+        entries = _folded_unused(tree, options.depth)
+    rows = []
+    for path, kind, params, folded in entries:
+        label = f"{path} ({kind})" if path else kind
+        if folded > 1:
+            label += f" {times}{folded} inside"
+        rows.append((label, format_int(params) if params else "--"))
+    return ("Unused (never called or used)", "Param #"), tuple(rows)
 
 
-def _cell(column: str, row: _Row, tree: SummaryTree, notes: list[str]) -> str:
-    node = row.node
-    if column == "num_params":
-        params, _ = _shown_params(row)
-        text = format_int(params) if params else "--"
-        if tree.masked and params:  # pruned: the dense count, and what the masks leave
-            left = unmasked_params(node, dict(tree.masked), subtree=row.collapsed)
-            text += f" ({format_int(left)} unmasked)" if left != params else ""
-        for shared in node.shared:
-            notes.append(
-                f"[{len(notes) + 1}] {_join(node.path, shared.name)} is {shared.param},"
-                f" counted at {shared.counted_at or 'the root'}"
+def unused_line(tree: SummaryTree, options: RenderOptions | None = None) -> str:
+    """One line for the parameter-free modules that never ran: how many, of which types.
+
+    Empty when there are none, or when ``list_unused`` lists them one by one.
+
+    Example:
+        >>> from modelsummary._tree import UnusedEntry
+        >>> drops = tuple(UnusedEntry(f"h.{i}.drop", "Dropout", 0) for i in range(12))
+        >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), drops)
+        >>> unused_line(tree, RenderOptions(ascii_only=True))
+        '12 modules without parameters never ran: Dropout x12'
+    """
+    options = options or RenderOptions()
+    if options.list_unused:
+        return ""
+    times = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).times
+    kinds = Counter(e.type_name for e in tree.unused if not e.params and e.type_name != "Parameter")
+    if not kinds:
+        return ""
+    n = sum(kinds.values())
+    listed = ", ".join(f"{kind} {times}{k}" if k > 1 else kind for kind, k in kinds.items())
+    return f"{n} module{'s' if n > 1 else ''} without parameters never ran: {listed}"
+
+
+# -- the footer ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FooterLine:
+    """One line of the footer: a label, its value, and what kind of line it is.
+
+    ``kind`` is ``"count"``, ``"size"``, ``"total"`` (the line that sums a group),
+    ``"title"`` (a heading, no value), ``"list"`` (a list that may run long) or
+    ``"note"`` (a sentence, no label).
+
+    Example:
+        >>> FooterLine("Total params", "6", "total").text
+        'Total params: 6'
+        >>> FooterLine("", "Nothing ran.", "note").text
+        'Nothing ran.'
+    """
+
+    label: str
+    """What the value is."""
+    value: str
+    """The formatted value (empty for a title)."""
+    kind: str
+    """How renderers treat it (see above)."""
+
+    @property
+    def text(self) -> str:
+        """The line as the text table prints it."""
+        if self.kind == "note":
+            return self.value
+        return f"{self.label}: {self.value}" if self.value else f"{self.label}:"
+
+
+@dataclass(frozen=True, slots=True)
+class FooterGroup:
+    """A group of footer lines: ``"counts"``, ``"sizes"``, ``"training"`` or ``"note"``.
+
+    Example:
+        >>> FooterGroup("sizes", (FooterLine("Input size", "0 B", "size"),)).lines[0].label
+        'Input size'
+    """
+
+    kind: str
+    """Which group (also the HTML class ``ms-<kind>``)."""
+    lines: tuple[FooterLine, ...]
+    """Its lines in order."""
+
+
+NO_PASS_NOTE = (
+    "No input was given, so nothing ran: every registered parameter is counted;"
+    " shapes, mult-adds and which modules go unused need an input."
+)
+"""The footer's last line for a summary made without a forward pass: one sentence."""
+
+PARAMS_TITLE = "Parameters (the model's count is Total params)"
+"""The heading of the footer's counts: which of its lines is the model's parameter count."""
+
+
+def _count(n: int, unit: str = "auto") -> str:
+    return format_count_in(n, unit)
+
+
+def footer_groups(
+    tree: SummaryTree, options: RenderOptions | None = None
+) -> tuple[FooterGroup, ...]:
+    """The footer as data: counts, sizes, the training estimate when an optimizer
+    was named, and the note of a summary made without a pass.
+
+    Example:
+        >>> from modelsummary._tree import Totals
+        >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), totals=Totals(total_params=1500))
+        >>> groups = footer_groups(tree)
+        >>> groups[0].lines[1]
+        FooterLine(label='Total params', value='1,500 (1.50K)', kind='total')
+        >>> [g.kind for g in groups]
+        ['counts', 'sizes']
+    """
+    options = options or RenderOptions()
+    totals = tree.totals
+    ran = tree.forward_pass  # without a pass: no unused, mult-adds, inputs or activations
+    times = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).times
+    p, macs = options.params_units, options.macs_units
+    counts = [
+        FooterLine(PARAMS_TITLE, "", "title"),
+        FooterLine("Total params", _count(totals.total_params, p), "total"),
+        FooterLine("Trainable params", _count(totals.trainable_params, p), "count"),
+        FooterLine("Non-trainable params", _count(totals.non_trainable_params, p), "count"),
+    ]
+    if tree.masked:  # pruned: what the masks leave of the total, torchinfo's count
+        left = _count(unmasked_total(tree), p)
+        counts.insert(2, FooterLine("Unmasked params (pruning)", left, "count"))
+    if ran:
+        counts.append(FooterLine("Unused params", _count(totals.unused_params, p), "count"))
+        counts.append(FooterLine("All params", _count(totals.all_params, p), "count"))
+    counts.append(FooterLine("Buffers", _count(totals.buffers), "count"))
+    if ran:
+        counts.append(FooterLine("Total mult-adds", _count(totals.mult_adds, macs), "count"))
+        if "flops" in options.columns:
+            flops = _count(2 * totals.mult_adds, macs)
+            counts.append(FooterLine("Total FLOPs (2 × mult-adds)", flops, "count"))
+    if tree.uncounted_ops:
+        counts.append(
+            FooterLine(
+                "Uncounted operators (mult-adds may be partial)",
+                ", ".join(f"{name} {times}{n}" for name, n in tree.uncounted_ops),
+                "list",
             )
-            text += f" [{len(notes)}]"
-        if node.used_by:
-            notes.append(
-                f"[{len(notes) + 1}] {node.path} was not called; its parameters were used by "
-                + ", ".join(u or "the root" for u in node.used_by)
+        )
+    sizes = [
+        FooterLine("Parameters size", format_bytes(totals.param_bytes), "size"),
+        FooterLine("Buffers size", format_bytes(totals.buffer_bytes), "size"),
+    ]
+    if not ran:
+        return (
+            FooterGroup("counts", tuple(counts)),
+            FooterGroup("sizes", tuple(sizes)),
+            FooterGroup("note", (FooterLine("", NO_PASS_NOTE, "note"),)),
+        )
+    sizes.insert(0, FooterLine("Input size", format_bytes(totals.input_bytes), "size"))
+    sizes.append(FooterLine("Forward activations", format_bytes(totals.activation_bytes), "size"))
+    sizes.append(FooterLine("Estimated total size", format_bytes(totals.total_bytes), "total"))
+    if totals.peak_bytes is not None:
+        sizes.append(
+            FooterLine(
+                "Measured CUDA peak during the pass", format_bytes(totals.peak_bytes), "size"
             )
-            text += f" [{len(notes)}]"
-        return text
-    if column == "params_percent":
-        params, _ = _shown_params(row)
-        total = tree.totals.total_params
-        return f"{100 * params / total:.2f}%" if params and total else "--"
-    if column == "trainable":
-        params, trainable = _shown_params(row)
-        if not params:
-            return "--"
-        return "True" if trainable == params else "False" if trainable == 0 else "Partial"
-    if column == "mult_adds":
-        macs = node.subtree_mult_adds if row.collapsed or not node.children else node.mult_adds
-        return format_int(macs) if macs else "--"
-    if column == "kernel_size":
-        return format_value(TensorSpec(node.kernel_size, "", 0)) if node.kernel_size else "--"
-    if column == "input_size":
-        if node.variants:
-            return _one_of(format_inputs(inputs) for inputs, _ in node.variants)
-        return format_inputs(node.inputs)
-    if column == "output_size":
-        if node.variants:
-            return _one_of(format_value(output) for _, output in node.variants)
-        return format_value(node.output)
-    if column == "calls":
-        return str(node.calls) if node.calls else "--"
-    if column == "time":
-        return format_seconds(node.time_s) if node.time_s is not None else "--"
-    raise ValueError(f"unknown column {column!r}")  # validated before; a bug if reached
+        )
+    groups = [FooterGroup("counts", tuple(counts)), FooterGroup("sizes", tuple(sizes))]
+    if totals.optimizer is not None:
+        groups.append(
+            FooterGroup(
+                "training",
+                (
+                    FooterLine(f"Training estimate ({totals.optimizer})", "", "title"),
+                    FooterLine("Gradients", format_bytes(totals.grad_bytes), "size"),
+                    FooterLine("Optimizer state", format_bytes(totals.optimizer_bytes), "size"),
+                    FooterLine(
+                        "Activations saved for backward", format_bytes(totals.saved_bytes), "size"
+                    ),
+                    FooterLine(
+                        "Estimated training size", format_bytes(totals.training_bytes), "total"
+                    ),
+                ),
+            )
+        )
+    return tuple(groups)
 
 
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
+# -- text ---------------------------------------------------------------------------------
 
 
-def _unused_table(tree: SummaryTree, tablefmt: str) -> str:
-    headers, rows = unused_cells(tree)
+def available_width(width: int | None) -> int | None:
+    """The width to fit the text table in, ``None`` for no limit.
+
+    An explicit ``width`` wins (``0``: no limit). Otherwise the terminal's width
+    (``shutil.get_terminal_size()``, so ``COLUMNS`` overrides it) when standard
+    output is a terminal or ``COLUMNS`` is set; printed to a file, a pipe or a
+    notebook, no limit: nothing is cut that the reader could have scrolled to.
+
+    Example:
+        >>> available_width(80), available_width(0)
+        (80, None)
+    """
+    if width is not None:
+        return width or None
+    if "COLUMNS" in os.environ or _stdout_is_terminal():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False
+
+
+def _tabulate(
+    rows: Sequence[Sequence[str]],
+    headers: Sequence[str],
+    colalign: Sequence[str],
+    tablefmt: str,
+) -> str:
     return tabulate(
         rows,
-        headers=headers,
+        headers=list(headers),
         tablefmt=tablefmt,
         disable_numparse=True,
-        colalign=("left", "right"),
+        colalign=tuple(colalign),
         preserve_whitespace=True,
     )
+
+
+def _text_width(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def _fitted_table(cells: TableCells, options: RenderOptions, limit: int | None) -> str:
+    """The table, its widest elidable cells cut in the middle until it fits ``limit``."""
+    marker = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).ellipsis
+    headers = list(cells.headers)
+    if options.col_width:
+        headers[1:] = [h.rjust(options.col_width) for h in headers[1:]]
+    rows = [list(row) for row in cells.rows]
+    table = _tabulate(rows, headers, cells.colalign, options.tablefmt)
+    if limit is None or not rows:
+        return table
+    natural = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = list(natural)
+    prefix = max((len(p) for p in cells.prefixes), default=0)
+    floors = [
+        max(len(h) + 2, (prefix if i == 0 else 0) + 10) if cells.elidable[i] else natural[i]
+        for i, h in enumerate(headers)
+    ]
+    for _ in range(4):  # tabulate's padding is measured, not assumed: recheck after each cut
+        excess = _text_width(table) - limit
+        shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
+        if excess <= 0 or not shrinkable:
+            break
+        for _ in range(excess):
+            # the widest first; a name counts without its tree glyphs, which stay
+            widest = max(shrinkable, key=lambda i: (widths[i] - (prefix if i == 0 else 0), i))
+            widths[widest] -= 1
+            if widths[widest] <= floors[widest]:
+                shrinkable.remove(widest)
+                if not shrinkable:
+                    break
+        fitted = []
+        for row, glyphs in zip(cells.rows, cells.prefixes, strict=True):
+            name = glyphs + elide(row[0][len(glyphs) :], widths[0] - len(glyphs), marker)
+            fitted.append(
+                [name, *(elide(c, w, marker) for c, w in zip(row[1:], widths[1:], strict=True))]
+            )
+        table = _tabulate(fitted, headers, cells.colalign, options.tablefmt)
+    return table
+
+
+def render_table(tree: SummaryTree, options: RenderOptions) -> str:
+    """Render the summary table, the unused section and the footer as text.
+
+    Columns are as wide as their content (at least ``col_width`` when given); the
+    whole is fitted to :func:`available_width` of ``options.width``. The ``====``
+    rules are as wide as the table; a footer line longer than that wraps under it.
+    A pipe format (``github``, ``pipe``) gives :func:`render_markdown` instead.
+
+    Args:
+        tree: The summary tree.
+        options: Columns, depth, glyphs, the tabulate format and the width.
+
+    Returns:
+        The whole printed summary, without a trailing newline.
+    """
+    if options.tablefmt in PIPE_FORMATS:
+        return _pipe_text(tree, options)
+    limit = available_width(options.width)
+    cells = table_cells(tree, options)
+    marker = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).ellipsis
+    table = _fitted_table(cells, options, limit)
+    headers, unused_rows = unused_cells(tree, options)
+    quiet = unused_line(tree, options)
+    unused_table = ""
+    if unused_rows:
+        room = None if limit is None else max(limit - 12, 20)
+        rows = [(elide(a, room, marker) if room else a, b) for a, b in unused_rows]
+        unused_table = _tabulate(rows, headers, ("left", "right"), options.tablefmt)
+    groups = footer_groups(tree, options)
+    plain = [line.text for g in groups for line in g.lines if line.kind not in ("list", "note")]
+    notes = [len(note) for note in cells.notes]
+    # a list line (uncounted operators) widens the rules up to LIST_WIDTH, then wraps
+    lists = [
+        min(len(line.text), LIST_WIDTH) for g in groups for line in g.lines if line.kind == "list"
+    ]
+    width = max(_text_width(table), _text_width(unused_table), *map(len, plain), *notes, *lists)
+    if limit is not None:
+        width = min(width, max(limit, _text_width(table)))
+
+    times = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).times
+
+    def wrapped(text: str) -> list[str]:
+        # a count stays with its name ("Dropout x12"): a no-break space while wrapping
+        text = text.replace(f" {times}", f"\u00a0{times}")
+        lines = textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False)
+        return [line.replace("\u00a0", " ") for line in lines] or [""]
+
+    rule, thin = "=" * width, "-" * width
+    parts = [rule, table]
+    if cells.notes:
+        parts += [thin, *(line for note in cells.notes for line in wrapped(note))]
+    if unused_table or quiet:
+        parts.append(thin)
+        parts += [unused_table] if unused_table else []
+        parts += wrapped(quiet) if quiet else []
+    parts.append(rule)
+    for i, group in enumerate(groups):
+        parts += [thin] if i else []
+        parts += [wrapped_line for line in group.lines for wrapped_line in wrapped(line.text)]
+    parts.append(rule)
+    return "\n".join(parts)
+
+
+def _pipe_text(tree: SummaryTree, options: RenderOptions) -> str:
+    """The printed summary in a pipe format: Markdown tables and lists, no rules."""
+    cells = table_cells(tree, options)
+    parts = [_pipe_table(cells.headers, cells.rows, cells.colalign, options.tablefmt)]
+    if cells.notes:
+        parts.append("\n".join(f"- {_md_text(note)}" for note in cells.notes))
+    headers, rows = unused_cells(tree, options)
+    if rows:
+        parts.append(_pipe_table(headers, rows, ("left", "right"), options.tablefmt))
+    quiet = unused_line(tree, options)
+    if quiet:
+        parts.append(_md_text(quiet))
+    for group in footer_groups(tree, options):
+        lines = [
+            _md_text(line.text) if line.kind in ("title", "note") else f"- {_md_text(line.text)}"
+            for line in group.lines
+        ]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+# -- Markdown -----------------------------------------------------------------------------
+
+
+def _md_cell(text: str) -> str:
+    # A pipe ends a cell and a leading space is dropped by Markdown renderers:
+    # escape the one, and make the tree's indentation non-breaking.
+    stripped = text.lstrip(" ")
+    text = "\u00a0" * (len(text) - len(stripped)) + stripped
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _md_text(text: str) -> str:
+    """A Markdown paragraph that shows ``text`` as it is."""
+    return "".join("\\" + ch if ch in "\\`*_[]<>|#" else ch for ch in text)
+
+
+def _pipe_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], colalign: Sequence[str], fmt: str
+) -> str:
+    return _tabulate(
+        [[_md_cell(c) for c in row] for row in rows], [_md_cell(h) for h in headers], colalign, fmt
+    )
+
+
+def render_markdown(tree: SummaryTree, options: RenderOptions) -> str:
+    """The summary as GitHub-flavoured Markdown: pipe tables for the layers, the
+    unused section and the totals; footnotes as a list; notes as paragraphs.
+
+    Example:
+        >>> tree = SummaryTree(SummaryNode("", "A|B", 0, 1))
+        >>> print(render_markdown(tree, RenderOptions(columns=("num_params",))).splitlines()[2])
+        | A\\|B           |        -- |
+    """
+    fmt = options.tablefmt if options.tablefmt in PIPE_FORMATS else "pipe"
+    cells = table_cells(tree, options)
+    parts = [_pipe_table(cells.headers, cells.rows, cells.colalign, fmt)]
+    if cells.notes:
+        parts.append("\n".join(f"- {_md_cell(note)}" for note in cells.notes))
+    headers, rows = unused_cells(tree, options)
+    if rows:
+        parts.append(_pipe_table(headers, rows, ("left", "right"), fmt))
+    quiet = unused_line(tree, options)
+    if quiet:
+        parts.append(_md_text(quiet))
+    groups = footer_groups(tree, options)
+    totals = [(line.label, line.value) for g in groups for line in g.lines if line.kind != "note"]
+    parts.append(_pipe_table(("Totals", ""), totals, ("left", "right"), fmt))
+    parts += [_md_text(line.value) for g in groups for line in g.lines if line.kind == "note"]
+    return "\n\n".join(parts)

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,7 +24,7 @@ from ._export import (
     PathLike,
     layers_csv,
     layers_dataframe,
-    render_markdown,
+    render,
     summary_dict,
     to_json_text,
     write_text,
@@ -31,10 +32,22 @@ from ._export import (
 from ._html import render_html
 from ._inputs import check_columns_without_input, check_options
 from ._plot import plot as plot_summary
-from ._render import RenderOptions, render_table
+from ._render import COLUMNS, RenderOptions, render_markdown, render_table
 from ._select import LayerSelection, select_layers
 from ._torchinfo import ModelSummaryMethods
 from ._tree import SummaryNode, SummaryTree
+
+
+class _Unset(enum.Enum):
+    """The default of an argument that, when not given, leaves an option as it is."""
+
+    UNSET = "unset"
+
+    def __repr__(self) -> str:
+        return "<as it is>"
+
+
+_UNSET = _Unset.UNSET
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -105,6 +118,18 @@ class ModelSummary(ModelSummaryMethods):
         not. See :attr:`uncounted_ops` for operators that may have been missed.
         """
         return self.tree.totals.mult_adds
+
+    @property
+    def total_flops(self) -> int:
+        """Floating-point operations of the pass: twice :attr:`total_mult_adds`, one
+        multiply and one add per multiply-accumulate (the convention of Lightning's and
+        fvcore's FLOP counts).
+
+        Example:
+            >>> summary(nn.Linear(3, 2, bias=False), (1, 3), verbose=0).total_flops
+            12
+        """
+        return 2 * self.tree.totals.mult_adds
 
     @property
     def uncounted_ops(self) -> dict[str, int]:
@@ -217,8 +242,18 @@ class ModelSummary(ModelSummaryMethods):
         """
         return write_text(render_markdown(self.tree, self.options), path)
 
-    def to_text(self, path: PathLike | None = None, *, tablefmt: str = "simple") -> str:
+    def to_text(
+        self,
+        path: PathLike | None = None,
+        *,
+        tablefmt: str = "simple",
+        width: int | _Unset | None = _UNSET,
+    ) -> str:
         """The printed summary, with the table in any tabulate format.
+
+        A pipe format (``github``, ``pipe``) gives Markdown, without ``====`` rules.
+        ``width`` fits the table to that many characters (``0``: no limit); by default
+        the summary's own width option applies (see :attr:`RenderOptions.width`).
 
         Example:
             >>> s = summary(nn.Linear(3, 2), (1, 3), col_width=12, verbose=0)
@@ -234,21 +269,39 @@ class ModelSummary(ModelSummaryMethods):
         if not isinstance(tablefmt, str) or tablefmt not in tabulate_formats:
             raise ValueError(f"unknown tablefmt {tablefmt!r}; choose from {tabulate_formats}")
         options = replace(self.options, tablefmt=tablefmt)
+        if not isinstance(width, _Unset):
+            options = self._with(width=width).options
+            options = replace(options, tablefmt=tablefmt)
         return write_text(render_table(self.tree, options), path)
+
+    def render(self, fmt: str = "table", path: PathLike | None = None) -> str:
+        """The summary in one of the formats of ``modelsummary._export.FORMATS``:
+        ``table``, ``json``, ``csv``, ``markdown`` or ``html`` (what ``--format`` takes).
+
+        Example:
+            >>> s = summary(nn.Linear(3, 2), (1, 3), verbose=0)
+            >>> s.render("json") == s.to_json(), s.render("table") == str(s)
+            (True, True)
+        """
+        return write_text(render(fmt, self.tree, self.options), path)
 
     def with_options(
         self,
         col_names: Iterable[str] | None = None,
-        col_width: int | None = None,
+        col_width: int | _Unset | None = _UNSET,
         depth: int | None = None,
         row_settings: Iterable[str] | None = None,
+        *,
+        width: int | _Unset | None = _UNSET,
     ) -> ModelSummary:
         """The same summary drawn another way, without another forward pass.
 
         What torchinfo's ``cache_forward_pass=True`` is for: other columns, another
         depth or other row settings, each argument as :func:`summary` takes it and
-        left as it is when not given. The ``time`` column needs the timed passes
-        only :func:`summary` runs.
+        left as it is when not given (``col_width=None`` sizes columns to their
+        content again). ``width`` is :attr:`RenderOptions.width`: the widest line of
+        the text (``0``: no limit, ``None``: the terminal's). The ``time`` column
+        needs the timed passes only :func:`summary` runs.
 
         Raises:
             ValueError: An argument :func:`summary` would refuse, or the ``time``
@@ -257,12 +310,13 @@ class ModelSummary(ModelSummaryMethods):
         Example:
             >>> s = summary(nn.Sequential(nn.Sequential(nn.Linear(4, 2))), (1, 4), verbose=0)
             >>> print(s.with_options(depth=1, col_names=("num_params", "mult_adds"), col_width=9))
-            ==========================================
+            ===============================================
             Layer (type)          Param #    Mult-Adds
             ----------------  -----------  -----------
             Sequential                 --           --
             └─0 (Sequential)           10            8
-            ==========================================
+            ===============================================
+            Parameters (the model's count is Total params):
             Total params: 10
             Trainable params: 10
             Non-trainable params: 0
@@ -270,28 +324,45 @@ class ModelSummary(ModelSummaryMethods):
             All params: 10
             Buffers: 0
             Total mult-adds: 8
-            ------------------------------------------
+            -----------------------------------------------
             Input size: 16 B
             Parameters size: 40 B
             Buffers size: 0 B
             Forward activations: 8 B
             Estimated total size: 64 B
-            ==========================================
+            ===============================================
         """
+        return self._with(col_names, col_width, depth, row_settings, width=width)
+
+    def _with(
+        self,
+        col_names: Iterable[str] | None = None,
+        col_width: int | _Unset | None = _UNSET,
+        depth: int | None = None,
+        row_settings: Iterable[str] | None = None,
+        *,
+        width: int | _Unset | None = _UNSET,
+    ) -> ModelSummary:
         now = self.options
         settings = [
             name
-            for name, on in (("ascii_only", now.ascii_only), ("depth", now.show_depth_index))
+            for name, on in (
+                ("ascii_only", now.ascii_only),
+                ("depth", now.show_depth_index),
+                ("list_unused", now.list_unused),
+            )
             if on
         ]
         options, _ = check_options(
             now.columns if col_names is None else col_names,
-            now.col_width if col_width is None else col_width,
+            now.col_width if isinstance(col_width, _Unset) else col_width,
             now.depth if depth is None else depth,
             settings if row_settings is None else row_settings,
             verbose=0,
+            width=now.width if isinstance(width, _Unset) else width,
         )
-        if "time" in options.columns and self.tree.root.time_s is None:
+        timed = any(COLUMNS[c].needs_timing for c in options.columns)
+        if timed and self.tree.root.time_s is None:
             raise ValueError(
                 "the time column needs timed passes, which only summary() runs:"
                 " summary(..., col_names=[..., 'time'])"

@@ -225,8 +225,9 @@ class Formatting:
         return self._summary.options.columns
 
     @property
-    def col_width(self) -> int:
-        """The minimum width of each value column."""
+    def col_width(self) -> int | None:
+        """The minimum width of each value column; ``None`` when each column is as wide
+        as its content (the default here; torchinfo's is 25)."""
         return self._summary.options.col_width
 
     @property

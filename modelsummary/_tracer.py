@@ -20,7 +20,7 @@ ignored, so two summaries in two threads cannot see each other), and enters the
 modes; ``__exit__`` removes everything. A parameter is *used* when it reaches an
 operator, whether its module was called or a parent passed it to ``F.linear``
 itself. Standard ``torch.nn`` leaves are counted from their shapes instead of
-their operators (see :func:`~modelsummary._flops.leaf_formula`).
+their operators (see :meth:`~modelsummary._catalogue.Catalogue.leaf_formula`).
 
 Example:
     >>> import torch
@@ -51,10 +51,10 @@ from torch import nn
 from torch.nn.modules import module as module_hooks
 from torch.utils.hooks import RemovableHandle
 
-from . import _flops
 from ._calls import CallFrame, CallStack
+from ._catalogue import Catalogue
 from ._flops import LeafFormula
-from ._macs import FORMULA_ERRORS, Catalogue, MacCounter
+from ._macs import FORMULA_ERRORS, MacCounter
 from ._meters import SavedTensorMeter, StorageCounter
 from ._params import ParamResolver, ParamUses
 from ._records import BufferInfo, ModuleInfo, ParamInfo, Trace
@@ -180,8 +180,8 @@ class Tracer:
         every_op: Send every aten operator through the aten-level counter instead of
             only the calls the torch level cannot count (slower; the same numbers;
             always so for TorchScript and compiled modules).
-        catalogue: Where the MAC formulas come from (see
-            :class:`~modelsummary._macs.Catalogue`); :mod:`modelsummary._flops` by default.
+        catalogue: What each operator costs (default: the process-wide
+            :func:`~modelsummary._catalogue.current_catalogue`).
         before_write: Called with a parameter just before the pass first writes it
             in place (see :meth:`~modelsummary._params.ParamUses.guard_writes`).
 
@@ -208,7 +208,7 @@ class Tracer:
         *,
         saved_tensors: bool = False,
         every_op: bool = False,
-        catalogue: Catalogue = _flops,
+        catalogue: Catalogue | None = None,
         before_write: Callable[[torch.Tensor], None] | None = None,
     ) -> None:
         self._model = model
@@ -352,8 +352,9 @@ class Tracer:
             watched[key] = (path, None)
 
     def _leaf(self, formula: LeafFormula, module: nn.Module, path: str) -> Leaf | None:
-        """A standard leaf: of an exact class :func:`~modelsummary._flops.leaf_formula`
-        knows, with no hooks of its own (a hook may compute, or replace the weight),
+        """A standard leaf: of an exact class that
+        :meth:`~modelsummary._catalogue.Catalogue.leaf_formula` knows, with no hooks
+        of its own (a hook may compute, or replace the weight),
         and plain tensors only: a tensor subclass (a quantized weight) may handle the
         operators itself through ``__torch_function__``, which a leaf's call skips.
         A call of one uses exactly the parameters it holds (meta stand-ins, which
@@ -534,6 +535,7 @@ class Tracer:
             else:
                 kernel = None
         aliases = self._aliases.get(id(module))
+        groups = module.__dict__.get("groups")  # a convolution's groups: a plain attribute
         return ModuleInfo(  # positional, in field order
             path,
             type(module).__name__,  # type_name
@@ -543,4 +545,5 @@ class Tracer:
             kernel,  # kernel_size
             tuple(aliases) if aliases else (),
             path not in self._untraced,  # traced
+            groups if type(groups) is int else None,
         )

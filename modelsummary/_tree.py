@@ -137,6 +137,8 @@ class SummaryNode(LayerInfoMethods):
     """The distinct ``(inputs, output)`` of the calls, in the order first seen, when
     not every call looked like the first (a head shared across the levels of a
     feature pyramid); ``()`` when they all did, or there was one call."""
+    groups: int | None = None
+    """A convolution's ``groups`` (channel groups); ``None`` for other modules."""
 
     @property
     def mult_adds_per_call(self) -> int:
@@ -547,7 +549,7 @@ class _Index:
             seen = dict.fromkeys((c.inputs, None if c.raised else c.output) for c in calls)
             if len(seen) > 1:
                 variants = tuple(seen)
-        # Positional, in field order: a keyword call of a 21-field frozen dataclass
+        # Positional, in field order: a keyword call of a 23-field frozen dataclass
         # costs twice as much, and this runs once per module.
         return SummaryNode(
             path,
@@ -572,6 +574,7 @@ class _Index:
             subtree_macs,  # subtree_mult_adds
             child_nodes,  # children
             variants,
+            info.groups,
         )
 
     def unused_section(self) -> tuple[UnusedEntry, ...]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from typing import Any
@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
+from ._catalogue import Catalogue, current_catalogue
 from ._errors import ModelSummaryError
 from ._inputs import (
     build_inputs,
@@ -48,10 +49,10 @@ from ._inputs import (
     normalize_device,
 )
 from ._memory import check_optimizer
-from ._meta import META_HINT, meta_stand_ins
+from ._meta import META_HINT, MetaPass, fails_only_on_meta, meta_stand_ins
 from ._pruning import with_masks
 from ._records import Trace
-from ._render import RenderOptions, format_inputs
+from ._render import COLUMNS, RenderOptions, format_inputs
 from ._result import ModelSummary
 from ._state import preserved_state
 from ._timing import time_modules
@@ -67,7 +68,7 @@ def summary(
     batch_dim: int | None = None,
     cache_forward_pass: bool | None = None,
     col_names: Iterable[str] | None = None,
-    col_width: int = 25,
+    col_width: int | None = None,
     depth: int = 3,
     device: torch.device | str | None = None,
     dtypes: Sequence[torch.dtype] | None = None,
@@ -76,6 +77,7 @@ def summary(
     verbose: int | None = None,
     *,
     optimizer: str | None = None,
+    formulas: Mapping[Any, Callable[..., int]] | None = None,
     **kwargs: Any,
 ) -> ModelSummary:
     """Summarise ``model``: run one forward pass and count what it used.
@@ -97,11 +99,13 @@ def summary(
             its own pass: no process-global cache is kept. To draw a summary again
             with other columns or depth, use :meth:`ModelSummary.with_options`.
         col_names: Columns to show: ``input_size``, ``output_size``,
-            ``num_params``, ``params_percent``, ``kernel_size``, ``mult_adds``,
-            ``trainable``, ``calls``, ``time``. Defaults to output size and
-            parameters. ``time`` runs one warm-up and three timed extra passes
-            and shows each module's median wall time (indicative only).
-        col_width: Minimum width of each value column.
+            ``num_params``, ``params_percent``, ``kernel_size``, ``groups``,
+            ``mult_adds``, ``flops`` (twice the mult-adds), ``trainable``, ``calls``,
+            ``time``. Defaults to output size and parameters. ``time`` runs one
+            warm-up and three timed extra passes and shows each module's median
+            wall time (indicative only).
+        col_width: Minimum width of each value column; by default each column is
+            as wide as its content, and the printed table fits the terminal.
         depth: Deepest row to show; deeper modules fold into their ancestor,
             whose numbers then cover the folded rows.
         device: Where to run the pass. Defaults to the model's device; a model on
@@ -112,8 +116,9 @@ def summary(
         mode: ``"eval"`` (default), ``"train"``, or ``"same"`` (keep each
             module's current mode). Modes are restored afterwards.
         row_settings: ``ascii_only`` (ASCII tree), ``depth`` (append
-            ``depth-index``); ``var_names`` and ``hide_recursive_layers`` are
-            accepted and always in effect.
+            ``depth-index``), ``list_unused`` (list each parameter-free module that
+            never ran, instead of one line that counts them); ``var_names`` and
+            ``hide_recursive_layers`` are accepted and always in effect.
         verbose: 0 prints nothing, 1 prints the table, 2 prints every depth.
             Default: 1 in scripts, 0 in an interactive session, where the
             returned value displays itself.
@@ -121,6 +126,9 @@ def summary(
             ``"momentum"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"``):
             gradients, optimizer state, and the activations autograd saves for
             backward, measured by running the pass with grad enabled.
+        formulas: Mult-add formulas for this call only, ``{operator: formula}``,
+            on top of the built-in ones and those added with
+            :func:`~modelsummary.register_formula` (see there for the forms).
         **kwargs: Passed to ``model.forward``.
 
     Returns:
@@ -144,6 +152,9 @@ def summary(
         raise TypeError(f"cache_forward_pass must be a bool or None, got {cache_forward_pass!r}")
     if batch_dim is not None and (not is_int(batch_dim) or batch_dim < 0):
         raise ValueError(f"batch_dim must be a non-negative integer or None, got {batch_dim!r}")
+    catalogue = current_catalogue()
+    if formulas is not None:
+        catalogue = catalogue.with_formulas(formulas)
     target = normalize_device(device) or model_device(model)
     check_available(target)
     made = input_size is not None and dtypes is None  # inputs of the model's own dtype
@@ -161,9 +172,11 @@ def summary(
     if no_input and (not has_forward(model) or forward_takes_arguments(model)):
         # torchinfo's summary(model): no input, no pass (a forward whose arguments all
         # have defaults, as Hugging Face's, would run on none; a container has no
-        # forward), only what the model registers; by default without the shape column
+        # forward), only what the model registers; by default without the columns that
+        # need a pass (shapes), which would hold nothing
         if col_names is None:
-            options = replace(options, columns=("num_params",))
+            kept = tuple(c for c in options.columns if not COLUMNS[c].needs_pass)
+            options = replace(options, columns=kept)
         trace = _registered_only(model, optimizer, options)
         result = ModelSummary(with_masks(build_tree(trace), model), options, input_size=shapes)
         if verbose:
@@ -181,8 +194,9 @@ def summary(
             target,
             mode,
             optimizer,
-            timed="time" in options.columns,
-            made_inputs=input_size is not None,
+            timed=any(COLUMNS[c].needs_timing for c in options.columns),
+            made_inputs=made,
+            catalogue=catalogue,
         )
         tree = build_tree(dataclasses.replace(trace, input_bytes=input_bytes))
     result = ModelSummary(with_masks(tree, model), options, input_size=shapes)
@@ -233,9 +247,11 @@ def _traced_pass(
     optimizer: str | None = None,
     timed: bool = False,
     made_inputs: bool = False,
+    catalogue: Catalogue | None = None,
 ) -> Trace:
     """One traced pass of ``model``; ``made_inputs`` says the inputs were built from
-    ``input_size``, for the advice of a failure over their dtype."""
+    ``input_size`` in the model's own dtype (no ``dtypes`` given), for the advice of a
+    failure over their dtype."""
     original = model_device(model)
     on_meta = target.type == "meta"
     if original.type == "meta" and not on_meta:
@@ -244,16 +260,17 @@ def _traced_pass(
             " summarise it with device='meta' (or leave device unset)"
         )
     # The training estimate needs autograd's saved tensors, so that pass keeps grad on.
-    tracer = Tracer(model, saved_tensors=optimizer is not None)
+    tracer = Tracer(model, saved_tensors=optimizer is not None, catalogue=catalogue)
     if _has_lazy_parameters(tracer.modules):
         # A lazy model's first pass materialises it and changes its classes: run a copy.
         # A copy is small then, since the lazy tensors hold no data yet.
         model = copy.deepcopy(model)
-        tracer = Tracer(model, saved_tensors=optimizer is not None)
+        tracer = Tracer(model, saved_tensors=optimizer is not None, catalogue=catalogue)
     on_cuda = target.type == "cuda"
     with ExitStack() as contexts:
         if on_meta:  # meta stand-ins first: the state to preserve is then theirs, not copied
             tracer.params.add_stand_ins(contexts.enter_context(meta_stand_ins(model)))
+            contexts.enter_context(MetaPass())  # under the tracer's own modes
         modules = tracer.modules
         written = contexts.enter_context(preserved_state(model, devices=[target], modules=modules))
         tracer.uses.guard_writes(written.keep)
@@ -328,40 +345,23 @@ def _forward_error(
         name = f"module '{failed.path}'" if failed.path else "the root module"
         where = f"{name} ({failed.type_name})"
         inputs = f" with inputs {format_inputs(failed.inputs)}"
-    hint = f". {META_HINT}" if on_meta and _about_meta(err) else ""
+    hint = f". {META_HINT}" if on_meta and fails_only_on_meta(err) else ""
     if made_inputs and any(word in str(err) for word in _DTYPE_WORDS):
-        hint += (
-            ". The inputs made from input_size have the model's floating dtype unless"
-            " dtypes=[...] says otherwise: token ids and other indices need e.g."
-            " dtypes=[torch.long]"
-        )
+        hint += DTYPE_HINT
     return ModelSummaryError(
         f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}{hint}"
     )
 
 
+DTYPE_HINT = (
+    ". The inputs made from input_size have the model's floating dtype unless"
+    " dtypes=[...] says otherwise: token ids and other indices need e.g."
+    " dtypes=[torch.long]"
+)
+"""The advice after a dtype failure on inputs made in the model's dtype (the command
+line names its own flag instead)."""
+
 # Words of torch's errors over an input's dtype (``Expected tensor for argument #1
 # 'indices' to have one of the following scalar types: Long, Int``; ``Input type
 # (torch.FloatTensor) and weight type ...``; ``mat1 and mat2 must have the same dtype``).
 _DTYPE_WORDS = ("scalar type", "dtype", "Input type (")
-
-
-def _about_meta(err: BaseException) -> bool:
-    """Whether a pass on meta failed for want of values, and the meta advice fits.
-
-    Reading a value raises ``NotImplementedError`` or an error that names the meta
-    device (``Tensor.item() cannot be called on meta tensors``); anything else, such
-    as a model's own shape check, fails the same way on a real device.
-
-    Example:
-        >>> _about_meta(RuntimeError("Tensor.item() cannot be called on meta tensors"))
-        True
-        >>> _about_meta(AssertionError("Wrong image height! Expected 224 but got 518!"))
-        False
-    """
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, NotImplementedError) or "meta" in str(seen).lower():
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False

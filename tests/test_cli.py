@@ -12,7 +12,7 @@ import torch
 
 from modelsummary import summary
 from modelsummary._cli import main
-from modelsummary._demo import DEMO_INPUT, DemoNet
+from modelsummary._demo import DEMO_INPUT, DEMO_INPUT_TEXT, DemoNet
 from tests.models import TiedLM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,17 +28,18 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_no_arguments_prints_the_demo_summary():
+def test_no_arguments_prints_the_demo_summary_and_its_input():
     out = _run()
     assert out.returncode == 0, out.stderr
     expected = summary(
         DemoNet(),
         **DEMO_INPUT,
         col_names=("output_size", "num_params", "calls"),
-        col_width=12,
         verbose=0,
     )
-    assert out.stdout == str(expected) + "\n"
+    heading = f"Demo: DemoNet on {DEMO_INPUT_TEXT}\n"
+    assert "input_size=(1, 8), dtypes=[torch.long]" in heading
+    assert out.stdout == heading + str(expected) + "\n"
     assert out.stderr == ""
 
 
@@ -181,11 +182,10 @@ def test_tablefmt_columns_and_ascii(capsys):
         DemoNet(),
         **DEMO_INPUT,
         col_names=("num_params", "calls"),
-        col_width=12,
         row_settings=["ascii_only"],
         verbose=0,
     ).to_text(tablefmt="grid")
-    assert out == expected + "\n"
+    assert out == f"Demo: DemoNet on {DEMO_INPUT_TEXT}\n" + expected + "\n"
 
 
 def test_factory_module_is_found_in_the_current_directory(tmp_path, monkeypatch, capsys):
@@ -223,3 +223,36 @@ def test_module_instance_is_accepted(capsys, monkeypatch):
     assert main(["tests.models:INSTANCE", "--input-size", "1,3", "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith(",Linear,0,1,")
     assert main(["tests.models:INSTANCE", "--kwarg", "a=1"]) == 2
+
+
+def test_version_prints_the_package_version():
+    import modelsummary
+
+    out = _run("--version")
+    assert out.returncode == 0 and out.stdout == f"modelsummary {modelsummary.__version__}\n"
+
+
+def test_the_dtype_hint_names_the_command_line_flag(capsys):
+    args = ["torch.nn:Embedding", "--kwarg", "num_embeddings=10", "--kwarg", "embedding_dim=4"]
+    assert main([*args, "--input-size", "2,5"]) == 1
+    err = capsys.readouterr().err
+    assert "--dtype long" in err and "dtypes=[" not in err
+    assert main([*args, "--input-size", "2,5", "--dtype", "long"]) == 0
+
+
+def test_github_tablefmt_pastes_as_markdown(capsys):
+    assert main(["--tablefmt", "github"]) == 0
+    out = capsys.readouterr().out
+    assert "====" not in out
+    heading, table_text = out.split("\n\n")[:2]  # a blank line after the demo's heading
+    assert heading.startswith("Demo: DemoNet on ")
+    table = table_text.splitlines()
+    assert table[0].startswith("| Layer (type)") and all(line.startswith("|") for line in table)
+
+
+def test_width_and_list_unused_flags(capsys):
+    args = ["tests.models:TiedLM", "--input-size", "2,5", "--dtype", "long"]
+    assert main([*args, "--width", "58", "--columns", "input_size,output_size,num_params"]) == 0
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 58
+    assert main([*args, "--list-unused"]) == 0
+    assert main([*args, "--width", "wide"]) == 2

@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from tabulate import tabulate_formats
 from torch import nn
 
-from modelsummary import summary
+from modelsummary import ModelSummaryError, summary
 from modelsummary._export import layer_records, layers_csv
 from modelsummary._render import table_cells, unused_cells
 from tests.models import SeedCase3, Siamese, TiedLM, rand
@@ -231,7 +232,8 @@ def test_input_column_leaves_out_keyword_arguments_passed_as_none():
 
     s = summary(Parent(), (1, 4), col_names=("input_size",), col_width=8, verbose=0)
     row = next(line for line in str(s).splitlines() if "child (Child)" in line)
-    assert row.split("(Child)")[1].strip() == "[1, 4], None, {scale: []}"  # positional None kept
+    # None is no shape: left out of the cell, positional or keyword (issue 15)
+    assert row.split("(Child)")[1].strip() == "[1, 4], {scale: []}"
     assert json.loads(s.to_json())["layers"][1]["inputs"][2] == {
         "mask": {"type": "NoneType"},
         "scale": {"shape": [], "dtype": "float32"},
@@ -250,11 +252,13 @@ class _Pyramid(nn.Module):
         return [self.head(x[:, :, :: 2**i, :: 2**i]) for i in range(self.levels)]
 
 
-def test_a_module_called_with_other_shapes_shows_each_shape():
+def test_a_module_called_with_other_shapes_shows_the_first_and_how_many_more():
     s = summary(_Pyramid(3), (1, 4, 16, 16), col_names=("input_size", "output_size"), verbose=0)
     row = next(line for line in str(s).splitlines() if "head (Conv2d) ×3" in line)
-    assert "[1, 4, 16, 16] | [1, 4, 8, 8] | [1, 4, 4, 4]" in row
-    assert "[1, 2, 16, 16] | [1, 2, 8, 8] | [1, 2, 4, 4]" in row
+    assert "[1, 4, 16, 16] (+2 more)" in row
+    assert "[1, 2, 16, 16] (+2 more)" in row
+    html = s.to_html()  # the HTML view keeps every value
+    assert "[1, 2, 16, 16] | [1, 2, 8, 8] | [1, 2, 4, 4]" in html
     layer = s.to_dict()["layers"][1]
     assert [v["output"]["shape"] for v in layer["variants"]] == [
         [1, 2, 16, 16],
@@ -263,10 +267,56 @@ def test_a_module_called_with_other_shapes_shows_each_shape():
     ]
     assert layer["output"] == layer["variants"][0]["output"]  # the first call, as before
     many = summary(_Pyramid(5), (1, 4, 16, 16), col_names=("output_size",), verbose=0)
-    assert "[1, 2, 16, 16] | [1, 2, 8, 8] | [1, 2, 4, 4] | ..." in str(many)
+    assert "[1, 2, 16, 16] (+4 more)" in str(many)
 
 
 def test_calls_alike_have_no_variants():
     s = summary(SeedCase3(), (1, 1, 6, 6), verbose=0)  # conv1 called twice on one shape
     assert [layer["variants"] for layer in s.to_dict()["layers"]] == [[], []]
     assert s.layers[1].calls == 2 and s.layers[1].variants == ()
+
+
+def test_one_format_table_serves_the_summary_and_the_command_line():
+    from modelsummary._cli import _parser
+    from modelsummary._export import FORMATS
+
+    s = summary(SeedCase3(), (1, 1, 6, 6), verbose=0)
+    methods = {
+        "table": str(s),
+        "json": s.to_json(),
+        "csv": s.to_csv(),
+        "markdown": s.to_markdown(),
+        "html": s.to_html(),
+    }
+    assert set(FORMATS) == set(methods)
+    for name, text in methods.items():
+        assert s.render(name) == text
+    choices = next(a.choices for a in _parser()._actions if a.dest == "format")
+    assert tuple(choices) == tuple(FORMATS)
+    with pytest.raises(ValueError, match="unknown format 'yaml'"):
+        s.render("yaml")
+
+
+def test_groups_column_and_json_field_give_a_convolutions_groups():
+    model = nn.Sequential(nn.Conv2d(4, 8, 3, groups=4), nn.Conv2d(8, 8, 1), nn.Flatten())
+    s = summary(model, (1, 4, 6, 6), col_names=("kernel_size", "groups"), verbose=0)
+    assert [layer.groups for layer in s.layers] == [None, 4, 1, None]
+    assert [layer["groups"] for layer in s.to_dict()["layers"]] == [None, 4, 1, None]
+    rows = {line.split()[0]: line.split()[-1] for line in str(s).splitlines()[3:7]}
+    assert rows == {"Sequential": "--", "├─0": "4", "├─1": "1", "└─2": "--"}
+
+
+def test_flops_column_and_total_are_twice_the_mult_adds():
+    model = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 2))
+    s = summary(model, (3, 8), col_names=("mult_adds", "flops"), verbose=0)
+    assert s.total_flops == 2 * s.total_mult_adds == 2 * 3 * (8 * 4 + 4 * 2)
+    assert f"Total FLOPs (2 × mult-adds): {2 * s.total_mult_adds}" in str(s).splitlines()
+    row = next(line for line in str(s).splitlines() if "0 (Linear)" in line)
+    assert row.split()[-2:] == ["96", "192"]
+
+
+def test_no_dtype_hint_after_a_dtype_the_user_asked_for():
+    model = nn.Linear(4, 2)  # float32
+    with pytest.raises(ModelSummaryError) as info:
+        summary(model, (1, 4), dtypes=[torch.float16], verbose=0)
+    assert "dtypes=[" not in str(info.value) and "token ids" not in str(info.value)

@@ -11,7 +11,7 @@ import pytest
 from torch import nn
 
 from modelsummary import summary
-from modelsummary._render import footer_lines, table_cells, unused_cells
+from modelsummary._render import footer_groups, table_cells, unused_cells
 from tests.models import SeedCase3, TiedLM, rand
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,13 +77,13 @@ def test_html_shows_the_text_tables_cells_unescaped_back_exactly(model, size):
     s = summary(model, size, col_names=("output_size", "num_params", "calls"), verbose=0)
     html = s._repr_html_()
     tables = _parse(html)
-    cells = table_cells(s.tree, s.options)
+    cells = table_cells(s.tree, s.options, complete=True)
     assert tables["ms-layers"] == [list(cells.headers), *map(list, cells.rows)]
     headers, rows = unused_cells(s.tree)
     assert tables["ms-unused"] == [list(headers), *map(list, rows)]
-    counts, sizes = footer_lines(s.tree)
-    assert [": ".join(r) for r in tables["ms-counts"]] == list(counts)
-    assert [": ".join(r) for r in tables["ms-sizes"]] == list(sizes)
+    counts, sizes = footer_groups(s.tree, s.options)
+    assert tables["ms-counts"] == [[line.label, line.value] for line in counts.lines]
+    assert tables["ms-sizes"] == [[line.label, line.value] for line in sizes.lines]
 
 
 def test_html_escapes_user_text():

@@ -92,3 +92,254 @@ def test_rule_lines_span_the_widest_line(tree):
     out = lines(render_table(tree, RenderOptions()))
     width = max(len(line) for line in out)
     assert out[0] == "=" * width and out[-1] == "=" * width
+
+
+# -- presentation as data ---------------------------------------------------------------
+
+
+def test_every_column_is_one_object_that_every_check_and_renderer_reads(tree):
+    from modelsummary._inputs import check_options
+    from modelsummary._render import COLUMNS, table_cells
+
+    for key, column in COLUMNS.items():
+        options, _ = check_options([key], None, 3, None, 0)
+        cells = table_cells(tree, options)
+        assert column.key == key and cells.headers == ("Layer (type)", column.header)
+        assert len(cells.rows) == 5 and all(len(row) == 2 for row in cells.rows)
+    assert not COLUMNS["num_params"].needs_pass and COLUMNS["output_size"].needs_pass
+    assert COLUMNS["time"].needs_timing and not COLUMNS["mult_adds"].needs_timing
+
+
+@pytest.fixture
+def no_pass_tree() -> SummaryTree:
+    root = node("", "Net", 0, [node("fc", "Linear", 1, num_params=6)])
+    return SummaryTree(root, totals=Totals(total_params=6, trainable_params=6), forward_pass=False)
+
+
+def test_the_no_input_note_is_one_sentence_in_every_format(no_pass_tree):
+    from html.parser import HTMLParser
+
+    from modelsummary._html import render_html
+    from modelsummary._render import NO_PASS_NOTE, render_markdown
+
+    options = RenderOptions(columns=("num_params",))
+    text = render_table(no_pass_tree, options).splitlines()
+    start = next(i for i, line in enumerate(text) if line.startswith("No input was given"))
+    assert " ".join(line.strip() for line in text[start:-1]) == NO_PASS_NOTE
+    assert NO_PASS_NOTE.count(": ") == 1  # the sentence that used to be split at ": "
+
+    markdown = render_markdown(no_pass_tree, options)
+    assert markdown.split("\n\n")[-1] == NO_PASS_NOTE  # a paragraph, not a table row
+    assert "| No input" not in markdown
+
+    html = render_html(no_pass_tree, options)
+    assert "ms-training" not in html
+
+    class Paragraphs(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: dict[str, str] = {}
+            self.open: str | None = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "p":
+                self.open = dict(attrs)["class"]
+
+        def handle_data(self, data):
+            if self.open:
+                self.found[self.open] = data
+
+        def handle_endtag(self, tag):
+            self.open = None
+
+    parser = Paragraphs()
+    parser.feed(html)
+    assert parser.found == {"ms-note": NO_PASS_NOTE}
+
+
+def test_footer_groups_are_labelled_values_of_a_kind(tree):
+    from modelsummary._render import PARAMS_TITLE, footer_groups
+
+    counts, sizes = footer_groups(tree)
+    assert counts.lines[0].kind == "title" and counts.lines[0].label == PARAMS_TITLE
+    total = counts.lines[1]
+    assert (total.label, total.value, total.kind) == ("Total params", "15", "total")
+    assert sizes.lines[-1].kind == "total" and sizes.lines[-1].label == "Estimated total size"
+    assert all(": " not in line.label for g in (counts, sizes) for line in g.lines)
+
+
+# -- layout that fits ---------------------------------------------------------------------
+
+
+def _wide_tree() -> SummaryTree:
+    from modelsummary._records import MapSpec, OtherSpec, SeqSpec, TensorSpec
+
+    big = TensorSpec((1, 128, 50257), "float32", 0)
+    hidden = TensorSpec((1, 128, 768), "float32", 0)
+    flags = MapSpec((("use_cache", OtherSpec("bool")), ("position_ids", hidden)))
+    inputs = SeqSpec((hidden, OtherSpec("DynamicCache"), OtherSpec("NoneType"), flags))
+    deep = node(
+        "encoder.a_rather_long_module_name_for_a_layer",
+        "SomeVeryLongAttentionImplementation",
+        2,
+        num_params=123_456_789,
+        inputs=inputs,
+        output=hidden,
+    )
+    enc = node("encoder", "Encoder", 1, [deep])
+    root = node(
+        "", "Net", 0, [enc], output=MapSpec((("logits", big), ("cache", OtherSpec("HybridCache"))))
+    )
+    ops = tuple((f"aten.some_long_operator_name_{i}", i + 1) for i in range(12))
+    return SummaryTree(root, totals=Totals(total_params=123_456_789), uncounted_ops=ops)
+
+
+@pytest.mark.parametrize("width", [72, 80, 120])
+def test_the_table_fits_the_width_eliding_in_the_middle(width):
+    options = RenderOptions(
+        columns=("input_size", "output_size", "num_params", "mult_adds"), width=width
+    )
+    out = render_table(_wide_tree(), options).splitlines()
+    assert max(len(line) for line in out) <= width
+    assert out[0] == "=" * len(out[0]) and len(out[0]) == max(len(line) for line in out)
+    assert any("123,456,789" in line for line in out)  # numbers are never cut
+    if width < 100:
+        assert any("…" in line for line in out)  # a cut is marked, never silent
+    # the long footer line wraps under the rule, and nothing of it is lost
+    start = next(i for i, line in enumerate(out) if line.startswith("Uncounted operators"))
+    joined = " ".join(line.strip() for line in out[start : start + 8])
+    assert "aten.some_long_operator_name_11 ×12" in joined
+
+
+def test_no_width_limit_keeps_every_value_whole():
+    options = RenderOptions(columns=("input_size", "output_size"), width=0)
+    text = render_table(_wide_tree(), options)
+    assert "…" not in text
+    assert "SomeVeryLongAttentionImplementation" in text
+    # shape cells: no None, no cache, no flag; the dict root shows its tensors only
+    assert "[1, 128, 768], {position_ids: [1, 128, 768]}" in text
+    assert "{logits: [1, 128, 50257]}" in text
+    assert "DynamicCache" not in text and "None" not in text and "use_cache" not in text
+
+
+def test_width_none_follows_the_terminal_through_columns(monkeypatch):
+    from modelsummary._render import available_width
+
+    monkeypatch.setenv("COLUMNS", "72")
+    assert available_width(None) == 72
+    out = render_table(_wide_tree(), RenderOptions(columns=("input_size", "output_size")))
+    assert max(len(line) for line in out.splitlines()) <= 72
+    monkeypatch.delenv("COLUMNS")
+    assert available_width(None) is None  # not a terminal: no limit
+    assert available_width(0) is None and available_width(50) == 50
+
+
+def test_columns_are_sized_to_content_and_col_width_is_a_minimum(tree):
+    natural = lines(render_table(tree, RenderOptions(columns=("num_params", "calls"))))
+    names = max(len(line.split("  ")[0]) for line in natural[3:8])
+    assert len(natural[2]) == names + 2 + 9 + 2 + 7  # tabulate's own padding, no more
+    wide = lines(render_table(tree, RenderOptions(columns=("num_params", "calls"), col_width=20)))
+    assert [len(rule) for rule in wide[2].split("  ")][1:] == [22, 22]  # as before: + padding
+
+
+# -- a quieter unused section ---------------------------------------------------------------
+
+
+@pytest.fixture
+def unused_tree() -> SummaryTree:
+    a1 = node("a.l1", "Linear", 2, num_params=10)
+    a = node("a", "Block", 1, [a1])
+    root = node("", "Net", 0, [a])
+    unused = (
+        *(UnusedEntry(f"a.l1.drop{i}", "Dropout", 0) for i in range(3)),
+        UnusedEntry("a.l1.extra", "Linear", 6),
+        UnusedEntry("a.l1.more", "Linear", 4),
+        UnusedEntry("spare", "Linear", 4),
+        UnusedEntry("a.l1.bias2", "Parameter", 2),
+        UnusedEntry("act", "ReLU", 0),
+    )
+    return SummaryTree(root, unused=unused, totals=Totals(total_params=10, unused_params=16))
+
+
+def test_parameter_free_unused_modules_are_one_line(unused_tree):
+    from modelsummary._render import unused_cells, unused_line
+
+    options = RenderOptions(depth=3)
+    _, rows = unused_cells(unused_tree, options)
+    assert rows == (
+        ("a.l1.extra (Linear)", "6"),
+        ("a.l1.more (Linear)", "4"),
+        ("spare (Linear)", "4"),
+        ("a.l1.bias2 (Parameter)", "2"),
+    )
+    assert unused_line(unused_tree, options) == (
+        "4 modules without parameters never ran: Dropout ×3, ReLU"
+    )
+    text = render_table(unused_tree, options)
+    assert "drop0" not in text and "Dropout ×3" in text
+
+
+def test_unused_entries_deeper_than_depth_fold_into_their_ancestor(unused_tree):
+    from modelsummary._render import unused_cells
+
+    _, rows = unused_cells(unused_tree, RenderOptions(depth=1))
+    # a.l1.extra, a.l1.more and the lone parameter a.l1.bias2 all fold into a (Block)
+    assert rows == (("a (Block) ×3 inside", "12"), ("spare (Linear)", "4"))
+    assert sum(int(n) for _, n in rows) == unused_tree.totals.unused_params
+
+
+def test_list_unused_lists_each_entry(unused_tree):
+    from modelsummary._inputs import check_options
+    from modelsummary._render import unused_cells, unused_line
+
+    options, _ = check_options(None, None, 1, ["list_unused"], 0)
+    _, rows = unused_cells(unused_tree, options)
+    assert [label for label, _ in rows] == [f"{e.path} ({e.type_name})" for e in unused_tree.unused]
+    assert unused_line(unused_tree, options) == ""
+
+
+# -- say it plainly ----------------------------------------------------------------------------
+
+
+def test_a_tied_rows_trainable_cell_says_where_it_is_counted(tree):
+    text = render_table(tree, RenderOptions(columns=("num_params", "trainable"), width=0))
+    row = next(line for line in lines(text) if "b (Linear)" in line)
+    assert row.endswith("see a.l1")
+
+
+def test_the_footer_says_which_line_is_the_models_count(tree):
+    out = lines(render_table(tree, RenderOptions()))
+    title = out.index("Parameters (the model's count is Total params):")
+    assert out[title + 1] == "Total params: 15"
+
+
+@pytest.mark.parametrize("fmt", ["github", "pipe"])
+def test_pipe_formats_paste_as_markdown_without_rules(tree, fmt):
+    text = render_table(tree, RenderOptions(tablefmt=fmt))
+    assert "====" not in text and "----\n" not in text
+    blocks = text.split("\n\n")
+    assert all(line.startswith("|") for line in blocks[0].splitlines())
+    assert "- Total params: 15" in text.splitlines()
+
+
+# -- FLOPs ---------------------------------------------------------------------------------
+
+
+def test_flops_are_twice_the_mult_adds_and_shown_beside_them():
+    leaf = node("fc", "Linear", 1, num_params=6, mult_adds=21, subtree_mult_adds=21)
+    root = node("", "Net", 0, [leaf], subtree_mult_adds=21)
+    tree = SummaryTree(root, totals=Totals(total_params=6, mult_adds=21))
+    both = lines(render_table(tree, RenderOptions(columns=("mult_adds", "flops"))))
+    row = next(line for line in both if "fc (Linear)" in line)
+    assert row.split()[-2:] == ["21", "42"]
+    assert "Total FLOPs (2 × mult-adds): 42" in both and "Total mult-adds: 21" in both
+    plain = lines(render_table(tree, RenderOptions(columns=("mult_adds",))))
+    assert not any("FLOPs" in line for line in plain)  # the footer line comes with the column
+
+
+def test_groups_column_shows_a_convolutions_groups():
+    conv = node("conv", "Conv2d", 1, groups=4)
+    tree = SummaryTree(node("", "Net", 0, [conv, node("fc", "Linear", 1)]))
+    out = lines(render_table(tree, RenderOptions(columns=("groups",))))
+    assert next(line for line in out if "conv (Conv2d)" in line).endswith(" 4")
+    assert next(line for line in out if "fc (Linear)" in line).endswith("--")

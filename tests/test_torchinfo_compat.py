@@ -18,7 +18,7 @@ from torch.nn.utils import prune
 
 from modelsummary import Units, summary
 from modelsummary._records import TensorSpec
-from modelsummary._render import footer_lines, table_cells
+from modelsummary._render import footer_groups, table_cells
 from modelsummary._units import format_count_in
 
 
@@ -118,14 +118,14 @@ def test_pruned_model_counts_dense_and_unmasked_params():
     kept = int(masks["conv1.weight_mask"].sum()) + model.conv1.bias.numel()
     assert param_cells["conv1"] == f"{model.conv1.weight_orig.numel() + 10:,} ({kept:,} unmasked)"
     assert param_cells["conv2_drop"] == "--"
-    counts = footer_lines(ours.tree)[0]
+    counts = [line.text for line in footer_groups(ours.tree)[0].lines]
     assert [c for c in counts if c.startswith("Unmasked")] == [
         f"Unmasked params (pruning): {format_count_in(ours.unmasked_params)}"
     ]
     # a model that is not pruned says nothing of masks
     plain = summary(dense, (16, 1, 28, 28), verbose=0)
     assert plain.unmasked_params == plain.total_params
-    assert not any("Unmasked" in line for line in footer_lines(plain.tree)[0])
+    assert not any("Unmasked" in line.text for line in footer_groups(plain.tree)[0].lines)
 
 
 def test_pruned_rows_folded_by_depth_count_their_subtree():

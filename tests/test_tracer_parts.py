@@ -197,33 +197,56 @@ def test_call_stack_closes_a_child_a_parent_caught():
 
 
 # -- MacCounter ------------------------------------------------------------------------
+class _NoBatchedProducts:
+    """The process-wide catalogue, except that it knows no formula for ``aten.bmm``."""
+
+    def __init__(self) -> None:
+        from modelsummary._catalogue import current_catalogue
+
+        self._default = current_catalogue()
+
+    def classify(self, func: Any) -> Any:
+        return False if "bmm" in str(func) else self._default.classify(func)
+
+    def classify_function(self, func: Any) -> Any:
+        return self._default.classify_function(func)
+
+    def leaf_formula(self, cls: type) -> Any:
+        return self._default.leaf_formula(cls)
+
+
 def test_mac_counter_counts_torch_level_and_aten_level_calls():
     stack = [CallFrame(nn.Identity(), "", None)]
-    macs = MacCounter(stack, ParamUses(ParamResolver([]), stack))
+    uses = ParamUses(ParamResolver([]), stack)
+    macs = MacCounter(stack, uses)
     a, b = torch.ones(2, 3), torch.ones(3, 4)
     with macs.watcher:
         torch.mm(a, b)  # a formula at the torch level
-        torch.einsum("ij,jk->ik", a, b)  # counted at the aten level
-        torch.fft.rfft(a)  # no formula: reported
+        torch.einsum("ij,jk->ik", a, b)  # counted at the aten level (a bmm)
     assert stack[0].mult_adds == 2 * 2 * 3 * 4
-    assert dict(macs.uncounted_ops())["aten._fft_r2c"] == 1
+    assert macs.uncounted_ops() == ()
+    unknown = MacCounter(stack, uses, _NoBatchedProducts())
+    with unknown.watcher:
+        torch.einsum("ij,jk->ik", a, b)  # no formula for what it runs: reported
+    assert dict(unknown.uncounted_ops()) == {"aten.bmm": 1}
+    assert stack[0].mult_adds == 2 * 2 * 3 * 4
 
 
 class _Catalogue:
     """A catalogue of its own: every torch-level matmul costs 1,000."""
 
     def __init__(self) -> None:
-        from modelsummary import _flops
+        from modelsummary._catalogue import current_catalogue
 
-        self._flops = _flops
+        self._default = current_catalogue()
 
     def classify(self, func: Any) -> Any:
-        return self._flops.classify(func)
+        return self._default.classify(func)
 
     def classify_function(self, func: Any) -> Any:
         if getattr(func, "__name__", "") == "matmul":
             return lambda args, kwargs, out: 1_000
-        return self._flops.classify_function(func)
+        return self._default.classify_function(func)
 
     def leaf_formula(self, cls: type) -> Any:
         return None  # no leaf counted from its shapes
