@@ -45,15 +45,9 @@ class StorageCounter:
     left between the activations, fragment the heap so that every pass has to
     fault fresh pages in (4,700 page faults and ~10 ms a pass on resnet50).
 
-    A Python tensor object can die while its tensor lives on as the base of a view
-    (``return self.fc(x).view(-1, 20)``: the child's output object goes when the parent
-    makes the view). Each storage is recorded with a *stamp* (the tracer gives a module
-    call's place in the order calls started): a view added with a smaller stamp, whose
-    base is the tensor first seen on the storage, is that storage still, not a new one.
-    Only a larger stamp qualifies (a call's descendants), so a base whose memory was
-    freed and reused at the same addresses across calls is not mistaken for it. The
-    cost of this choice: a storage kept alive only by tensors never seen here, and
-    returned again after every seen one died, outside those cases, counts twice.
+    The cost of this choice: a storage kept alive only by tensors never seen here, and
+    returned by a module again after every seen one died, counts twice (a parent that
+    returns a view of a child's output whose own object died: ``self.fc(x).view(...)``).
 
     Example:
         >>> counter = StorageCounter()
@@ -68,12 +62,9 @@ class StorageCounter:
         self.total = 0
         """Bytes of the distinct storages counted so far."""
         self._seen: dict[int, list[weakref.ref[torch.Tensor]]] = {}
-        self._bases: dict[int, tuple[int, int]] = {}
-        """``(base, stamp)`` of each storage: the tensor (``_cdata``) that the first
-        tensor seen on it is, or is a view of, and the stamp it was added with."""
 
-    def add(self, t: torch.Tensor, stamp: int = 0) -> None:
-        """Count ``t``'s storage unless it is counted already (``stamp``: see above)."""
+    def add(self, t: torch.Tensor) -> None:
+        """Count ``t``'s storage unless it is counted already."""
         try:
             storage = t.untyped_storage()
             key: int = storage._cdata
@@ -90,13 +81,7 @@ class StorageCounter:
                             return
                     seen.append(ref)
                     return
-            first, first_stamp = self._bases[key]
-            if first_stamp > stamp and t._is_view() and _root(t)._cdata == first:
-                seen.append(ref)  # a view of the base a descendant returned: alive still
-                return
         self._seen[key] = [ref]
-        base = t._base if t._is_view() else None
-        self._bases[key] = ((t if base is None else base)._cdata, stamp)
         self.total += nbytes
 
     def add_all(self, tensors: Iterable[torch.Tensor]) -> None:

@@ -154,13 +154,13 @@ def _closer(
                 uncounted[type(frame.module).__name__] += 1
             noted.update(leaf_uses)  # as ParamUses.note(key, path) for each
         if type(output) is _Tensor:  # the common case: no parameter, no container
-            add(output, frame.index)
+            add(output)
             if not stack or id(output) in keys:
                 returned((output,), frame.path, not stack)
         else:
             tensors = [output] if isinstance(output, _Tensor) else iter_tensors(output)
             for t in tensors:
-                add(t, frame.index)
+                add(t)
             returned(tensors, frame.path, not stack)
 
     return close

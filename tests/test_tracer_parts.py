@@ -1,12 +1,11 @@
 """The tracer's parts, each on its own (no forward pass where none is needed), and the
 fixes that came with the split: substitutes in parameter slots, parameters returned as
-is, views of a child's output, and dataclass inputs moved to the target device."""
+is, and dataclass inputs moved to the target device."""
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-import weakref
 from typing import Any, NamedTuple
 
 import pytest
@@ -16,7 +15,7 @@ from torch import nn
 from modelsummary import summary
 from modelsummary._calls import CallFrame, CallStack
 from modelsummary._macs import MacCounter
-from modelsummary._meters import SavedTensorMeter, StorageCounter
+from modelsummary._meters import SavedTensorMeter
 from modelsummary._params import ParamResolver, ParamUses
 from modelsummary._tracer import Tracer
 from modelsummary._values import branches, describe, iter_tensors, map_tensors, rebuild
@@ -271,32 +270,6 @@ def test_a_tracer_takes_its_operator_catalogue():
 
 
 # -- meters ----------------------------------------------------------------------------
-def _view_of_a_dead_output(counter: StorageCounter, stamp: int) -> torch.Tensor:
-    """A child's output added with ``stamp``, then viewed; the output object itself dies
-    (its tensor lives on as the view's base), as in ``return self.fc(x).view(-1, 20)``."""
-    fc = nn.Linear(10, 20)
-    with torch.no_grad():
-        y = fc(torch.ones(1, 100, 10))
-    counter.add(y, stamp=stamp)
-    dead = weakref.ref(y)
-    view = y.view(-1, 20)
-    del y
-    assert dead() is None  # the case at hand: no live tensor object on the storage
-    return view
-
-
-def test_storage_counter_takes_a_view_of_a_descendants_dead_output_for_its_storage():
-    counter = StorageCounter()
-    counter.add(_view_of_a_dead_output(counter, stamp=1), stamp=0)  # the parent returns it
-    assert counter.total == 100 * 20 * 4
-
-
-def test_storage_counter_does_not_rescue_a_view_added_by_a_later_call():
-    counter = StorageCounter()
-    counter.add(_view_of_a_dead_output(counter, stamp=1), stamp=2)  # no ancestor of stamp 1
-    assert counter.total == 2 * 100 * 20 * 4
-
-
 def test_saved_tensor_meter_skips_state_and_excluded_tensors():
     w = nn.Parameter(torch.ones(3, 3))
     meter = SavedTensorMeter(lambda t: t is w, [w])
@@ -426,22 +399,3 @@ def test_a_child_returning_its_parameter_up_to_the_output_is_the_user():
     s = summary(_HandsUp(), (2, 8), verbose=0)
     child = next(layer for layer in s.layers if layer.path == "child")
     assert (child.num_params, s.unused_params) == (10, 7)
-
-
-# -- issue 14, defect 3: a view of a child's output ------------------------------------
-class _ViewOfChild(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(10, 20)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(x).view(-1, 20)
-
-
-@pytest.mark.parametrize("shape", [(100, 10), (1, 100, 10), (5, 20, 10)])
-def test_a_view_of_a_childs_output_counts_its_storage_once(shape):
-    model = _ViewOfChild()
-    with torch.no_grad():
-        storage = model.fc(torch.ones(shape)).untyped_storage().nbytes()
-    s = summary(model, shape, verbose=0)
-    assert s.to_dict()["totals"]["activation_bytes"] == storage  # was twice that
