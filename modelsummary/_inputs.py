@@ -17,13 +17,14 @@ from __future__ import annotations
 import inspect
 import itertools
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from ._render import COLUMNS, ROW_SETTINGS, RenderOptions
+from ._values import branches, to_device
 
 
 def is_int(value: object) -> bool:
@@ -131,13 +132,13 @@ def _sizes_of(value: Any) -> Any:
     """
     if isinstance(value, torch.Tensor):
         return value.size()
+    held = branches(value)  # the one walker of nested values (modelsummary._values)
+    if held is None or not isinstance(value, (Mapping, list, tuple)):
+        return value  # a leaf, or a dataclass instance: as it is
+    sizes = [_sizes_of(child) for _, child in held[1]]
     if isinstance(value, Mapping):
-        return {k: _sizes_of(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_sizes_of(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_sizes_of(v) for v in value)
-    return value
+        return dict(zip(value.keys(), sizes, strict=True))
+    return sizes if isinstance(value, list) else tuple(sizes)
 
 
 def _from_numpy(value: object) -> object:
@@ -270,34 +271,6 @@ def make_inputs(
         else:
             tensors.append(torch.zeros(shape, dtype=dtype, device=device))
     return tensors
-
-
-def map_tensors(value: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
-    """Apply ``fn`` to every tensor inside a nested value, keeping the structure.
-
-    Examples:
-        >>> map_tensors({"x": [torch.zeros(1)], "n": 2}, lambda t: t + 1)
-        {'x': [tensor([1.])], 'n': 2}
-    """
-    if isinstance(value, torch.Tensor):
-        return fn(value)
-    if isinstance(value, Mapping):
-        return type(value)({k: map_tensors(v, fn) for k, v in value.items()})  # type: ignore[call-arg]
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return type(value)(*(map_tensors(v, fn) for v in value))
-    if isinstance(value, (list, tuple)):
-        return type(value)(map_tensors(v, fn) for v in value)
-    return value
-
-
-def to_device(value: Any, device: torch.device) -> Any:
-    """Move every tensor inside a nested value to ``device``, keeping the structure.
-
-    Examples:
-        >>> to_device({"x": [torch.zeros(1)]}, torch.device("cpu"))
-        {'x': [tensor([0.])]}
-    """
-    return map_tensors(value, lambda t: t.to(device))
 
 
 def model_device(model: torch.nn.Module) -> torch.device:

@@ -44,7 +44,6 @@ from ._inputs import (
     has_forward,
     input_sizes,
     is_int,
-    map_tensors,
     model_device,
     model_float_dtype,
     normalize_device,
@@ -57,8 +56,9 @@ from ._render import COLUMNS, RenderOptions, format_inputs
 from ._result import ModelSummary
 from ._state import preserved_state
 from ._timing import time_modules
-from ._tracer import Tracer, iter_tensors, tensor_nbytes
+from ._tracer import Tracer
 from ._tree import build_tree
+from ._values import iter_tensors, map_tensors, tensor_nbytes
 
 
 def summary(
@@ -271,11 +271,11 @@ def _traced_pass(
     on_cuda = target.type == "cuda"
     with ExitStack() as contexts:
         if on_meta:  # meta stand-ins first: the state to preserve is then theirs, not copied
-            tracer.add_stand_ins(contexts.enter_context(meta_stand_ins(model)))
+            tracer.params.add_stand_ins(contexts.enter_context(meta_stand_ins(model)))
             contexts.enter_context(MetaPass())  # under the tracer's own modes
         modules = tracer.modules
         written = contexts.enter_context(preserved_state(model, devices=[target], modules=modules))
-        tracer.before_write = written.keep
+        tracer.uses.guard_writes(written.keep)
         moved = not on_meta and target != original and any(True for _ in _tensors(model))
         try:
             if moved:
@@ -293,8 +293,8 @@ def _traced_pass(
                 # for inputs (an inference tensor cannot be saved for backward).
                 contexts.enter_context(torch.inference_mode(False))
                 args, kwargs = map_tensors((args, kwargs), _normal_tensor)
-            if optimizer is not None:  # only the training estimate counts saved tensors
-                tracer.not_activations(iter_tensors((args, kwargs)))
+            if tracer.saved is not None:  # only the training estimate counts saved tensors
+                tracer.saved.exclude(iter_tensors((args, kwargs)))
             with torch.set_grad_enabled(optimizer is not None), tracer:
                 model(*args, **kwargs)
             peak = None
@@ -345,14 +345,14 @@ def _named_tensors(model: nn.Module) -> Iterable[tuple[str, torch.Tensor]]:
 def _forward_error(
     model: nn.Module, tracer: Tracer, err: Exception, on_meta: bool, made_inputs: bool = False
 ) -> ModelSummaryError:
-    frame = tracer.failed_frame
-    if frame is None:
+    failed = tracer.calls.failed
+    if failed is None:
         where = f"{type(model).__name__} (before any module ran)"
         inputs = ""
     else:
-        name = f"module '{frame.path}'" if frame.path else "the root module"
-        where = f"{name} ({type(frame.module).__name__})"
-        inputs = f" with inputs {format_inputs(frame.described_inputs())}"
+        name = f"module '{failed.path}'" if failed.path else "the root module"
+        where = f"{name} ({failed.type_name})"
+        inputs = f" with inputs {format_inputs(failed.inputs)}"
     hint = f". {META_HINT}" if on_meta and fails_only_on_meta(err) else ""
     if made_inputs and any(word in str(err) for word in _DTYPE_WORDS):
         hint += DTYPE_HINT

@@ -597,16 +597,16 @@ def test_a_leaf_formula_that_cannot_read_its_arguments_reports_the_module():
 
 
 def _aten_ops_seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    from modelsummary import _tracer
+    from modelsummary import _macs
 
     seen: list[str] = []
-    original = _tracer._OpCounter.__torch_dispatch__
+    original = _macs.AtenCounter.__torch_dispatch__
 
     def spy(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         seen.append(str(func))
         return original(self, func, types, args, kwargs)
 
-    monkeypatch.setattr(_tracer._OpCounter, "__torch_dispatch__", spy)
+    monkeypatch.setattr(_macs.AtenCounter, "__torch_dispatch__", spy)
     return seen
 
 

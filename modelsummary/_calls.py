@@ -1,0 +1,277 @@
+"""The module call stack of a traced pass, and which call an exception came out of.
+
+`CallStack` opens a `CallFrame` when a module's forward starts and
+closes it when the forward returns or raises, describing its inputs and output as
+plain records on the way. When the pass fails it names the innermost call the
+exception left, as a `FailedCall`.
+
+Examples:
+    >>> import torch
+    >>> from torch import nn
+    >>> lin, x = nn.Linear(2, 3), torch.ones(1, 2)
+    >>> calls = CallStack()
+    >>> frame = calls.open(lin, "fc", (x,))
+    >>> calls.close(lin, (x,), {}, lin(x)) is frame, calls.stack
+    (True, [])
+    >>> calls.records()[0].output
+    TensorSpec(shape=(1, 3), dtype='float32', nbytes=12)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import torch
+from torch import nn
+
+from ._records import CallRecord, OtherSpec, SeqSpec, TensorSpec, ValueSpec
+from ._values import describe, describe_call
+
+_no_torch_function = torch._C.DisableTorchFunction
+
+
+@dataclasses.dataclass(slots=True)
+class CallFrame:
+    """A module call in progress (mutable while the call runs).
+
+    Examples:
+        >>> frame = CallFrame(nn.ReLU(), "act", (torch.zeros(2),))
+        >>> frame.described_inputs().items[0].shape
+        (2,)
+    """
+
+    module: nn.Module
+    """The module called."""
+    path: str
+    """Its dotted path; the root is ``""``."""
+    args: tuple[Any, ...] | None
+    """The positional arguments, held until the call's inputs are described."""
+    index: int = 0
+    """Its place in the order calls started (its descendants come after it)."""
+    inputs: SeqSpec | None = None
+    """The described inputs, once known."""
+    output: ValueSpec | None = None
+    """The described output, once the call returned."""
+    mult_adds: int = 0
+    """Multiply-accumulates of the operators run while this call was innermost."""
+    suspended: AbstractContextManager[Any] | None = None
+    """A context entered for this call that turns torch functions off (the torch-level
+    mode suspended), exited when the call closes."""
+    leaf: Any = None
+    """What the tracer keeps of a standard leaf counted from its shapes, if it is one."""
+
+    def described_inputs(self) -> SeqSpec:
+        """The inputs: as the close of the call saw them, else the positional arguments
+        (a call that raised never reaches its post-hook, which alone sees keywords)."""
+        if self.inputs is None:
+            with _no_torch_function():
+                self.inputs = describe_call(self.args or (), {})
+            self.args = None
+        return self.inputs
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FailedCall:
+    """The innermost module call a failing pass's exception came out of.
+
+    Examples:
+        >>> FailedCall(path="fc", type_name="Linear", inputs=SeqSpec(())).type_name
+        'Linear'
+    """
+
+    path: str
+    """Dotted path of the module; the root is ``""``."""
+    type_name: str
+    """Class name of the module."""
+    inputs: SeqSpec
+    """What it was called with."""
+
+
+OnClose = Callable[[CallFrame, tuple[Any, ...], Any], None]
+"""``(frame, args, output)``: called, with torch functions off, for each call that returned."""
+
+
+def _nothing(frame: CallFrame, args: tuple[Any, ...], output: Any) -> None:
+    return None
+
+
+class CallStack:
+    """The calls of one pass: those open (`stack`), and all in the order they started.
+
+    Args:
+        on_close: Called for each call that returned, after its output is described,
+            with torch functions off (so the tensor reads there do not reach a
+            torch-function mode). It must not hold the call stack's owner (no cycle).
+        stack: The list to keep the open calls in, if parts built before the call
+            stack read it (the innermost call is the last); a new one by default.
+
+    Examples:
+        >>> outer, inner = nn.Sequential(nn.ReLU()), nn.ReLU()
+        >>> calls, x = CallStack(), torch.ones(2)
+        >>> _ = calls.open(outer, "", (x,)), calls.open(inner, "0", (x,))
+        >>> try:
+        ...     raise ValueError("bad input")
+        ... except ValueError:
+        ...     calls.raised(inner, (x,))
+        ...     calls.raised(outer, (x,))
+        ...     calls.end(sys.exc_info()[1])
+        >>> calls.failed.path, calls.failed.type_name, [r.raised for r in calls.records()]
+        ('0', 'ReLU', [True, True])
+    """
+
+    def __init__(self, on_close: OnClose = _nothing, stack: list[CallFrame] | None = None) -> None:
+        self.stack: list[CallFrame] = [] if stack is None else stack
+        """The open calls, innermost last."""
+        self.frames: list[CallFrame] = []
+        """Every call, in the order they started."""
+        self.failed: FailedCall | None = None
+        """Set by `end()` when the pass raised: the innermost call it left."""
+        self._on_close = on_close
+        self._specs: dict[Any, TensorSpec] = {}
+        self._single_inputs: dict[Any, SeqSpec] = {}
+        self._error: BaseException | None = None
+        self._error_frame: CallFrame | None = None
+        """The exception being raised through the modules, and the first call it left."""
+
+    def open(self, module: nn.Module, path: str, args: tuple[Any, ...]) -> CallFrame:
+        """Open a call of ``module`` (its forward is about to run)."""
+        frame = CallFrame(module, path, args, len(self.frames))
+        self.stack.append(frame)
+        self.frames.append(frame)
+        return frame
+
+    def close(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> CallFrame | None:
+        """Close the call of ``module``, which returned ``output``; also any child call a
+        caught exception left open. Returns the frame closed (``None``: not open)."""
+        stack = self.stack
+        if not stack or stack[-1].module is not module:  # a child that raised is still open
+            return self._pop_to(module, args, kwargs, output, raised=False)
+        frame = stack.pop()  # the usual case, kept lean: it runs once per module call
+        suspension = frame.suspended
+        if suspension is None:
+            with _no_torch_function():
+                self._record(frame, args, kwargs, output)
+        else:  # what a call suspends turns torch functions off: they are off already
+            self._record(frame, args, kwargs, output)
+        if suspension is not None:  # after the block above, which restores its own state
+            suspension.__exit__(None, None, None)
+            frame.suspended = None
+        return frame
+
+    def raised(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        """Close a call of ``module`` whose forward raised (inside the ``except`` block
+        that handles the exception, as torch runs an ``always_call`` hook)."""
+        if not any(frame.module is module for frame in self.stack):
+            return
+        frame = self._pop_to(module, args, {}, None, raised=True)
+        # The exception at hand tells the first (innermost) module it propagates out of
+        # from the ones above it.
+        error = sys.exc_info()[1]
+        if error is not None and error is not self._error:
+            self._error, self._error_frame = error, frame
+
+    def end(self, exc: BaseException | None) -> None:
+        """The pass is over (``exc``: what it raised). Exit what open calls entered, note
+        the failed call, and drop the exception (it holds frames: no cycle)."""
+        try:
+            for frame in reversed(self.stack):  # calls a raise left open, innermost first
+                if frame.suspended is not None:
+                    frame.suspended.__exit__(None, None, None)
+                    frame.suspended = None
+        finally:
+            failed = None
+            if exc is not None:
+                if self.stack:  # not an Exception (KeyboardInterrupt): no hook closed them
+                    failed = self.stack[-1]
+                elif exc is self._error:
+                    failed = self._error_frame
+            if failed is not None:
+                self.failed = FailedCall(
+                    failed.path, type(failed.module).__name__, failed.described_inputs()
+                )
+            self.stack.clear()
+            self._error = self._error_frame = None
+
+    def records(self) -> tuple[CallRecord, ...]:
+        """Every call as a `CallRecord`, in start order."""
+        none = OtherSpec("NoneType")
+        return tuple(
+            [
+                CallRecord(  # positional: path, inputs, output, mult_adds, raised
+                    f.path,
+                    f.described_inputs(),
+                    none if f.output is None else f.output,
+                    f.mult_adds,
+                    f.output is None,
+                )
+                for f in self.frames
+            ]
+        )
+
+    def _record(
+        self, frame: CallFrame, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> None:
+        """Describe a call that returned (with torch functions off)."""
+        if len(args) == 1 and not kwargs and type(args[0]) is torch.Tensor:  # inline: hot
+            key = (args[0].shape, args[0].dtype)
+            inputs = self._single_inputs.get(key)
+            if inputs is None:
+                inputs = self._single_inputs[key] = describe_call(args, {}, self._specs)
+            frame.inputs = inputs
+        else:
+            frame.inputs = describe_call(args, kwargs, self._specs)
+        frame.output = describe(output, self._specs)
+        frame.args = None
+        self._on_close(frame, args, output)
+
+    def _describe_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> SeqSpec:
+        """`describe_call()`, with one shared record per shape for one-tensor calls."""
+        if len(args) == 1 and not kwargs and type(args[0]) is torch.Tensor:
+            key = (args[0].shape, args[0].dtype)
+            inputs = self._single_inputs.get(key)
+            if inputs is None:
+                inputs = self._single_inputs[key] = describe_call(args, {}, self._specs)
+            return inputs
+        return describe_call(args, kwargs, self._specs)
+
+    def _pop_to(
+        self,
+        module: nn.Module,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        output: Any,
+        *,
+        raised: bool,
+    ) -> CallFrame | None:
+        """Close the call of ``module`` (and any child a caught exception left open)."""
+        closed = None
+        stack = self.stack
+        suspended: list[AbstractContextManager[Any]] = []
+        with _no_torch_function():
+            # Pop down to this module's own frame: a child that raised inside a
+            # try/except of its parent and was not closed then is closed now.
+            while stack:
+                frame = stack.pop()
+                if frame.suspended is not None:
+                    suspended.append(frame.suspended)
+                    frame.suspended = None
+                if frame.module is not module:
+                    frame.described_inputs()
+                    continue
+                closed = frame
+                if raised:
+                    frame.inputs = self._describe_inputs(args, kwargs)
+                    frame.args = None
+                else:
+                    self._record(frame, args, kwargs, output)
+                break
+        # Outside the block above, which restores the torch-function state on exit.
+        for suspension in suspended:
+            suspension.__exit__(None, None, None)
+        return closed
