@@ -50,6 +50,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
 from ._catalogue import DISPATCH, Catalogue, current_catalogue, op_name
+from ._engines import param_facts, replicas, resting_params
 from ._flops import Formula, LeafFormula
 from ._records import (
     BufferInfo,
@@ -292,6 +293,7 @@ class _Frame:
     inputs: SeqSpec | None = None
     output: ValueSpec | None = None
     mult_adds: int = 0
+    comm_bytes: int = 0
     suspended: AbstractContextManager[Any] | None = None
     """Set while this call runs with the torch-level mode off: a module with a fused fast
     path (see _FAST_PATH_MODULES), or a standard leaf counted from its shapes."""
@@ -363,9 +365,23 @@ def _unpack_saved(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
+def _forget(
+    keys: dict[int, int], learned: dict[int, weakref.ref[torch.Tensor]], ident: int
+) -> Callable[[Any], None]:
+    """A weak reference's callback that drops a learned substitute when it dies (it holds
+    the tables, not the tracer: no cycle)."""
+
+    def forget(_: Any) -> None:
+        keys.pop(ident, None)
+        learned.pop(ident, None)
+
+    return forget
+
+
 _DIMENSIONS = {"1d": 1, "2d": 2, "3d": 3}
 """Dimensions of a ``torch.nn`` class by its name's suffix (``MaxPool2d``)."""
 _no_torch_function = torch._C.DisableTorchFunction
+_Parameter, _Tensor = nn.Parameter, torch.Tensor
 _torch_function_modes = torch._C._len_torch_function_stack
 # Process-wide forward hooks took ``with_kwargs`` and ``always_call`` in later torch 2.x.
 _GLOBAL_HOOKS_TAKE_KWARGS = {"with_kwargs", "always_call"} <= set(
@@ -412,8 +428,11 @@ class _ParamWatcher(TorchFunctionMode):
         tracer = self._tracer
         if known is None:
             name = getattr(func, "__name__", "")
+            kind = tracer._catalogue.classify_function(func)
+            if kind is True and tracer._catalogue.communication(func) is not None:
+                kind = DISPATCH  # a collective called as an operator: its bytes are counted there
             known = self._kinds[func] = (
-                tracer._catalogue.classify_function(func),
+                kind,
                 name in _METADATA_OPS,
                 _effect(func, name),
             )
@@ -458,7 +477,7 @@ class _OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
     def __init__(self, tracer: Tracer) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._tracer = weakref.proxy(tracer)  # no cycle: a tracer dies with its last use
-        self._kinds: dict[Any, Formula | bool] = {}
+        self._kinds: dict[Any, Formula | bool | _Moves] = {}
 
     def __torch_dispatch__(
         self,
@@ -471,7 +490,7 @@ class _OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
         out = func(*args, **kwargs)
         kind = self._kinds.get(func)
         if kind is None:
-            kind = self._kinds[func] = self._tracer._catalogue.classify(func)
+            kind = self._kinds[func] = self._kind(func)
         if self._tracer._suspended:  # the torch-level mode is off: note parameters here
             self._tracer._note_operands(args, kwargs)
         if kind is True:
@@ -481,12 +500,33 @@ class _OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
             if kind is False:
                 self._tracer._uncounted[op_name(func)] += 1
             return out
+        if type(kind) is _Moves:  # a collective: no MACs, the bytes it moves
+            stack[-1].comm_bytes += kind.nbytes(args, kwargs, out)
+            return out
         try:
-            stack[-1].mult_adds += kind(args, kwargs, out)
+            stack[-1].mult_adds += kind(args, kwargs, out)  # type: ignore[operator]
         except (AttributeError, IndexError, TypeError, RuntimeError, ValueError):
             # nested or otherwise shapeless arguments: report rather than guess
             self._tracer._uncounted[op_name(func)] += 1
         return out
+
+    def _kind(self, func: Any) -> Formula | bool | _Moves:
+        """The catalogue's classification, a collective's bytes function apart: the
+        catalogue counts a collective as free of MACs; here its bytes are counted."""
+        catalogue: Catalogue = self._tracer._catalogue
+        kind = catalogue.classify(func)
+        if kind is True:
+            nbytes = catalogue.communication(func)
+            if nbytes is not None:
+                return _Moves(nbytes)
+        return kind
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Moves:
+    """What the aten-level counter keeps for a collective: the bytes one call moves."""
+
+    nbytes: Formula
 
 
 class Tracer:
@@ -524,6 +564,17 @@ class Tracer:
         self._handles: list[RemovableHandle] = []
         self._param_keys: dict[int, int] = {}
         """``{id(tensor): ParamInfo.key}``: each parameter tensor once, in first-seen order."""
+        self._slots: dict[tuple[int, str], int] = {}
+        """``{(id(module), name): ParamInfo.key}``: where each parameter is registered, so that
+        a tensor an engine puts there during the pass is known as the parameter (see
+        :meth:`_learn`)."""
+        self._originals: list[torch.Tensor] = []
+        """The registered parameters by key, as they rest between passes (a sharded
+        ``DTensor``, an empty ZeRO-3 partition, an offloaded ``meta`` tensor)."""
+        self._learned: dict[int, weakref.ref[torch.Tensor]] = {}
+        """Substitutes learned during the pass; an entry goes when its tensor dies."""
+        self._strangers: dict[int, torch.Tensor] = {}
+        """Parameters seen in the pass that no slot holds (held so their ids stay theirs)."""
         # Paths a hook cannot see: TorchScript modules run no Python hooks inside
         # one another. Only the outermost of them, called from Python, is recorded.
         self._untraced: set[str] = set()
@@ -534,13 +585,18 @@ class Tracer:
         self._own_hooks: list[nn.Module] = []
         """Recorded modules with forward hooks of their own."""
         keys = self._param_keys
+        slots, originals = self._slots, self._originals
         watched = self._watched
         formulas: dict[type, LeafFormula | None] = {}
         compiled = False
         for path, module in self._modules:  # one pass: this runs before every summary
-            for p in module._parameters.values():
-                if p is not None and id(p) not in keys:
-                    keys[id(p)] = len(keys)
+            for name, p in module._parameters.items():
+                if p is not None:
+                    key = keys.get(id(p))
+                    if key is None:
+                        key = keys[id(p)] = len(originals)
+                        originals.append(p)
+                    slots[(id(module), name)] = key
             cls = type(module)
             if cls not in formulas:
                 formulas[cls] = self._catalogue.leaf_formula(cls)
@@ -683,6 +739,7 @@ class Tracer:
                     self.failed_frame = self._error_frame
             self._stack.clear()
             self._param_aliases.clear()
+            self._strangers.clear()
             self._error = self._error_frame = None  # the exception holds frames: no cycle
             self._saved_hooks = None  # it holds a bound method of this tracer: no cycle
 
@@ -986,6 +1043,12 @@ class Tracer:
             key = get(id(item))
             if key is not None:
                 uses[(key, path)] = None  # an existing key keeps its first-seen place
+            elif type(item) is _Parameter or (
+                type(item) is not _Tensor and getattr(item, "_is_param", False)
+            ):  # not isinstance: Parameter's metaclass makes that a Python call per operand
+                key = self._learn(item)
+                if key is not None:
+                    uses[(key, path)] = None
             elif isinstance(item, (list, tuple)) and item:
                 pending = list(item)
                 while pending:
@@ -995,6 +1058,34 @@ class Tracer:
                         uses[(key, path)] = None
                     elif isinstance(inner, (list, tuple)):
                         pending.extend(inner)
+
+    def _learn(self, t: torch.Tensor) -> int | None:
+        """The key of a parameter that an engine put in a registered slot during the pass
+        (FSDP2's all-gathered parameter, accelerate's loaded weight), or ``None``.
+
+        The slots of the modules now running are looked at first, then all of them;
+        every new tensor found in a slot is learned as that slot's parameter, for as
+        long as it lives.
+        """
+        if id(t) in self._strangers:
+            return None
+        keys, slots, learned = self._param_keys, self._slots, self._learned
+        running = [frame.module for frame in reversed(self._stack)]
+        for modules in (running, self.modules):
+            for module in modules:
+                for name, p in module._parameters.items():
+                    if p is None or id(p) in keys:
+                        continue
+                    key = slots.get((id(module), name))
+                    if key is None:
+                        continue
+                    keys[id(p)] = key
+                    # No strong reference: a loaded weight is freed when the engine drops it.
+                    learned[id(p)] = weakref.ref(p, _forget(keys, learned, id(p)))
+            if id(t) in keys:
+                return keys[id(t)]
+        self._strangers[id(t)] = t
+        return None
 
     # -- results -----------------------------------------------------------------------
     def finish(self) -> Trace:
@@ -1010,29 +1101,47 @@ class Tracer:
             10
         """
         # One pass over the modules for their facts, their parameters and buffers.
-        keys = self._param_keys
+        slots, originals = self._slots, self._originals
         params: dict[int, ParamInfo] = {}
         buffers: dict[int, BufferInfo] = {}
         modules: list[ModuleInfo] = []
+        copies = replicas(self.modules)
+        resting = resting_params(self.modules)
         for path, module in self._modules:
             prefix = f"{path}." if path else ""
             own: list[tuple[str, int]] = []
-            for name, p in module._parameters.items():
-                if p is None:
-                    continue
-                key = keys.get(id(p))
+            for name in module._parameters.keys():  # noqa: SIM118  (TorchScript's dict cannot iterate)
+                key = slots.get((id(module), name))
                 if key is None:
                     continue
                 own.append((name, key))
                 if key not in params:
-                    numel = p.numel()
-                    params[key] = ParamInfo(  # positional: key, name, numel, nbytes, ...
+                    # The parameter as registered before the pass: an engine may have
+                    # left another tensor in its slot (accelerate's meta tensor).
+                    p = resting.get((id(module), name)) if resting else None
+                    if p is None:
+                        p = originals[key]
+                    if type(p) is nn.Parameter and not copies and not p.__dict__ and not p.is_meta:
+                        numel = p.numel()
+                        params[key] = ParamInfo(  # positional: key, name, numel, nbytes, ...
+                            key,
+                            prefix + name,
+                            numel,
+                            numel * p.element_size(),  # nbytes
+                            p.requires_grad,  # trainable
+                            dtype_name(p.dtype),
+                        )
+                        continue
+                    facts = param_facts(p, module, name, copies)
+                    params[key] = ParamInfo(
                         key,
                         prefix + name,
-                        numel,
-                        numel * p.element_size(),  # nbytes
+                        facts.numel,
+                        facts.nbytes,
                         p.requires_grad,  # trainable
                         dtype_name(p.dtype),
+                        facts.local_nbytes if facts.placement else None,
+                        facts.placement,
                     )
             buffer_numel = 0
             if module._buffers:
@@ -1047,12 +1156,13 @@ class Tracer:
         none = OtherSpec("NoneType")
         calls = tuple(
             [
-                CallRecord(  # positional: path, inputs, output, mult_adds, raised
+                CallRecord(  # positional: path, inputs, output, mult_adds, raised, comm_bytes
                     f.path,
                     f.described_inputs(),
                     none if f.output is None else f.output,
                     f.mult_adds,
                     f.output is None,
+                    f.comm_bytes,
                 )
                 for f in self._frames
             ]

@@ -139,6 +139,10 @@ class SummaryNode(LayerInfoMethods):
     feature pyramid); ``()`` when they all did, or there was one call."""
     groups: int | None = None
     """A convolution's ``groups`` (channel groups); ``None`` for other modules."""
+    comm_bytes: int = 0
+    """Bytes the collectives moved in all calls, without the children's."""
+    subtree_comm_bytes: int = 0
+    """``comm_bytes`` of this row and every row below it."""
 
     @property
     def mult_adds_per_call(self) -> int:
@@ -276,6 +280,18 @@ class Totals:
     (training estimate); inputs it saves are in ``input_bytes``."""
     peak_bytes: int | None = None
     """Peak bytes the CUDA allocator held during the pass; ``None`` off CUDA."""
+    local_param_bytes: int | None = None
+    """Bytes of the parameters this process holds on its device, where an engine shards,
+    partitions or offloads them; ``None`` when it holds them all (``param_bytes``)."""
+    placements: tuple[tuple[str, int], ...] = ()
+    """``(placement, parameters)`` as the engines placed them, e.g.
+    ``(("sharded over 2 ranks", 9610),)``; ``()`` for plain parameters."""
+    comm_bytes: int = 0
+    """Bytes the collectives of the pass moved."""
+    rank: int | None = None
+    """This process's rank under an initialised process group, else ``None``."""
+    world_size: int | None = None
+    """The number of ranks of that group, else ``None``."""
 
     @property
     def training_bytes(self) -> int:
@@ -361,6 +377,11 @@ def build_tree(trace: Trace) -> SummaryTree:
         optimizer_bytes=optimizer_state_bytes(optimizer, used_params) if optimizer else 0,
         saved_bytes=(trace.saved_bytes or 0) if optimizer else 0,
         peak_bytes=trace.peak_bytes,
+        local_param_bytes=_local_bytes(trace.params),
+        placements=_placements(trace.params),
+        comm_bytes=sum(call.comm_bytes for call in trace.calls),
+        rank=None if trace.ranks is None else trace.ranks[0],
+        world_size=None if trace.ranks is None else trace.ranks[1],
     )
     return SummaryTree(
         root=index.tree(trace.modules[0].path),
@@ -370,6 +391,36 @@ def build_tree(trace: Trace) -> SummaryTree:
         uncounted_ops=trace.uncounted_ops,
         forward_pass=trace.forward_pass,
     )
+
+
+def _local_bytes(params: tuple[ParamInfo, ...]) -> int | None:
+    """Bytes of the parameters this process holds, ``None`` when it holds them all.
+
+    Example:
+        >>> _local_bytes((ParamInfo(0, "w", 8, 32, True, "float32", 16, "sharded over 2 ranks"),
+        ...               ParamInfo(1, "b", 2, 8, True, "float32")))
+        24
+    """
+    if all(p.local_nbytes is None for p in params):
+        return None
+    return sum(p.nbytes if p.local_nbytes is None else p.local_nbytes for p in params)
+
+
+def _placements(params: tuple[ParamInfo, ...]) -> tuple[tuple[str, int], ...]:
+    """Parameters by placement, in first-seen order; ``()`` when none is placed.
+
+    Example:
+        >>> _placements((ParamInfo(0, "w", 8, 32, True, "float32", 0, "offloaded to disk"),
+        ...              ParamInfo(1, "b", 2, 8, True, "float32")))
+        (('offloaded to disk', 8), ('on this device', 2))
+    """
+    if all(not p.placement for p in params):
+        return ()
+    counts: dict[str, int] = {}
+    for p in params:
+        where = p.placement or "on this device"
+        counts[where] = counts.get(where, 0) + p.numel
+    return tuple(counts.items())
 
 
 class _Index:
@@ -511,9 +562,10 @@ class _Index:
     def node(self, path: str, depth: int, child_nodes: tuple[SummaryNode, ...]) -> SummaryNode:
         info = self.infos[path]
         calls = self.calls.get(path, ())
-        own_macs = 0
+        own_macs = own_comm = 0
         for call in calls:
             own_macs += call.mult_adds
+            own_comm += call.comm_bytes
         carried: list[ParamInfo] = []
         shared: list[SharedParam] = []
         for name, key in info.param_keys:
@@ -534,10 +586,12 @@ class _Index:
             if p.trainable:
                 trainable += p.numel
         subtree_params, subtree_trainable, subtree_macs = num, trainable, own_macs
+        subtree_comm = own_comm
         for child in child_nodes:
             subtree_params += child.subtree_params
             subtree_trainable += child.subtree_trainable
             subtree_macs += child.subtree_mult_adds
+            subtree_comm += child.subtree_comm_bytes
         used_by: tuple[str, ...] = ()
         if carried and not calls:
             used_by = tuple(
@@ -575,6 +629,8 @@ class _Index:
             child_nodes,  # children
             variants,
             info.groups,
+            own_comm,  # comm_bytes
+            subtree_comm,  # subtree_comm_bytes
         )
 
     def unused_section(self) -> tuple[UnusedEntry, ...]:
