@@ -58,6 +58,8 @@ class CallFrame:
     """The described output, once the call returned."""
     mult_adds: int = 0
     """Multiply-accumulates of the operators run while this call was innermost."""
+    comm_bytes: int = 0
+    """Bytes the collectives run while this call was innermost moved."""
     suspended: AbstractContextManager[Any] | None = None
     """A context entered for this call that turns torch functions off (the torch-level
     mode suspended), exited when the call closes."""
@@ -203,12 +205,13 @@ class CallStack:
         none = OtherSpec("NoneType")
         return tuple(
             [
-                CallRecord(  # positional: path, inputs, output, mult_adds, raised
+                CallRecord(  # positional: path, inputs, output, mult_adds, raised, comm_bytes
                     f.path,
                     f.described_inputs(),
                     none if f.output is None else f.output,
                     f.mult_adds,
                     f.output is None,
+                    f.comm_bytes,
                 )
                 for f in self.frames
             ]

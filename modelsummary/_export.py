@@ -64,7 +64,12 @@ def summary_dict(tree: SummaryTree) -> dict[str, Any]:
             "activation_bytes": t.activation_bytes,
             "total_bytes": t.total_bytes,
             "cuda_peak_bytes": t.peak_bytes,
+            "local_param_bytes": t.local_param_bytes,
+            "comm_bytes": t.comm_bytes if t.comm_bytes or t.world_size is not None else None,
         },
+        "placements": dict(t.placements),
+        "rank": t.rank,
+        "world_size": t.world_size,
         "uncounted_ops": dict(tree.uncounted_ops),
         "training": None
         if t.optimizer is None
@@ -125,6 +130,7 @@ def _layer_dict(node: SummaryNode) -> dict[str, Any]:
             {"inputs": _spec_dict(inputs), "output": _spec_dict(output)}
             for inputs, output in node.variants
         ],
+        "comm_bytes": node.comm_bytes,
     }
 
 

@@ -27,6 +27,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from contextlib import ExitStack
 from typing import Any
@@ -63,8 +64,8 @@ class AtenCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self._stack = stack
         self._uses = uses
         self._uncounted = uncounted
-        self._classify = catalogue.classify
-        self._kinds: dict[Any, Formula | bool] = {}
+        self._catalogue = catalogue
+        self._kinds: dict[Any, Formula | bool | Moves] = {}
         self.noting = 0
         """Positive while the torch-level mode is suspended."""
 
@@ -79,7 +80,7 @@ class AtenCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
         out = func(*args, **kwargs)
         kind = self._kinds.get(func)
         if kind is None:
-            kind = self._kinds[func] = self._classify(func)
+            kind = self._kinds[func] = self._kind(func)
         if self.noting:  # the torch-level mode is off: note parameters here
             self._uses.note_operands(args, kwargs)
         if kind is True:
@@ -89,11 +90,38 @@ class AtenCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
             if kind is False:
                 self._uncounted[op_name(func)] += 1
             return out
+        if type(kind) is Moves:  # a collective: no MACs, the bytes it moves
+            stack[-1].comm_bytes += kind.nbytes(args, kwargs, out)
+            return out
         try:
-            stack[-1].mult_adds += kind(args, kwargs, out)
+            stack[-1].mult_adds += kind(args, kwargs, out)  # type: ignore[operator]
         except FORMULA_ERRORS:  # nested or otherwise shapeless arguments
             self._uncounted[op_name(func)] += 1
         return out
+
+    def _kind(self, func: Any) -> Formula | bool | Moves:
+        """The catalogue's classification, a collective's bytes function apart: the
+        catalogue counts a collective as free of MACs; here its bytes are counted."""
+        kind = self._catalogue.classify(func)
+        if kind is True:
+            nbytes = self._catalogue.communication(func)
+            if nbytes is not None:
+                return Moves(nbytes)
+        return kind
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Moves:
+    """What the aten-level counter keeps for a collective: the bytes one call moves.
+
+    Examples:
+        >>> from modelsummary._flops import collective_bytes
+        >>> Moves(collective_bytes).nbytes((torch.zeros(4),), {}, None)
+        16
+    """
+
+    nbytes: Formula
+    """``(args, kwargs, output) -> bytes`` of one call."""
 
 
 class OperatorWatcher(TorchFunctionMode):
@@ -120,6 +148,7 @@ class OperatorWatcher(TorchFunctionMode):
         self._aten = aten
         self._uncounted = uncounted
         self._classify = catalogue.classify_function
+        self._communication = catalogue.communication
         self._kinds: dict[Any, tuple[Formula | bool | None, bool, int]] = {}
         self.counter_active = False
         """True while the aten-level counter sees every operator anyway."""
@@ -134,8 +163,11 @@ class OperatorWatcher(TorchFunctionMode):
         known = self._kinds.get(func)
         if known is None:
             name = getattr(func, "__name__", "")
+            kind = self._classify(func)
+            if kind is True and self._communication(func) is not None:
+                kind = DISPATCH  # a collective called as an operator: its bytes counted there
             known = self._kinds[func] = (
-                self._classify(func),
+                kind,
                 name in METADATA_OPS,
                 effect(func, name),
             )

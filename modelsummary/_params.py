@@ -153,6 +153,9 @@ class ParamResolver:
         self._slots: list[tuple[dict[str, Any], str, int]] = []
         """``(module._parameters, name, key)`` of every registration."""
         self._buffers: set[int] = set()
+        self.registered: list[torch.Tensor] = []
+        """The registered parameter tensors, indexed by key (as they rest between passes:
+        a sharded ``DTensor``, an empty ZeRO-3 partition, an offloaded ``meta`` tensor)."""
         self._held: list[torch.Tensor] = []
         """The registered parameters and buffers, held so that their ids stay theirs
         even when an engine drops one from its slot during the pass."""
@@ -162,6 +165,7 @@ class ParamResolver:
         self._strangers: dict[int, weakref.ref[torch.Tensor]] = {}
         """Parameters a rescan did not find in any slot, not to rescan for again."""
         keys, slots, held, buffers = self.keys, self._slots, self._held, self._buffers
+        registered = self.registered
         for module in modules:  # plain loops: this runs before every summary
             params = module._parameters
             if params:
@@ -170,8 +174,9 @@ class ParamResolver:
                         continue
                     key = keys.get(id(p))
                     if key is None:
-                        key = keys[id(p)] = len(keys)
+                        key = keys[id(p)] = len(registered)
                         held.append(p)
+                        registered.append(p)
                     slots.append((params, name, key))
             if module._buffers:
                 for b in module._buffers.values():

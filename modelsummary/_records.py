@@ -151,6 +151,12 @@ class ParamInfo:
     """``requires_grad`` of the tensor."""
     dtype: str
     """The dtype without the ``torch.`` prefix."""
+    local_nbytes: int | None = None
+    """Bytes of it this process holds on its device, where an engine spreads it (a
+    shard, a ZeRO-3 partition; 0 when offloaded); ``None``: all of ``nbytes``."""
+    placement: str = ""
+    """How an engine placed it (``"sharded over 2 ranks"``, ``"offloaded to disk"``);
+    ``""`` for a plain parameter."""
 
 
 @direct_init
@@ -223,6 +229,9 @@ class CallRecord:
     """Multiply-accumulates of the operators run while this call was innermost."""
     raised: bool = False
     """True when the call raised (and a caller caught the exception); ``output`` is then unknown."""
+    comm_bytes: int = 0
+    """Bytes the collectives moved while this call was innermost (all-gathers of sharded
+    parameters, all-reduces of tensor parallelism)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,3 +290,5 @@ class PassInfo:
     """Peak bytes the CUDA allocator held during the pass (``None``: not on CUDA)."""
     times: tuple[tuple[str, float], ...] = ()
     """``(module path, seconds per pass)`` when per-module timing was asked for."""
+    ranks: tuple[int, int] | None = None
+    """``(rank, world size)`` of this process under an initialised process group."""

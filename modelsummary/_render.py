@@ -57,7 +57,7 @@ from tabulate import tabulate
 
 from ._pruning import unmasked_params, unmasked_total
 from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
-from ._tree import SummaryNode, SummaryTree, UnusedEntry
+from ._tree import SummaryNode, SummaryTree, Totals, UnusedEntry
 from ._units import format_bytes, format_count_in, format_int, format_seconds
 
 T = TypeVar("T")
@@ -442,6 +442,12 @@ def _kernel_cell(row: Row, tree: SummaryTree) -> str:
     return format_value(TensorSpec(kernel, "", 0)) if kernel else "--"
 
 
+def _comm_cell(row: Row, tree: SummaryTree) -> str:
+    node = row.node
+    moved = node.subtree_comm_bytes if row.collapsed or not node.children else node.comm_bytes
+    return format_bytes(moved) if moved else "--"
+
+
 def _time_cell(row: Row, tree: SummaryTree) -> str:
     seconds = row.node.time_s
     return format_seconds(seconds) if seconds is not None else "--"
@@ -472,9 +478,11 @@ COLUMNS: dict[str, Column] = _columns(
     ),
     Column(key="calls", header="Calls", cell=lambda r, t: _count_cell(r.node.calls)),
     Column(key="time", header="Time", cell=_time_cell, needs_timing=True),
+    Column(key="comm_bytes", header="Comm Bytes", cell=_comm_cell),
 )
 """Every column ``col_names`` accepts (torchinfo's spellings, plus ``groups``, ``flops``,
-``calls`` and ``time``), by name. ``flops`` is twice ``mult_adds``."""
+``calls``, ``time`` and ``comm_bytes``), by name. ``flops`` is twice ``mult_adds``;
+``comm_bytes`` is what the collectives of a module's own calls moved."""
 
 
 # -- the table's cells --------------------------------------------------------------------
@@ -734,6 +742,25 @@ PARAMS_TITLE = "Parameters (the model's count is Total params)"
 """The heading of the footer's counts: which of its lines is the model's parameter count."""
 
 
+def _held_here(totals: Totals) -> str:
+    """What this process holds of the parameters, when an engine spreads them.
+
+    Examples:
+        >>> _held_here(Totals(param_bytes=40, local_param_bytes=20, rank=0, world_size=2))
+        ' (20 B on this rank of 2)'
+        >>> _held_here(Totals(param_bytes=40, local_param_bytes=0))
+        ' (0 B on the device, the rest offloaded)'
+    """
+    local = totals.local_param_bytes
+    if local is None:
+        return ""
+    if totals.world_size is not None and totals.world_size > 1:
+        return f" ({format_bytes(local)} on this rank of {totals.world_size})"
+    if local == totals.param_bytes:
+        return ""
+    return f" ({format_bytes(local)} on the device, the rest offloaded)"
+
+
 def _count(n: int, unit: str = "auto") -> str:
     return format_count_in(n, unit)
 
@@ -784,10 +811,14 @@ def footer_groups(
                 "list",
             )
         )
+    held = format_bytes(totals.param_bytes) + _held_here(totals)
     sizes = [
-        FooterLine("Parameters size", format_bytes(totals.param_bytes), "size"),
+        FooterLine("Parameters size", held, "size"),
         FooterLine("Buffers size", format_bytes(totals.buffer_bytes), "size"),
     ]
+    if totals.placements:
+        placed = ", ".join(f"{_count(n, p)} {where}" for where, n in totals.placements)
+        sizes.insert(1, FooterLine("Parameter placement", placed, "list"))
     if not ran:
         return (
             FooterGroup("counts", tuple(counts)),
@@ -803,6 +834,9 @@ def footer_groups(
                 "Measured CUDA peak during the pass", format_bytes(totals.peak_bytes), "size"
             )
         )
+    if totals.comm_bytes:
+        moved = format_bytes(totals.comm_bytes)
+        sizes.append(FooterLine("Communication (collectives)", moved, "size"))
     groups = [FooterGroup("counts", tuple(counts)), FooterGroup("sizes", tuple(sizes))]
     if totals.optimizer is not None:
         groups.append(

@@ -53,6 +53,7 @@ from torch.utils.hooks import RemovableHandle
 
 from ._calls import CallFrame, CallStack
 from ._catalogue import Catalogue
+from ._engines import param_facts, replicas, resting_params
 from ._flops import LeafFormula
 from ._macs import FORMULA_ERRORS, MacCounter
 from ._meters import SavedTensorMeter, StorageCounter
@@ -451,10 +452,15 @@ class Tracer:
             10
         """
         # One pass over the modules for their facts, their parameters and buffers.
-        keys = self.params.keys
+        # Each parameter is measured as registered before the pass: an engine may have
+        # left another tensor in its slot (accelerate's meta tensor, FSDP2's gathered
+        # one), and only the engine's records say what this rank holds (_engines).
+        keys, registered = self.params.keys, self.params.registered
         params: dict[int, ParamInfo] = {}
         buffers: dict[int, BufferInfo] = {}
         modules: list[ModuleInfo] = []
+        copies = replicas(self.modules)
+        resting = resting_params(self.modules)
         for path, module in self._modules:
             prefix = f"{path}." if path else ""
             own: list[tuple[str, int]] = []
@@ -467,16 +473,32 @@ class Tracer:
                 if key is None:
                     continue
                 own.append((name, key))
-                if key not in params:
-                    numel = p.numel()
+                if key in params:
+                    continue
+                rest = resting.get((id(module), name)) if resting else None
+                t = registered[key] if rest is None else rest
+                if type(t) is nn.Parameter and not copies and not t.__dict__ and not t.is_meta:
+                    numel = t.numel()  # a plain parameter: the fast path
                     params[key] = ParamInfo(  # positional: key, name, numel, nbytes, ...
                         key,
                         prefix + name,
                         numel,
-                        numel * p.element_size(),  # nbytes
-                        p.requires_grad,  # trainable
-                        dtype_name(p.dtype),
+                        numel * t.element_size(),  # nbytes
+                        t.requires_grad,  # trainable
+                        dtype_name(t.dtype),
                     )
+                    continue
+                facts = param_facts(t, module, name, copies)
+                params[key] = ParamInfo(
+                    key,
+                    prefix + name,
+                    facts.numel,
+                    facts.nbytes,
+                    t.requires_grad,  # trainable
+                    dtype_name(t.dtype),
+                    facts.local_nbytes if facts.placement else None,
+                    facts.placement,
+                )
             buffer_numel = 0
             if module._buffers:
                 for name, b in module._buffers.items():

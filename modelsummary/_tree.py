@@ -147,6 +147,10 @@ class SummaryNode(LayerInfoMethods):
     feature pyramid); ``()`` when they all did, or there was one call."""
     groups: int | None = None
     """A convolution's ``groups`` (channel groups); ``None`` for other modules."""
+    comm_bytes: int = 0
+    """Bytes the collectives moved in all calls, without the children's."""
+    subtree_comm_bytes: int = 0
+    """``comm_bytes`` of this row and every row below it."""
 
     @property
     def mult_adds_per_call(self) -> int:
@@ -284,6 +288,18 @@ class Totals:
     (training estimate); inputs it saves are in ``input_bytes``."""
     peak_bytes: int | None = None
     """Peak bytes the CUDA allocator held during the pass; ``None`` off CUDA."""
+    local_param_bytes: int | None = None
+    """Bytes of the parameters this process holds on its device, where an engine shards,
+    partitions or offloads them; ``None`` when it holds them all (``param_bytes``)."""
+    placements: tuple[tuple[str, int], ...] = ()
+    """``(placement, parameters)`` as the engines placed them, e.g.
+    ``(("sharded over 2 ranks", 9610),)``; ``()`` for plain parameters."""
+    comm_bytes: int = 0
+    """Bytes the collectives of the pass moved."""
+    rank: int | None = None
+    """This process's rank under an initialised process group, else ``None``."""
+    world_size: int | None = None
+    """The number of ranks of that group, else ``None``."""
 
     @property
     def training_bytes(self) -> int:
@@ -412,9 +428,10 @@ def _totals(
     param_bytes = 0
     for p in trace.params:
         param_bytes += p.nbytes
-    mult_adds = 0
+    mult_adds = comm_bytes = 0
     for call in trace.calls:
         mult_adds += call.mult_adds
+        comm_bytes += call.comm_bytes
     return Totals(
         total_params=total,
         trainable_params=trainable,
@@ -430,7 +447,42 @@ def _totals(
         optimizer_bytes=0 if training is None else training.optimizer_bytes,
         saved_bytes=0 if training is None else training.saved_bytes,
         peak_bytes=run.peak_bytes,
+        local_param_bytes=_local_bytes(trace.params),
+        placements=_placements(trace.params),
+        comm_bytes=comm_bytes,
+        rank=None if run.ranks is None else run.ranks[0],
+        world_size=None if run.ranks is None else run.ranks[1],
     )
+
+
+def _local_bytes(params: tuple[ParamInfo, ...]) -> int | None:
+    """Bytes of the parameters this process holds, ``None`` when it holds them all.
+
+    Examples:
+        >>> _local_bytes((ParamInfo(0, "w", 8, 32, True, "float32", 16, "sharded over 2 ranks"),
+        ...               ParamInfo(1, "b", 2, 8, True, "float32")))
+        24
+    """
+    if all(p.local_nbytes is None for p in params):
+        return None
+    return sum(p.nbytes if p.local_nbytes is None else p.local_nbytes for p in params)
+
+
+def _placements(params: tuple[ParamInfo, ...]) -> tuple[tuple[str, int], ...]:
+    """Parameters by placement, in first-seen order; ``()`` when none is placed.
+
+    Examples:
+        >>> _placements((ParamInfo(0, "w", 8, 32, True, "float32", 0, "offloaded to disk"),
+        ...              ParamInfo(1, "b", 2, 8, True, "float32")))
+        (('offloaded to disk', 8), ('on this device', 2))
+    """
+    if all(not p.placement for p in params):
+        return ()
+    counts: dict[str, int] = {}
+    for p in params:
+        where = p.placement or "on this device"
+        counts[where] = counts.get(where, 0) + p.numel
+    return tuple(counts.items())
 
 
 # -- the counting rules, one step each ----------------------------------------------------
@@ -786,9 +838,10 @@ class _Rows:
         path, type_name = info.path, info.type_name
         records = self.calls.get(path, ())
         calls = len(records)
-        mult_adds = 0
+        mult_adds = comm_bytes = 0
         for record in records:
             mult_adds += record.mult_adds
+            comm_bytes += record.comm_bytes
         num_params = trainable_params = param_bytes = 0
         carried: list[ParamInfo] = []
         shared: tuple[SharedParam, ...] = ()
@@ -800,11 +853,12 @@ class _Rows:
                 if p.trainable:
                     trainable_params += p.numel
         subtree_params, subtree_trainable = num_params, trainable_params
-        subtree_mult_adds = mult_adds
+        subtree_mult_adds, subtree_comm_bytes = mult_adds, comm_bytes
         for child in children:
             subtree_params += child.subtree_params
             subtree_trainable += child.subtree_trainable
             subtree_mult_adds += child.subtree_mult_adds
+            subtree_comm_bytes += child.subtree_comm_bytes
         first = records[0] if records else None
         inputs = None if first is None else first.inputs
         output = None if first is None or first.raised else first.output
@@ -838,6 +892,8 @@ class _Rows:
             children,
             variants,
             groups,
+            comm_bytes,
+            subtree_comm_bytes,
         )
 
     def row_params(self, info: ModuleInfo) -> tuple[list[ParamInfo], tuple[SharedParam, ...]]:

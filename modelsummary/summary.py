@@ -30,6 +30,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import is_lazy
 
 from ._catalogue import Catalogue, current_catalogue
+from ._engines import execution_device, rank_and_world
 from ._errors import ModelSummaryError
 from ._inputs import (
     build_inputs,
@@ -145,7 +146,12 @@ def summary(
         36
     """
     check_model(model)
+    # Under a process group every rank summarises, and by default only rank 0 prints.
+    ranks = rank_and_world()
+    quiet_rank = verbose is None and ranks is not None and ranks[0] != 0
     options, verbose = check_options(col_names, col_width, depth, row_settings, verbose)
+    if quiet_rank:
+        verbose = 0
     mode = check_mode(mode)
     optimizer = check_optimizer(optimizer)
     if cache_forward_pass not in (None, True, False):
@@ -155,7 +161,10 @@ def summary(
     catalogue = current_catalogue()
     if formulas is not None:
         catalogue = catalogue.with_formulas(formulas)
-    target = normalize_device(device) or model_device(model)
+    # A model whose hooks load its weights for each call (accelerate's offloading) runs
+    # where those hooks put them, though its parameters rest on meta.
+    hooked = execution_device(model)
+    target = normalize_device(device) or hooked or model_device(model)
     check_available(target)
     made = input_size is not None and dtypes is None  # inputs of the model's own dtype
     args, forward_kwargs = build_inputs(
@@ -178,7 +187,7 @@ def summary(
             kept = tuple(c for c in options.columns if not COLUMNS[c].needs_pass)
             options = replace(options, columns=kept)
         trace = _registered_only(model, optimizer, options)
-        tree = build_tree(trace, PassInfo(forward_pass=False))
+        tree = build_tree(trace, PassInfo(forward_pass=False, ranks=ranks))
         result = ModelSummary(with_masks(tree, model), options, input_size=shapes)
         if verbose:
             print(result)
@@ -197,8 +206,9 @@ def summary(
             timed=any(COLUMNS[c].needs_timing for c in options.columns),
             made_inputs=made,
             catalogue=catalogue,
+            hooked=hooked is not None,
         )
-        tree = build_tree(trace, run)
+        tree = build_tree(trace, replace(run, ranks=ranks))
     result = ModelSummary(with_masks(tree, model), options, input_size=shapes)
     if verbose:
         print(result)
@@ -249,14 +259,18 @@ def _traced_pass(
     timed: bool = False,
     made_inputs: bool = False,
     catalogue: Catalogue | None = None,
+    hooked: bool = False,
 ) -> tuple[Trace, PassInfo]:
     """One traced pass of ``model``: what the tracer saw, and the facts about the pass
     beside it. ``made_inputs`` says the inputs were built from ``input_size`` in the
-    model's own dtype (no ``dtypes`` given), for the advice of a failure over their dtype."""
+    model's own dtype (no ``dtypes`` given), for the advice of a failure over their dtype;
+    ``hooked`` that hooks load the model's weights on their device for each call
+    (accelerate's offloading): such a model is neither moved nor refused for resting on
+    meta."""
     input_bytes = sum(tensor_nbytes(t) for t in iter_tensors([args, kwargs]))
     original = model_device(model)
     on_meta = target.type == "meta"
-    if original.type == "meta" and not on_meta:
+    if original.type == "meta" and not on_meta and not hooked:
         raise ValueError(
             f"the model is on the meta device and has no values to run on {target};"
             " summarise it with device='meta' (or leave device unset)"
@@ -276,7 +290,9 @@ def _traced_pass(
         modules = tracer.modules
         written = contexts.enter_context(preserved_state(model, devices=[target], modules=modules))
         tracer.uses.guard_writes(written.keep)
-        moved = not on_meta and target != original and any(True for _ in _tensors(model))
+        moved = (
+            not on_meta and not hooked and target != original and any(True for _ in _tensors(model))
+        )
         try:
             if moved:
                 model.to(target)

@@ -213,6 +213,9 @@ class _NoBatchedProducts:
     def leaf_formula(self, cls: type) -> Any:
         return self._default.leaf_formula(cls)
 
+    def communication(self, func: Any) -> Any:
+        return self._default.communication(func)
+
 
 def test_mac_counter_counts_torch_level_and_aten_level_calls():
     stack = [CallFrame(nn.Identity(), "", None)]
@@ -249,6 +252,9 @@ class _Catalogue:
 
     def leaf_formula(self, cls: type) -> Any:
         return None  # no leaf counted from its shapes
+
+    def communication(self, func: Any) -> Any:
+        return self._default.communication(func)
 
 
 def test_a_tracer_takes_its_operator_catalogue():
