@@ -44,10 +44,16 @@ class StorageCounter:
     bookkeeping allocated after its memory is freed, and those small blocks,
     left between the activations, fragment the heap so that every pass has to
     fault fresh pages in (4,700 page faults and ~10 ms a pass on resnet50).
+    The reference is to the tensor a view was made from, not to the view: every
+    later view of that storage holds the same base, so the base lives while any
+    of them does. (A child's output that is itself a view, as ``nn.Linear``'s on
+    a 3-D input is, dies when the parent returns ``self.fc(x).view(...)``, a view
+    of the same base; a reference to the child's output alone made that one
+    storage count twice.)
 
-    The cost of this choice: a storage kept alive only by tensors never seen here, and
-    returned by a module again after every seen one died, counts twice (a parent that
-    returns a view of a child's output whose own object died: ``self.fc(x).view(...)``).
+    What remains: a storage kept alive only by tensors that share it without being
+    views (``detach()``, ``.data``) and that were never seen here counts again when
+    a module returns it after every seen tensor on it died.
 
     Examples:
         >>> counter = StorageCounter()
@@ -71,7 +77,7 @@ class StorageCounter:
             nbytes = storage.nbytes()
         except (RuntimeError, NotImplementedError):  # sparse and other storage-less tensors
             key, nbytes = id(t), tensor_nbytes(t)
-        ref = weakref.ref(t)
+        ref = weakref.ref(_root(t))
         seen = self._seen.get(key)
         if seen is not None:
             for r in seen:  # plain loops: this runs for every module output

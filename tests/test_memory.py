@@ -276,3 +276,37 @@ def test_saved_activations_on_the_meta_device_skip_parameter_views():
     # as on the CPU: addmm saves weight.t(), a view of a parameter, which is not an
     # activation, and the input, which is not one either
     assert s.tree.totals.saved_bytes == 2 * 16 * 4
+
+
+class _ViewOfChild(nn.Module):
+    """Returns a view of its child's output; on a 3-D input that output is itself a view
+    (of the 2-D product ``nn.Linear`` computes), which dies when the view is taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(10, 20)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x).view(-1, 20)
+
+
+def _distinct_output_bytes(model: nn.Module, x: torch.Tensor) -> int:
+    """The truth without the tracer: every module's outputs, kept alive (so no address is
+    reused), summed once per distinct storage."""
+    outputs: list[torch.Tensor] = []
+    handles = [m.register_forward_hook(lambda m, i, o: outputs.append(o)) for m in model.modules()]
+    with torch.no_grad():
+        model(x)
+    for handle in handles:
+        handle.remove()
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in outputs}
+    return sum(storages.values())
+
+
+@pytest.mark.parametrize("shape", [(100, 10), (2, 50, 10)], ids=["2d", "3d"])
+def test_a_view_of_a_childs_output_counts_its_storage_once(audit, shape):
+    model = _ViewOfChild()
+    truth = _distinct_output_bytes(model, torch.zeros(shape))
+    assert truth == 100 * 20 * 4
+    s = summary(audit(model), shape, verbose=0)
+    assert s.to_dict()["totals"]["activation_bytes"] == truth
