@@ -40,18 +40,26 @@ def read_masks(model: nn.Module) -> tuple[tuple[str, int], ...]:
         >>> read_masks(nn.Linear(2, 2))
         ()
     """
-    names: dict[int, str] = {}
-    for name, param in model.named_parameters():
-        names.setdefault(id(param), name)
+    # One walk over the modules, looking only where a mask can be (a module with
+    # buffers); the parameters' dotted names are read only once one is found.
+    names: dict[int, str] | None = None
     masked: dict[str, int] = {}
     for module in model.modules():
+        buffers = module._buffers
+        if not buffers:
+            continue
         for name, p in module._parameters.items():
             if p is None or not name.endswith("_orig"):
                 continue
-            mask = module._buffers.get(name[: -len("_orig")] + "_mask")
-            if mask is None or mask.is_meta or mask.shape != p.shape or id(p) not in names:
+            mask = buffers.get(name[: -len("_orig")] + "_mask")
+            if mask is None or mask.is_meta or mask.shape != p.shape:
                 continue
-            masked.setdefault(names[id(p)], mask.numel() - int(mask.count_nonzero()))
+            if names is None:
+                names = {}
+                for dotted, param in model.named_parameters():
+                    names.setdefault(id(param), dotted)
+            if id(p) in names:
+                masked.setdefault(names[id(p)], mask.numel() - int(mask.count_nonzero()))
     return tuple(masked.items())
 
 
