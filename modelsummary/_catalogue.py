@@ -22,8 +22,10 @@ together, once, below. Each operator is one of:
 
 Entries are keyed by the operator objects themselves (``torch.ops.aten.addmm``,
 ``torch.nn.functional.linear``, ``nn.Conv2d``), resolved when this module is
-imported: a misspelt name, or one the installed torch does not have, fails the
-import, and so does an operator registered twice. Operators of optional
+imported. An operator registered twice fails the import; a name the installed torch
+does not define is set aside in `MISSING` (an older torch release may lack a
+real operator, and must still import the library), which the test suite asserts
+is empty on the torch it runs on, so a misspelt name fails there. Operators of optional
 libraries are written as ``"namespace::name"`` (``"torchvision::deform_conv2d"``)
 and resolve lazily: at once if the library is loaded, else the first time an
 operator of that name runs.
@@ -352,19 +354,27 @@ def _check_formula(op: Any, formula: Any) -> Any:
 
 # -- the built-in entries ------------------------------------------------------------------
 class _Builder:
-    """Collects the built-in entries; raises on a duplicate or an unknown name."""
+    """Collects the built-in entries; raises on a duplicate. A name the installed torch
+    does not define is set aside in `missing`: the library supports torch releases
+    older than the one its tests run on, where an operator may not exist yet, and the
+    test suite asserts that on its torch nothing is missing, so a typo still fails."""
 
     def __init__(self) -> None:
         self.aten: dict[Any, Entry] = {}
         self.functions: dict[Any, Formula | bool] = {}
         self.leaves: dict[type, LeafFormula] = {}
         self.lazy: dict[str, Entry] = {}
+        self.missing: list[str] = []
 
     def ops(self, entry: Entry, *ops: Any, optional: bool = False) -> None:
         """Aten-level operators (``aten.mm``, ``"torchvision::nms"``) with ``entry``;
         ``optional`` ones may be defined only once a library or module is imported."""
         for op in ops:
-            key = _key(op, optional=optional)
+            try:
+                key = _key(op, optional=optional)
+            except ValueError:
+                self.missing.append(str(op))
+                continue
             table = self.lazy if isinstance(key, str) else self.aten
             if key in table:
                 raise ValueError(f"{op} is in the operator catalogue twice")
@@ -392,7 +402,11 @@ class _Builder:
     def tensor_methods(self, entry: Formula | bool, words: str) -> None:
         """Torch-level ``Tensor`` attributes by name; each must exist."""
         for word in words.split():
-            self.functions_(entry, getattr(torch.Tensor, word))
+            method = getattr(torch.Tensor, word, None)
+            if method is None:
+                self.missing.append(f"Tensor.{word}")
+            else:
+                self.functions_(entry, method)
 
     def derive_free(self) -> None:
         """An aten operator known to be free makes free its in-place form (``relu_``)
@@ -430,7 +444,7 @@ class _Builder:
                 self.functions.setdefault(attr.__set__, True)
 
     def build(self) -> _Builtin:
-        return _Builtin(self.aten, self.functions, self.leaves, self.lazy)
+        return _Builtin(self.aten, self.functions, self.leaves, self.lazy, tuple(self.missing))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -439,6 +453,7 @@ class _Builtin:
     functions: dict[Any, Formula | bool]
     leaves: dict[type, LeafFormula]
     lazy: dict[str, Entry]
+    missing: tuple[str, ...]
 
 
 def _builtin() -> _Builtin:
@@ -649,6 +664,9 @@ _FREE_ATEN = """
 
 # -- process-wide and per-call registrations ----------------------------------------------
 _BUILTIN = _builtin()
+MISSING = _BUILTIN.missing
+"""Built-in entries that name an operator the installed torch does not define (an older
+release); empty on the torch the tests run on, which they assert."""
 _lock = threading.Lock()
 _registered: dict[Any, Any] = {}
 """The process-wide registrations, ``{key: formula}``."""
