@@ -265,6 +265,26 @@ class _Snapshot:
         return (*(p for p in outer if p not in listed), *params)
 
 
+CALLBACK_INTERVALS = ("epoch", "step")
+"""How often the training callbacks check the structure."""
+
+
+def check_callback_options(interval: str, kwargs: dict[str, Any]) -> None:
+    """The argument checks the Lightning and Hugging Face callbacks share.
+
+    Examples:
+        >>> check_callback_options("epoch", {"depth": 2})
+        >>> check_callback_options("batch", {})
+        Traceback (most recent call last):
+        ...
+        ValueError: interval must be one of ('epoch', 'step'), got 'batch'
+    """
+    if interval not in CALLBACK_INTERVALS:
+        raise ValueError(f"interval must be one of {CALLBACK_INTERVALS}, got {interval!r}")
+    if "verbose" in kwargs:
+        raise ValueError("verbose does not apply: give print_fn=None to print nothing")
+
+
 def as_print_fn(print_fn: PrintFn | logging.Logger | None) -> PrintFn | None:
     """The callable a watcher prints through: a logger's ``info``, or the callable itself.
 

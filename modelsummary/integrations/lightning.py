@@ -17,9 +17,7 @@ from typing import Any
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import ModelSummary
 
-from .._watch import PrintFn, Watcher, as_print_fn, watch
-
-_INTERVALS = ("epoch", "step")
+from .._watch import PrintFn, Watcher, as_print_fn, check_callback_options, watch
 
 
 class SummaryCallback(ModelSummary):
@@ -66,10 +64,7 @@ class SummaryCallback(ModelSummary):
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        if interval not in _INTERVALS:
-            raise ValueError(f"interval must be one of {_INTERVALS}, got {interval!r}")
-        if "verbose" in kwargs:
-            raise ValueError("verbose does not apply: give print_fn=None to print nothing")
+        check_callback_options(interval, kwargs)
         self.interval = interval
         """``"epoch"`` or ``"step"``."""
         self.watcher: Watcher | None = None

@@ -18,9 +18,7 @@ from typing import Any
 from torch import nn
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from .._watch import PrintFn, Watcher, as_print_fn, watch
-
-_INTERVALS = ("epoch", "step")
+from .._watch import PrintFn, Watcher, as_print_fn, check_callback_options, watch
 
 
 class SummaryCallback(TrainerCallback):  # type: ignore[misc,unused-ignore]
@@ -65,10 +63,7 @@ class SummaryCallback(TrainerCallback):  # type: ignore[misc,unused-ignore]
         log: bool = True,
         **kwargs: Any,
     ) -> None:
-        if interval not in _INTERVALS:
-            raise ValueError(f"interval must be one of {_INTERVALS}, got {interval!r}")
-        if "verbose" in kwargs:
-            raise ValueError("verbose does not apply: give print_fn=None to print nothing")
+        check_callback_options(interval, kwargs)
         self.interval = interval
         """``"epoch"`` or ``"step"``."""
         self.watcher: Watcher | None = None
