@@ -207,7 +207,7 @@ class CallStack:
             [
                 CallRecord(  # positional: path, inputs, output, mult_adds, raised, comm_bytes
                     f.path,
-                    f.described_inputs(),
+                    f.described_inputs() if f.inputs is None else f.inputs,
                     none if f.output is None else f.output,
                     f.mult_adds,
                     f.output is None,

@@ -194,7 +194,7 @@ def execution_device(model: nn.Module) -> torch.device | None:
     return None
 
 
-def replicas(modules: list[nn.Module]) -> int:
+def replicas(modules: Iterable[nn.Module]) -> int:
     """The number of ranks a ``DistributedDataParallel`` among ``modules`` replicates
     its parameters over, 0 when there is none.
 

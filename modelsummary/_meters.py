@@ -77,7 +77,8 @@ class StorageCounter:
             nbytes = storage.nbytes()
         except (RuntimeError, NotImplementedError):  # sparse and other storage-less tensors
             key, nbytes = id(t), tensor_nbytes(t)
-        ref = weakref.ref(_root(t))
+        base = t._base if t._is_view() else None  # _root(t), inline: once per output
+        ref = weakref.ref(t if base is None else base)
         seen = self._seen.get(key)
         if seen is not None:
             for r in seen:  # plain loops: this runs for every module output

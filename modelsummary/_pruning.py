@@ -4,8 +4,8 @@ Pruning keeps each pruned tensor dense, as the parameter ``NAME_orig``, beside a
 0/1 buffer ``NAME_mask``; a forward pre-hook computes ``NAME = NAME_orig * NAME_mask``.
 The model holds (and the pass uses) the dense tensor, so the parameter counts stay
 dense; the masks say how many elements are left, which torchinfo reports as its
-parameter count. `read_masks()` reads them once, after the pass; the rest is
-pure and works on the summary tree.
+parameter count. The tracer reads the masks while it walks the modules after the
+pass (`Trace.masked`); what is here is pure and works on the summary tree.
 
 Examples:
     >>> import torch
@@ -13,67 +13,17 @@ Examples:
     >>> from torch.nn.utils import prune
     >>> model = nn.Sequential(nn.Linear(4, 2))
     >>> _ = prune.l1_unstructured(model[0], "weight", amount=0.5)
-    >>> read_masks(model)
-    (('0.weight_orig', 4),)
+    >>> from modelsummary import summary
+    >>> tree = summary(model, input_size=(1, 4), verbose=0).tree
+    >>> tree.masked, unmasked_total(tree), tree.totals.total_params
+    ((('0.weight_orig', 4),), 6, 10)
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from ._tree import SummaryNode, SummaryTree
-
-if TYPE_CHECKING:
-    from torch import nn
-
-
-def read_masks(model: nn.Module) -> tuple[tuple[str, int], ...]:
-    """``(parameter name, elements its mask zeroes)`` for each pruned parameter.
-
-    The name is the parameter's first dotted name (``"conv1.weight_orig"``), as the
-    summary's rows name it. A mask on the meta device has no values and is left out.
-
-    Examples:
-        >>> from torch import nn
-        >>> read_masks(nn.Linear(2, 2))
-        ()
-    """
-    # One walk over the modules, looking only where a mask can be (a module with
-    # buffers); the parameters' dotted names are read only once one is found.
-    names: dict[int, str] | None = None
-    masked: dict[str, int] = {}
-    for module in model.modules():
-        buffers = module._buffers
-        if not buffers:
-            continue
-        for name, p in module._parameters.items():
-            if p is None or not name.endswith("_orig"):
-                continue
-            mask = buffers.get(name[: -len("_orig")] + "_mask")
-            if mask is None or mask.is_meta or mask.shape != p.shape:
-                continue
-            if names is None:
-                names = {}
-                for dotted, param in model.named_parameters():
-                    names.setdefault(id(param), dotted)
-            if id(p) in names:
-                masked.setdefault(names[id(p)], mask.numel() - int(mask.count_nonzero()))
-    return tuple(masked.items())
-
-
-def with_masks(tree: SummaryTree, model: nn.Module) -> SummaryTree:
-    """``tree`` with `SummaryTree.masked` read from ``model``'s pruning masks.
-
-    Examples:
-        >>> from torch import nn
-        >>> from modelsummary._tree import SummaryNode
-        >>> with_masks(SummaryTree(SummaryNode("", "Linear", 0, 1)), nn.Linear(2, 2)).masked
-        ()
-    """
-    masked = read_masks(model)
-    return dataclasses.replace(tree, masked=masked) if masked else tree
 
 
 def unmasked_params(node: SummaryNode, masked: Mapping[str, int], *, subtree: bool = False) -> int:

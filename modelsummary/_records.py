@@ -262,6 +262,9 @@ class Trace:
     """``(operator name, times run)`` of operators with no MAC formula that may compute."""
     saved_bytes: int | None = None
     """Bytes of the distinct tensors autograd saved for backward (``None``: not measured)."""
+    masked: tuple[tuple[str, int], ...] = ()
+    """``(parameter name, elements its mask zeroes)`` of the parameters pruned with
+    ``torch.nn.utils.prune`` (a ``NAME_orig`` parameter beside a ``NAME_mask`` buffer)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,26 @@ def unique_modules(
     return modules, aliases
 
 
+def _mask_zeros(module: nn.Module, name: str) -> int | None:
+    """The elements the pruning mask of ``module``'s parameter ``name`` zeroes, if it is
+    one that ``torch.nn.utils.prune`` keeps (``NAME_orig`` beside a ``NAME_mask``
+    buffer of its shape); ``None`` otherwise, and for a mask on meta (no values).
+
+    Examples:
+        >>> from torch.nn.utils import prune
+        >>> fc = prune.l1_unstructured(nn.Linear(4, 2), "weight", amount=0.5)
+        >>> _mask_zeros(fc, "weight_orig"), _mask_zeros(fc, "bias")
+        (4, None)
+    """
+    if not name.endswith("_orig"):
+        return None
+    mask = module._buffers.get(name[: -len("_orig")] + "_mask")
+    param = module._parameters[name]
+    if mask is None or param is None or mask.is_meta or mask.shape != param.shape:
+        return None
+    return mask.numel() - int(mask.count_nonzero())
+
+
 Leaf = tuple[LeafFormula, dict[tuple[int, str], None]]
 """A standard leaf's MAC formula and the parameter uses of one of its calls."""
 _RAISED: Any = object()
@@ -214,7 +234,7 @@ class Tracer:
     ) -> None:
         self._model = model
         self._modules, self._aliases = unique_modules(model)
-        self.params = ParamResolver(module for _, module in self._modules)
+        self.params = ParamResolver([module for _, module in self._modules])
         self.activations = StorageCounter()
         stack: list[CallFrame] = []
         self.uses = ParamUses(self.params, stack)
@@ -238,7 +258,12 @@ class Tracer:
         watched = self._watched
         formulas: dict[type, LeafFormula | None] = {}
         compiled = False
+        self._masked: dict[int, tuple[str, int]] = {}
+        """``{id(parameter): (name, elements its pruning mask zeroes)}``, read before the pass:
+        on the meta device the pass's stand-ins hold no values."""
         for path, module in self._modules:  # one pass: this runs before every summary
+            if module._buffers:  # pruning keeps its masks as buffers
+                self._read_masks(path, module)
             cls = type(module)
             if cls not in formulas:
                 formulas[cls] = self.macs.leaf_formula(cls)
@@ -262,6 +287,7 @@ class Tracer:
                 None if formula is None else self._leaf(formula, module, path),
             )
         self._open = self.calls.open
+        self._close = self.calls.close
         self._aten = self.macs.aten
         self._late: set[int] = set()
         """Ids of the modules whose calls a hook after their own forward hooks closes."""
@@ -372,6 +398,13 @@ class Tracer:
                 return None
         return formula, uses
 
+    def _read_masks(self, path: str, module: nn.Module) -> None:
+        prefix = f"{path}." if path else ""
+        for name, p in module._parameters.items():
+            zeros = _mask_zeros(module, name)
+            if zeros is not None:  # a tied parameter: under the first name it has
+                self._masked.setdefault(id(p), (prefix + name, zeros))
+
     def _hook_each_module(self) -> None:
         for module in self.modules:
             if id(module) in self._watched:
@@ -425,11 +458,12 @@ class Tracer:
         """Close a call. Registered ``always_call``: torch passes ``(module, args,
         kwargs, output)`` after forward returned, and ``(module, args, output)`` from
         its ``except`` block after forward raised (this hook had not run then)."""
+        if id(module) not in self._watched or _get_ident() != self._thread:
+            return
         if output is _RAISED:
-            if id(module) in self._watched and _get_ident() == self._thread:
-                self.calls.raised(module, args)
+            self.calls.raised(module, args)
         elif id(module) not in self._late:  # else its own late hook closes it
-            self._close_call(module, args, kwargs, output)
+            self._close(module, args, kwargs, output)  # not through _close_call: hot
 
     def _close_call(
         self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
@@ -459,8 +493,9 @@ class Tracer:
         params: dict[int, ParamInfo] = {}
         buffers: dict[int, BufferInfo] = {}
         modules: list[ModuleInfo] = []
-        copies = replicas(self.modules)
-        resting = resting_params(self.modules)
+        # (generators: read only under a process group, or once FSDP is imported)
+        copies = replicas(module for _, module in self._modules)
+        resting = resting_params(module for _, module in self._modules)
         for path, module in self._modules:
             prefix = f"{path}." if path else ""
             own: list[tuple[str, int]] = []
@@ -518,6 +553,7 @@ class Tracer:
             activation_bytes=self.activations.total,
             uncounted_ops=self.macs.uncounted_ops(),
             saved_bytes=None if self.saved is None else self.saved.total,
+            masked=tuple(self._masked.values()),
         )
 
     def _script_uses(self) -> dict[tuple[int, str], None]:

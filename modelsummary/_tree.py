@@ -409,6 +409,7 @@ def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
         totals=_totals(trace, run, used_list, unused, training),
         uncounted_ops=trace.uncounted_ops,
         forward_pass=run.forward_pass,
+        masked=trace.masked,
     )
 
 

@@ -51,7 +51,6 @@ from ._inputs import (
 )
 from ._memory import check_optimizer
 from ._meta import META_HINT, MetaPass, fails_only_on_meta, meta_stand_ins
-from ._pruning import with_masks
 from ._records import PassInfo, Trace
 from ._render import COLUMNS, RenderOptions, format_inputs
 from ._result import ModelSummary
@@ -188,7 +187,7 @@ def summary(
             options = replace(options, columns=kept)
         trace = _registered_only(model, optimizer, options)
         tree = build_tree(trace, PassInfo(forward_pass=False, ranks=ranks))
-        result = ModelSummary(with_masks(tree, model), options, input_size=shapes)
+        result = ModelSummary(tree, options, input_size=shapes)
         if verbose:
             print(result)
         return result
@@ -209,7 +208,7 @@ def summary(
             hooked=hooked is not None,
         )
         tree = build_tree(trace, replace(run, ranks=ranks))
-    result = ModelSummary(with_masks(tree, model), options, input_size=shapes)
+    result = ModelSummary(tree, options, input_size=shapes)
     if verbose:
         print(result)
     return result

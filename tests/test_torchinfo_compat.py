@@ -128,6 +128,30 @@ def test_pruned_model_counts_dense_and_unmasked_params():
     assert not any("Unmasked" in line.text for line in footer_groups(plain.tree)[0].lines)
 
 
+def test_pruned_model_on_meta_and_without_input_reads_the_real_masks():
+    # masks are read before the pass: on meta the pass's stand-ins hold no values
+    model = _pruned(_SingleInputNet())
+    truth = {
+        f"{name[: -len('_mask')]}_orig": b.numel() - int(b.count_nonzero())
+        for name, b in model.named_buffers()
+        if name.endswith("_mask")
+    }
+    on_cpu = summary(model, (2, 1, 28, 28), verbose=0).tree.masked
+    on_meta = summary(model, (2, 1, 28, 28), device="meta", verbose=0).tree.masked
+    no_input = summary(model, verbose=0).tree.masked
+    assert dict(on_cpu) == dict(on_meta) == dict(no_input) == truth
+    assert model.conv1.weight_mask.device.type == "cpu"  # the model is as it was
+
+
+def test_a_pruned_parameter_registered_twice_is_masked_once_under_its_first_name():
+    fc = prune.l1_unstructured(nn.Linear(4, 4), "weight", amount=0.5)
+    model = nn.Sequential(fc, nn.ReLU())
+    model.add_module("again", fc)
+    s = summary(model, (1, 4), verbose=0)
+    assert s.tree.masked == (("0.weight_orig", 8),)
+    assert s.unmasked_params == s.total_params - 8
+
+
 def test_pruned_rows_folded_by_depth_count_their_subtree():
     model = _pruned(nn.Sequential(nn.Sequential(nn.Linear(8, 4), nn.Linear(4, 2))))
     s = summary(model, (1, 8), depth=1, verbose=0)
