@@ -399,12 +399,12 @@ class _Builder:
                 raise ValueError(f"{cls.__name__} is in the operator catalogue twice")
             self.leaves[cls] = formula
 
-    def tensor_methods(self, entry: Formula | bool, words: str) -> None:
-        """Torch-level ``Tensor`` attributes by name; each must exist."""
+    def tensor_methods(self, entry: Formula | bool, words: str, owner: Any = torch.Tensor) -> None:
+        """Torch-level ``Tensor`` attributes (or ``owner``'s) by name; each must exist."""
         for word in words.split():
-            method = getattr(torch.Tensor, word, None)
+            method = getattr(owner, word, None)
             if method is None:
-                self.missing.append(f"Tensor.{word}")
+                self.missing.append(f"{owner.__name__}.{word}")
             else:
                 self.functions_(entry, method)
 
@@ -462,9 +462,12 @@ def _builtin() -> _Builtin:
     input_weight = ("input", "weight")
 
     # Matrix products. The torch-level entries read operands passed by name too
-    # (BLOOM: ``alibi.baddbmm(batch1=q, batch2=k)``); ``matmul``, ``@`` and ``einsum``
-    # broadcast or special-case 1-D operands, so they are counted at the aten level.
+    # (BLOOM: ``alibi.baddbmm(batch1=q, batch2=k)``); ``einsum`` is counted at the aten
+    # level, where it has become ``mm``/``bmm``.
     b.ops(flops.mm_op, aten.mm, aten.bmm, aten.matmul)
+    matmul = flops.by_name(flops.matmul_op, ("input", "other"))
+    b.functions_(matmul, torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__)
+    b.functions_(flops.by_name(flops.rmatmul_op, ("self", "other")), torch.Tensor.__rmatmul__)
     b.functions_(flops.by_name(flops.mm_op, ("input", "mat2")), torch.mm, torch.Tensor.mm)
     b.functions_(flops.by_name(flops.mm_op, ("input", "mat2")), torch.bmm, torch.Tensor.bmm)
     b.ops(flops.addmm_op, aten.addmm, aten._addmm_activation, aten.baddbmm, aten.addbmm)
@@ -477,6 +480,7 @@ def _builtin() -> _Builtin:
     b.ops(flops.dot_op, aten.dot, aten.vdot)
     # Mixture-of-experts: a matrix product per group of tokens.
     b.ops(flops.grouped_mm_op, aten._grouped_mm, aten._scaled_grouped_mm)
+    b.tensor_methods(flops.by_name(flops.grouped_mm_op, ("mat_a", "mat_b")), "_grouped_mm", torch)
 
     # Linear layers: F.linear decomposes into t + addmm below autograd.
     b.ops(flops.linear_op, aten.linear)
@@ -523,6 +527,8 @@ def _builtin() -> _Builtin:
         _scaled_dot_product_efficient_attention _scaled_dot_product_cudnn_attention
         _scaled_dot_product_fused_attention_overrideable""",
     )
+    sdpa = flops.by_name(flops.sdpa_op, ("query", "key", "value"))
+    b.functions_(sdpa, F.scaled_dot_product_attention)
     b.ops(flops.sdpa_blhe, aten._flash_attention_forward, aten._efficient_attention_forward)
     b.ops(flops.native_mha_op, aten._native_multi_head_attention)
     b.ops(flops.encoder_layer_op, aten._transformer_encoder_layer_fwd)
@@ -583,7 +589,9 @@ def _builtin() -> _Builtin:
 
     # Torch-level calls with no aten operator of the same name.
     b.functions_(True, F.batch_norm, F.interpolate, F.dropout1d, F.dropout2d, F.dropout3d)
-    b.functions_(True, F.alpha_dropout, F.feature_alpha_dropout, F.relu6)
+    b.functions_(True, F.alpha_dropout, F.feature_alpha_dropout, F.relu6, F.cross_entropy)
+    # Tensors made from data, and grad mode switched (``from_numpy`` no mode sees today).
+    b.functions_(True, torch.tensor, torch.as_tensor, torch.from_numpy, torch._C._set_grad_enabled)
     b.tensor_methods(
         True,
         """__getitem__ __setitem__ float double half bfloat16 int long bool __radd__ __rmul__
@@ -591,7 +599,7 @@ def _builtin() -> _Builtin:
         __xor__ __invert__ __len__ __repr__ __format__ __hash__ __iter__ __contains__ dim
         ndimension nelement element_size is_contiguous is_floating_point is_complex get_device
         data_ptr untyped_storage storage_offset requires_grad_ cpu cuda new_tensor tolist
-        numpy""",
+        numpy type __bool__ __float__ __int__ __complex__""",
     )
     b.derive_free()
 
@@ -655,7 +663,7 @@ _FREE_ATEN = """
     _neg_view _conj_physical conj_physical angle copysign float_power fmax fmin
     linalg_vector_norm _weight_norm _weight_norm_interface norm_except_dim
     _assert_async _assert_scalar _functional_assert_async _functional_assert_scalar
-    _is_all_true _is_any_true
+    _is_all_true _is_any_true isin
     nll_loss nll_loss_forward nll_loss2d_forward cross_entropy_loss mse_loss l1_loss
     smooth_l1_loss huber_loss binary_cross_entropy binary_cross_entropy_with_logits kl_div
     soft_margin_loss

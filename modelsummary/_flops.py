@@ -170,6 +170,33 @@ def addmm_op(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
     return _mm(args[1], args[2])
 
 
+def matmul_op(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
+    """``matmul(input, other)``, ``input @ other``: a 1-D ``input`` is a row ``(1, k)``, a 1-D
+    ``other`` a column ``(k, 1)``, and batch dimensions broadcast, as the ``dot``, ``mv``,
+    ``mm`` or ``bmm`` it runs below autograd counts them.
+
+    Examples:
+        >>> v, m, b = torch.zeros(3), torch.zeros(3, 4), torch.zeros(5, 1, 4, 3)
+        >>> [matmul_op(ab, {}, None) for ab in ((v, v), (v, m), (m.T, v), (b, m))]
+        [3, 12, 12, 240]
+    """
+    return _matmul(args[0], args[1])
+
+
+def rmatmul_op(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
+    """``Tensor.__rmatmul__(self, other)``: ``other @ self``."""
+    return _matmul(args[1], args[0])
+
+
+def _matmul(a: Any, b: Any) -> int:
+    left, right = _shape(a), _shape(b)
+    if len(left) == 1:
+        left = (1, *left)
+    if len(right) == 1:
+        right = (*right, 1)
+    return matmul_macs(left, right)
+
+
 def mv_op(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
     return math.prod(_shape(args[0]))
 
@@ -243,6 +270,26 @@ def sdpa_bhle(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
     q, k, v = _shape(args[0]), _shape(args[1]), _shape(args[2])
     return attention_macs(
         batch_heads=math.prod(q[:-2]), q_len=q[-2], kv_len=k[-2], qk_dim=q[-1], v_dim=v[-1]
+    )
+
+
+def sdpa_op(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
+    """``F.scaled_dot_product_attention(query, key, value, ...)``: one attention for each
+    batch and head of the output, where those of query, key and value broadcast (and
+    grouped-query heads of key and value repeat).
+
+    Examples:
+        >>> q, kv = torch.zeros(2, 4, 5, 8), torch.zeros(1, 2, 7, 8)
+        >>> sdpa_op((q, kv, kv), {}, torch.zeros(2, 4, 5, 8))  # 2 x 4 x 5 x 7 x (8 + 8)
+        4480
+    """
+    q, k, v = _shape(args[0]), _shape(args[1]), _shape(args[2])
+    return attention_macs(
+        batch_heads=math.prod(_shape(out)[:-2]),
+        q_len=q[-2],
+        kv_len=k[-2],
+        qk_dim=q[-1],
+        v_dim=v[-1],
     )
 
 

@@ -56,7 +56,7 @@ def _torch_level_objects() -> set[object]:
     """Every callable attribute of the namespaces a torch-level entry may come from, and
     the getters and setters of the properties of tensors."""
     found: set[object] = set()
-    for owner in (torch, torch.Tensor, torch._C.TensorBase, F, torch.linalg, nn.init):
+    for owner in (torch, torch._C, torch.Tensor, torch._C.TensorBase, F, torch.linalg, nn.init):
         for name in dir(owner):
             attr = getattr(owner, name, None)
             if type(attr).__name__ == "getset_descriptor":

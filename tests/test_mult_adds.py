@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -523,7 +524,7 @@ def test_blhe_attention_formula_layout():
     assert formula((q, k, v), {}, None) == 2 * 4 * 6 * 9 * 16
 
 
-def _every_op_agrees(model: nn.Module, *args: torch.Tensor) -> None:
+def _every_op_agrees(model: nn.Module, *args: torch.Tensor, **kwargs: torch.Tensor) -> None:
     """Counting at the torch level (with the aten level for the rest) gives, per call,
     exactly what counting every aten operator gives."""
     from modelsummary._tracer import Tracer
@@ -532,7 +533,7 @@ def _every_op_agrees(model: nn.Module, *args: torch.Tensor) -> None:
     for every_op in (False, True):
         tracer = Tracer(model, every_op=every_op)
         with torch.no_grad(), tracer:
-            model(*args)
+            model(*args, **kwargs)
         traces.append(tracer.finish())
     fast, full = traces
     assert [(c.path, c.mult_adds) for c in fast.calls] == [
@@ -639,6 +640,206 @@ def test_torch_level_mode_is_back_after_the_fast_path_module():
     assert s.unused_params == 0
     assert s.layers[0].mult_adds == 3 * 8 * 8
     assert torch._C._is_torch_function_enabled()
+
+
+# Common calls counted (or known free) at the torch level: the same numbers as counting
+# every aten operator, without entering the aten-level mode, which costs far more than
+# the call itself (F.scaled_dot_product_attention: 11 us bare, 458 us under the mode).
+class Calls(nn.Module):
+    """Runs ``call(*inputs, weight)`` with a weight of its own (a parameter in use)."""
+
+    def __init__(self, call, weight: tuple[int, ...]) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.call = call
+        self.weight = nn.Parameter(rand(*weight))
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.call(*inputs, self.weight)
+
+
+def _counted_at_the_torch_level(monkeypatch, model, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """The same MACs, uncounted operators and parameters in use as counting every aten
+    operator, and the aten-level mode never entered while counting at the torch level."""
+    from modelsummary import _macs
+    from modelsummary._tracer import Tracer
+
+    _every_op_agrees(model, *args, **kwargs)
+    seen = _aten_ops_seen(monkeypatch)
+    enter = _macs.AtenCounter.__enter__
+
+    def entering(self):  # type: ignore[no-untyped-def]
+        seen.append("entered")
+        return enter(self)
+
+    monkeypatch.setattr(_macs.AtenCounter, "__enter__", entering)
+    with torch.no_grad(), Tracer(model):
+        model(*args, **kwargs)
+    assert seen == []
+
+
+SDPA = F.scaled_dot_product_attention
+ATTENTION = {
+    "plain": ((2, 4, 5, 8), (2, 4, 7, 8), lambda q, k, v: SDPA(q, k, v)),
+    "causal": ((2, 4, 5, 8), (2, 4, 5, 8), lambda q, k, v: SDPA(q, k, v, is_causal=True)),
+    "causal_by_position": (
+        (1, 2, 3, 8),
+        (1, 2, 6, 8),
+        lambda q, k, v: SDPA(q, k, v, None, 0.0, True),
+    ),
+    "bool_mask": (
+        (2, 4, 5, 8),
+        (2, 4, 7, 8),
+        lambda q, k, v: SDPA(q, k, v, attn_mask=torch.ones(5, 7, dtype=torch.bool).tril()),
+    ),
+    "float_mask": (
+        (2, 4, 5, 8),
+        (2, 4, 7, 8),
+        lambda q, k, v: SDPA(q, k, v, torch.zeros(2, 1, 5, 7)),
+    ),
+    "keywords": (
+        (2, 4, 5, 8),
+        (2, 4, 7, 8),
+        lambda q, k, v: SDPA(query=q, key=k, value=v, scale=0.5),
+    ),
+    "value_wider": ((2, 4, 5, 8), (2, 4, 7, 8), lambda q, k, v: SDPA(q, k, torch.cat([v, v], -1))),
+    "no_heads": ((3, 5, 8), (3, 7, 8), lambda q, k, v: SDPA(q, k, v)),
+    "no_batch": ((5, 8), (7, 8), lambda q, k, v: SDPA(q, k, v)),
+    "query_broadcast": ((1, 4, 5, 8), (2, 4, 7, 8), lambda q, k, v: SDPA(q, k, v)),
+    "query_heads_broadcast": ((2, 1, 5, 8), (2, 4, 7, 8), lambda q, k, v: SDPA(q, k, v)),
+    "key_broadcast": ((2, 4, 5, 8), (1, 4, 7, 8), lambda q, k, v: SDPA(q, k, v)),
+    "dropout": ((2, 4, 5, 8), (2, 4, 7, 8), lambda q, k, v: SDPA(q, k, v, dropout_p=0.5)),
+}
+if "enable_gqa" in (SDPA.__doc__ or ""):  # torch >= 2.5
+    ATTENTION["gqa"] = ((2, 4, 5, 8), (2, 2, 7, 8), lambda q, k, v: SDPA(q, k, v, enable_gqa=True))
+    ATTENTION["gqa_causal_value_wider"] = (
+        (1, 6, 5, 8),
+        (1, 2, 5, 8),
+        lambda q, k, v: SDPA(q, k, torch.cat([v, v], -1), is_causal=True, enable_gqa=True),
+    )
+
+
+@pytest.mark.parametrize("case", ATTENTION)
+def test_attention_is_counted_at_the_torch_level_as_below_it(monkeypatch, case):
+    q_shape, kv_shape, attend = ATTENTION[case]
+
+    def call(q: torch.Tensor, k: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return attend(q, k, k @ w)  # a value made from a parameter: a use seen at both levels
+
+    model = Calls(call, (kv_shape[-1], kv_shape[-1]))
+    _counted_at_the_torch_level(monkeypatch, model, rand(*q_shape), rand(*kv_shape))
+
+
+MATMUL_SHAPES = [
+    ((3,), (3,)),
+    ((3,), (3, 4)),
+    ((3,), (2, 3, 4)),
+    ((3, 4), (4,)),
+    ((2, 3, 4), (4,)),
+    ((3, 4), (4, 5)),
+    ((2, 3, 4), (4, 5)),
+    ((3, 4), (2, 4, 5)),
+    ((2, 3, 4), (2, 4, 5)),
+    ((1, 3, 4), (6, 4, 5)),
+    ((6, 1, 3, 4), (2, 4, 5)),
+    ((2, 1, 3, 4), (1, 5, 4, 2)),
+]
+MATMULS = {
+    "torch.matmul": lambda a, b: torch.matmul(a, b),
+    "keywords": lambda a, b: torch.matmul(input=a, other=b),
+    "Tensor.matmul": lambda a, b: a.matmul(other=b),
+    "@": lambda a, b: a @ b,
+    "__rmatmul__": lambda a, b: b.__rmatmul__(a),  # what `a @ b` calls when `a` declines
+}
+
+
+@pytest.mark.parametrize("how", MATMULS)
+@pytest.mark.parametrize(
+    "a, b", MATMUL_SHAPES, ids=[f"{a}@{b}".replace(" ", "") for a, b in MATMUL_SHAPES]
+)
+def test_matmul_is_counted_at_the_torch_level_as_below_it(monkeypatch, a, b, how):
+    """A 1-D operand is a row on the left and a column on the right; batch dims broadcast."""
+    model = Calls(MATMULS[how], b)  # input @ weight
+    _counted_at_the_torch_level(monkeypatch, model, rand(*a))
+
+
+def test_the_matmul_formula_reads_1d_operands_as_row_and_column():
+    formula = current_catalogue().classify_function(torch.matmul)
+    for a, b in MATMUL_SHAPES:
+        row = (1, *a) if len(a) == 1 else a
+        column = (*b, 1) if len(b) == 1 else b
+        batch = torch.broadcast_shapes(row[:-2], column[:-2]).numel()
+        expected = batch * row[-2] * row[-1] * column[-1]
+        assert formula((torch.zeros(a), torch.zeros(b)), {}, None) == expected, (a, b)
+    rmatmul = current_catalogue().classify_function(torch.Tensor.__rmatmul__)
+    assert rmatmul((torch.zeros(4, 5), torch.zeros(3, 4)), {}, None) == 3 * 4 * 5  # other @ self
+
+
+def _labels(logits: torch.Tensor) -> torch.Tensor:
+    return torch.tensor([[0, 1, 2], [3, 4, 1]])
+
+
+def _with_grad_off(y: torch.Tensor) -> torch.Tensor:
+    with torch.set_grad_enabled(False):
+        return y + 1
+
+
+# Calls that a Hugging Face model makes and that do no multiply-accumulates below.
+FREE_CALLS = {
+    "tensor": lambda y: torch.tensor(2.0) * y,
+    "as_tensor": lambda y: torch.as_tensor([[[1]], [[2]]], dtype=torch.float64) * y,
+    "as_tensor_of_a_tensor": lambda y: torch.as_tensor(y, dtype=torch.float64),
+    "from_numpy": lambda y: torch.from_numpy(np.ones(5, dtype=np.float32)) * y,
+    "isin": lambda y: torch.isin(y.round(), torch.tensor([0.0, 1.0])),
+    "set_grad_enabled": _with_grad_off,
+    "type": lambda y: (y.type(torch.float64), y.type()),
+    "bool_float_int_complex": lambda y: (
+        bool(y.any()),
+        float(y[0, 0, 0]),
+        int(y[0, 0, 0]),
+        complex(y[0, 0, 0]),
+    ),
+    "cross_entropy": lambda y: F.cross_entropy(y.transpose(1, 2), _labels(y)),
+    "cross_entropy_options": lambda y: F.cross_entropy(
+        y.transpose(1, 2),
+        _labels(y),
+        torch.ones(5),
+        ignore_index=1,
+        reduction="sum",
+        label_smoothing=0.1,
+    ),
+    "cross_entropy_of_probabilities": lambda y: F.cross_entropy(
+        y.transpose(1, 2), y.transpose(1, 2).softmax(1)
+    ),
+    "cross_entropy_flat": lambda y: F.cross_entropy(
+        y.flatten(0, 1), _labels(y).flatten(), reduction="none"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FREE_CALLS)
+def test_calls_free_of_mult_adds_run_at_the_torch_level_as_below_it(monkeypatch, case):
+    free = FREE_CALLS[case]
+    model = Calls(lambda x, w: free(F.linear(x, w)), (5, 4))  # counted at the torch level
+    _counted_at_the_torch_level(monkeypatch, model, rand(2, 3, 4))
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_a_language_model_summary_runs_nothing_at_the_aten_level(audit, monkeypatch, attention):
+    """GPT-2's attention, matrix products, scalar tensors and loss: each counted (or known
+    free) where it is called, with the numbers counting every aten operator gives."""
+    config = transformers.GPT2Config(
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        vocab_size=50,
+        n_positions=16,
+        bos_token_id=0,
+        eos_token_id=0,
+        attn_implementation=attention,
+    )
+    model = audit(transformers.GPT2LMHeadModel(config).eval())
+    tokens = torch.arange(8).reshape(1, 8)
+    _counted_at_the_torch_level(monkeypatch, model, input_ids=tokens, labels=tokens)
 
 
 # Every standard leaf counted from its shapes, with the variants that change its forward.
