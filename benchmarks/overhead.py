@@ -36,6 +36,7 @@ import argparse
 import importlib
 import importlib.util
 import platform
+import random
 import statistics
 import sys
 import time
@@ -162,15 +163,25 @@ def contenders(
 def timed(
     fns: dict[str, Callable[[], object]], repeat: int, clock: Callable[[], float]
 ) -> dict[str, list[float]]:
-    """Interleaved rounds after two warm-ups each."""
+    """Interleaved rounds after two warm-ups each, each round in its own shuffled order.
+
+    A contender's time depends on which one ran just before it: with one fixed
+    order, the same code measured 10-20 % slower right after the floor than right
+    after another summary. A fixed order turned by one each round keeps those
+    neighbours; a shuffled order (seeded: runs repeat) gives each contender every
+    neighbour and place.
+    """
     for fn in fns.values():
         fn()
         fn()
+    order = list(fns)
+    shuffle = random.Random(0).shuffle
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeat):
-        for key, fn in fns.items():
+        shuffle(order)
+        for key in order:
             start = clock()
-            fn()
+            fns[key]()
             times[key].append(clock() - start)
     return times
 

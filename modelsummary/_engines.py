@@ -108,7 +108,7 @@ def resting_params(modules: Iterable[nn.Module]) -> dict[tuple[int, str], torch.
     if "torch.distributed.fsdp" not in sys.modules:
         return found
     for module in modules:
-        if getattr(type(module), "_get_fsdp_state", None) is None:
+        if not is_fsdp_class(type(module)):
             continue
         try:  # private records of FSDP2: read what is there, skip what is not
             state: Any = module._get_fsdp_state()  # type: ignore[operator]
@@ -122,6 +122,17 @@ def resting_params(modules: Iterable[nn.Module]) -> dict[tuple[int, str], torch.
         except (AttributeError, AssertionError, RuntimeError):
             continue
     return found
+
+
+def is_fsdp_class(cls: type) -> bool:
+    """Whether ``cls`` is a class FSDP2's ``fully_shard`` made (its instances keep FSDP
+    state, and maybe parameters apart: see `resting_params()`).
+
+    Examples:
+        >>> is_fsdp_class(nn.Linear)
+        False
+    """
+    return getattr(cls, "_get_fsdp_state", None) is not None
 
 
 def _is_dtensor(t: torch.Tensor) -> bool:

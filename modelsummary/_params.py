@@ -150,39 +150,36 @@ class ParamResolver:
 
     def __init__(self, modules: Iterable[nn.Module]) -> None:
         self.keys: dict[int, int] = {}
-        self._slots: list[tuple[dict[str, Any], str, int]] = []
-        """``(module._parameters, name, key)`` of every registration."""
-        self._buffers: set[int] = set()
+        self._slots: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        """``(module._parameters, a copy as registered)`` of every module with
+        parameters: which slot held which registered parameter."""
+        self._buffers: dict[int, torch.Tensor] = {}
+        """The registered buffers by id (and their meta stand-ins' ids), held so that
+        their ids stay theirs even when an engine drops one from its slot during the
+        pass (``registered`` holds the parameters)."""
         self.registered: list[torch.Tensor] = []
         """The registered parameter tensors, indexed by key (as they rest between passes:
         a sharded ``DTensor``, an empty ZeRO-3 partition, an offloaded ``meta`` tensor)."""
-        self._held: list[torch.Tensor] = []
-        """The registered parameters and buffers, held so that their ids stay theirs
-        even when an engine drops one from its slot during the pass."""
         self._aliases: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         """``{id(alias): (alias, parameter)}``, held so their ids stay theirs."""
         self._learned: list[weakref.ref[torch.Tensor]] = []
         self._strangers: dict[int, weakref.ref[torch.Tensor]] = {}
         """Parameters a rescan did not find in any slot, not to rescan for again."""
-        keys, slots, held, buffers = self.keys, self._slots, self._held, self._buffers
+        keys, slots, buffers = self.keys, self._slots, self._buffers
         registered = self.registered
         for module in modules:  # plain loops: this runs before every summary
             params = module._parameters
             if params:
-                for name, p in params.items():
-                    if p is None:
-                        continue
-                    key = keys.get(id(p))
-                    if key is None:
-                        key = keys[id(p)] = len(registered)
-                        held.append(p)
+                registration = dict(params)
+                slots.append((params, registration))
+                for p in registration.values():
+                    if p is not None and id(p) not in keys:
+                        keys[id(p)] = len(registered)
                         registered.append(p)
-                    slots.append((params, name, key))
             if module._buffers:
                 for b in module._buffers.values():
-                    if b is not None and id(b) not in buffers:
-                        buffers.add(id(b))
-                        held.append(b)
+                    if b is not None:
+                        buffers[id(b)] = b
 
     def key_of(self, t: torch.Tensor) -> int | None:
         """The key of the parameter ``t`` is or stands for, else ``None``.
@@ -266,14 +263,17 @@ class ParamResolver:
         """
         learned = 0
         keys = self.keys
-        for slots, name, key in self._slots:
-            try:  # a dict, or TorchScript's slot wrapper (no .get())
-                t = slots[name]
-            except (KeyError, RuntimeError):  # deleted from its module since
-                continue
-            if t is not None and id(t) not in keys:
-                self.learn(t, key)
-                learned += 1
+        for slots, registration in self._slots:
+            for name, original in registration.items():
+                if original is None:
+                    continue
+                try:  # a dict, or TorchScript's slot wrapper (no .get())
+                    t = slots[name]
+                except (KeyError, RuntimeError):  # deleted from its module since
+                    continue
+                if t is not None and id(t) not in keys:
+                    self.learn(t, keys[id(original)])
+                    learned += 1
         if learned:
             self._strangers.clear()  # one of them may be in a slot now
         return learned
@@ -324,7 +324,7 @@ class ParamResolver:
             if key is not None:
                 self.keys[stand_in_id] = key
             elif id(original) in self._buffers:
-                self._buffers.add(stand_in_id)
+                self._buffers[stand_in_id] = original
 
     def note_alias(self, t: Any, alias: Any) -> None:
         """Remember that ``alias`` (``t.data``, ``t.detach()``) shares a parameter's

@@ -53,7 +53,7 @@ from torch.utils.hooks import RemovableHandle
 
 from ._calls import CallFrame, CallStack
 from ._catalogue import Catalogue
-from ._engines import param_facts, replicas, resting_params
+from ._engines import is_fsdp_class, param_facts, replicas, resting_params
 from ._flops import LeafFormula
 from ._macs import FORMULA_ERRORS, MacCounter
 from ._meters import SavedTensorMeter, StorageCounter
@@ -256,19 +256,26 @@ class Tracer:
         self._own_hooks: list[nn.Module] = []
         """Recorded modules with forward hooks of their own."""
         watched = self._watched
-        formulas: dict[type, LeafFormula | None] = {}
+        classes: dict[type, tuple[LeafFormula | None, bool]] = {}
+        """``{class: (its leaf formula, whether it is TorchScript)}``"""
         compiled = False
+        self._fsdp = False
+        """Whether FSDP2 manages a module (which may keep parameters apart)."""
         self._masked: dict[int, tuple[str, int]] = {}
         """``{id(parameter): (name, elements its pruning mask zeroes)}``, read before the pass:
         on the meta device the pass's stand-ins hold no values."""
         for path, module in self._modules:  # one pass: this runs before every summary
-            if module._buffers:  # pruning keeps its masks as buffers
-                self._read_masks(path, module)
             cls = type(module)
-            if cls not in formulas:
-                formulas[cls] = self.macs.leaf_formula(cls)
+            facts = classes.get(cls)
+            if facts is None:  # what a class tells, once per class
+                scripted = issubclass(cls, torch.jit.ScriptModule)
+                facts = classes[cls] = (self.macs.leaf_formula(cls), scripted)
                 compiled = compiled or cls.__name__ == "OptimizedModule"
-            if isinstance(module, torch.jit.ScriptModule):
+                self._fsdp = self._fsdp or is_fsdp_class(cls)
+            formula, scripted = facts
+            if scripted:
+                if module._buffers:
+                    self._read_masks(path, module)
                 if path.rpartition(".")[0] not in self._untraced or path == "":
                     self._scripts[id(module)] = module
                     watched[id(module)] = (path, None)
@@ -276,12 +283,16 @@ class Tracer:
                         self._own_hooks.append(module)
                 self._untraced.add(path)
                 continue
-            if module._forward_pre_hooks or module._forward_hooks:
+            # The module's own slots, from one look-up: each attribute read of a module
+            # passes through the class's __getattr__ hook first.
+            state = module.__dict__
+            if state["_buffers"]:  # pruning keeps its masks as buffers
+                self._read_masks(path, module)
+            if state["_forward_pre_hooks"] or state["_forward_hooks"]:
                 watched[id(module)] = (path, None)
-                if module._forward_hooks:
+                if state["_forward_hooks"]:
                     self._own_hooks.append(module)
                 continue
-            formula = formulas[cls]
             watched[id(module)] = (
                 path,
                 None if formula is None else self._leaf(formula, module, path),
@@ -399,11 +410,11 @@ class Tracer:
         return formula, uses
 
     def _read_masks(self, path: str, module: nn.Module) -> None:
-        prefix = f"{path}." if path else ""
         for name, p in module._parameters.items():
-            zeros = _mask_zeros(module, name)
-            if zeros is not None:  # a tied parameter: under the first name it has
-                self._masked.setdefault(id(p), (prefix + name, zeros))
+            if name.endswith("_orig"):
+                zeros = _mask_zeros(module, name)
+                if zeros is not None:  # a tied parameter: under the first name it has
+                    self._masked.setdefault(id(p), (f"{path}.{name}" if path else name, zeros))
 
     def _hook_each_module(self) -> None:
         for module in self.modules:
@@ -493,9 +504,8 @@ class Tracer:
         params: dict[int, ParamInfo] = {}
         buffers: dict[int, BufferInfo] = {}
         modules: list[ModuleInfo] = []
-        # (generators: read only under a process group, or once FSDP is imported)
-        copies = replicas(module for _, module in self._modules)
-        resting = resting_params(module for _, module in self._modules)
+        copies = replicas(module for _, module in self._modules)  # read under a process group
+        resting = resting_params(module for _, module in self._modules) if self._fsdp else {}
         for path, module in self._modules:
             prefix = f"{path}." if path else ""
             own: list[tuple[str, int]] = []
@@ -510,9 +520,10 @@ class Tracer:
                 own.append((name, key))
                 if key in params:
                     continue
-                rest = resting.get((id(module), name)) if resting else None
-                t = registered[key] if rest is None else rest
-                if type(t) is nn.Parameter and not copies and not t.__dict__ and not t.is_meta:
+                t = registered[key]
+                if resting:
+                    t = resting.get((id(module), name), t)
+                if type(t) is nn.Parameter and not t.__dict__ and not t.is_meta and not copies:
                     numel = t.numel()  # a plain parameter: the fast path
                     params[key] = ParamInfo(  # positional: key, name, numel, nbytes, ...
                         key,

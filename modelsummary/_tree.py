@@ -829,16 +829,9 @@ class _Rows:
         return built[root.path]
 
     def node(self, info: ModuleInfo, depth: int, children: tuple[SummaryNode, ...]) -> SummaryNode:
-        """The row of one module, its children's rows given.
-
-        Each field is computed into a local of the field's own name and passed by
-        position in field order, which ``test_tree.py`` checks against
-        `dataclasses.fields()`: Python compiles a call with more than 15 keyword
-        arguments to a dict built per call, which made every row cost half as much again.
-        """
-        path, type_name = info.path, info.type_name
+        """The row of one module, its children's rows given."""
+        path = info.path
         records = self.calls.get(path, ())
-        calls = len(records)
         mult_adds = comm_bytes = 0
         for record in records:
             mult_adds += record.mult_adds
@@ -861,40 +854,32 @@ class _Rows:
             subtree_mult_adds += child.subtree_mult_adds
             subtree_comm_bytes += child.subtree_comm_bytes
         first = records[0] if records else None
-        inputs = None if first is None else first.inputs
-        output = None if first is None or first.raised else first.output
-        param_names = tuple([p.name for p in carried]) if carried else ()
-        used_by = self.used_by(path, carried) if carried and not records else ()
-        buffers, kernel_size, traced = info.buffer_numel, info.kernel_size, info.traced
-        groups = info.groups
-        time_s = self.times.get(path) if self.times else None
-        variants = _variants(records) if calls > 1 else ()
         return SummaryNode(
-            path,
-            type_name,
-            depth,
-            calls,
-            inputs,
-            output,
-            num_params,
-            param_names,
-            trainable_params,
-            param_bytes,
-            shared,
-            used_by,
-            buffers,
-            mult_adds,
-            kernel_size,
-            traced,
-            time_s,
-            subtree_params,
-            subtree_trainable,
-            subtree_mult_adds,
-            children,
-            variants,
-            groups,
-            comm_bytes,
-            subtree_comm_bytes,
+            path=path,
+            type_name=info.type_name,
+            depth=depth,
+            calls=len(records),
+            inputs=None if first is None else first.inputs,
+            output=None if first is None or first.raised else first.output,
+            num_params=num_params,
+            param_names=tuple([p.name for p in carried]) if carried else (),
+            trainable_params=trainable_params,
+            param_bytes=param_bytes,
+            shared=shared,
+            used_by=self.used_by(path, carried) if carried and not records else (),
+            buffers=info.buffer_numel,
+            mult_adds=mult_adds,
+            kernel_size=info.kernel_size,
+            traced=info.traced,
+            time_s=self.times.get(path) if self.times else None,
+            subtree_params=subtree_params,
+            subtree_trainable=subtree_trainable,
+            subtree_mult_adds=subtree_mult_adds,
+            children=children,
+            variants=_variants(records) if len(records) > 1 else (),
+            groups=info.groups,
+            comm_bytes=comm_bytes,
+            subtree_comm_bytes=subtree_comm_bytes,
         )
 
     def row_params(self, info: ModuleInfo) -> tuple[list[ParamInfo], tuple[SharedParam, ...]]:

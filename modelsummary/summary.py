@@ -208,6 +208,8 @@ def summary(
             hooked=hooked is not None,
         )
         tree = build_tree(trace, replace(run, ranks=ranks))
+        # Freed while the collector is paused: it resumes with only the tree to look at.
+        del trace
     result = ModelSummary(tree, options, input_size=shapes)
     if verbose:
         print(result)

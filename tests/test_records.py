@@ -86,3 +86,33 @@ def test_direct_init_refuses_default_factories():
 
     with pytest.raises(TypeError, match="plain defaults only"):
         direct_init(Listy)
+
+
+@pytest.mark.parametrize("cls", DIRECT, ids=lambda c: c.__name__)
+def test_direct_init_leaves_an_instance_of_the_class_itself(cls):
+    record = cls(*_values(cls).values())
+    assert type(record) is cls and isinstance(record, cls)
+    assert type(copy.copy(record)) is cls and type(dataclasses.replace(record)) is cls
+
+
+def test_direct_init_fills_an_instance_of_a_subclass_through_the_descriptors():
+    @direct_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Point:
+        x: int
+        y: int = 0
+
+    class Named(Point):  # no __slots__: a __dict__, another layout
+        def label(self) -> str:
+            return f"({self.x}, {self.y})"
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Spatial(Point):
+        z: int = 0
+
+    named = Named(1, y=2)
+    assert type(named) is Named and named.label() == "(1, 2)"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        named.x = 5
+    spatial = Spatial(1, 2, 3)  # its own generated __init__
+    assert type(spatial) is Spatial and (spatial.x, spatial.y, spatial.z) == (1, 2, 3)

@@ -244,19 +244,17 @@ def test_a_child_that_never_ran_takes_its_place_from_what_it_holds():
     assert root.children[0].calls == 0
 
 
-def test_rows_pass_each_field_by_its_own_name_in_field_order():
-    """The row builder passes SummaryNode's fields by position (a call with more than 15
-    keywords costs a dict per row); each argument is a local named after its field, and
-    this keeps the order the dataclass's."""
+def test_rows_pass_every_field_by_keyword():
+    """The row builder names each of SummaryNode's fields: none by position, none left
+    to its default (a field added later must be filled in, not silently defaulted)."""
     source = textwrap.dedent(inspect.getsource(_tree._Rows.node))
     (build,) = [
         n
         for n in ast.walk(ast.parse(source))
         if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "SummaryNode"
     ]
-    assert not build.keywords
-    names = [arg.id if isinstance(arg, ast.Name) else ast.dump(arg) for arg in build.args]
-    assert names == [f.name for f in dataclasses.fields(SummaryNode)]
+    assert not build.args
+    assert [k.arg for k in build.keywords] == [f.name for f in dataclasses.fields(SummaryNode)]
 
 
 def test_every_field_of_a_row_lands_in_its_place():
