@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -116,7 +117,9 @@ def cuda_peak(fn: Callable[[], object], device: torch.device) -> str:
 def timed(
     fns: dict[str, Callable[[], object]], repeat: int, faults: dict[str, list[int]] | None = None
 ) -> dict[str, list[float]]:
-    """Interleaved runs after one warm-up each, so drift hits every contender alike.
+    """Interleaved runs after one warm-up each, so drift hits every contender alike;
+    each round in its own shuffled (seeded) order, since a run's time depends on the
+    one just before it (see ``overhead.py``).
 
     With ``faults``, also the minor page faults of each run: memory the run had
     to fault in afresh (a bare forward in a steady state reuses its memory: 0).
@@ -124,8 +127,11 @@ def timed(
     for fn in fns.values():
         fn()
     times: dict[str, list[float]] = {k: [] for k in fns}
+    order = list(fns.items())
+    shuffle = random.Random(0).shuffle
     for _ in range(repeat):
-        for key, fn in fns.items():
+        shuffle(order)
+        for key, fn in order:
             before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             fn()

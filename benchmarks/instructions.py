@@ -1,0 +1,157 @@
+"""Machine instructions of a summary beyond a bare forward pass, counted by callgrind.
+
+On a shared machine the wall clock of one summary drifts by 10 % or more between
+runs, and even interleaved rounds leave a few per cent of doubt; the number of
+instructions executed does not drift. This script runs, for each model of
+``benchmarks/overhead.py`` (tiny inputs: what a summary adds matters, not the
+compute), a bare ``no_grad`` forward pass and ``summary()``, three times each, with
+callgrind's instrumentation switched on only around those calls, for this checkout
+and, with ``--baseline``, for another one in the same process. It prints the
+instructions per call and the summary's overhead (summary less bare pass) side by
+side. Instructions are not time (memory stalls differ), so confirm a change with
+``overhead.py`` too; but a change that adds instructions is slower.
+
+Usage (valgrind must run it; importing torch takes about half a minute there):
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/tmp/cg.out \\
+        python benchmarks/instructions.py --out /tmp/cg.out --baseline /path/to/old/checkout
+
+``--phases`` adds the tracer's parts (``init``: building the ``Tracer``; ``pass``: the
+traced forward pass; ``finish``: the trace; ``tree``: ``build_tree()``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from overhead import ROOT, build, load_as
+
+REPEAT = 3
+
+
+def control(*args: str) -> None:
+    """Tell the callgrind instance running this process what to do."""
+    done = subprocess.run(
+        ["callgrind_control", *args, str(os.getpid())], capture_output=True, text=True
+    )
+    if done.returncode or "not detected" in done.stdout + done.stderr:
+        raise RuntimeError(f"callgrind_control {' '.join(args)}: {done.stdout}{done.stderr}")
+
+
+def counted(label: str, fn: Callable[[], object]) -> None:
+    """Run ``fn`` twice to warm up, then ``REPEAT`` times counted, and dump the count."""
+    fn()
+    fn()
+    control("--zero")
+    control("--instr=on")
+    for _ in range(REPEAT):
+        fn()
+    control("--instr=off")
+    control(f"--dump={label}")
+
+
+def contenders(package: Any, model: torch.nn.Module, data: Any) -> dict[str, Callable[[], object]]:
+    """The calls to count for one checkout's package."""
+    name = package.__name__
+    tracer = importlib.import_module(f"{name}._tracer")
+    tree = importlib.import_module(f"{name}._tree")
+    records = importlib.import_module(f"{name}._records")
+
+    def forward() -> object:
+        return model(**data) if isinstance(data, dict) else model(data)
+
+    def bare() -> object:
+        with torch.no_grad():
+            return forward()
+
+    def traced() -> Any:
+        t = tracer.Tracer(model)
+        with torch.no_grad(), t:
+            forward()
+        return t
+
+    done = traced()
+    trace = done.finish()
+    # an older checkout's build_tree() took the trace alone
+    tree_args = (trace, records.PassInfo()) if hasattr(records, "PassInfo") else (trace,)
+    return {
+        "bare": bare,
+        "summary": lambda: package.summary(model, input_data=data, verbose=0),
+        "init": lambda: tracer.Tracer(model),
+        "traced": traced,  # init and pass: the table shows the pass alone
+        "finish": done.finish,
+        "tree": lambda: tree.build_tree(*tree_args),
+    }
+
+
+def totals(out: str) -> dict[str, float]:
+    """``{label: instructions per call}`` from the dumps callgrind wrote."""
+    found: dict[str, float] = {}
+    for path in Path(out).parent.glob(f"{Path(out).name}.*"):
+        label = total = None
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith("desc: Trigger: "):  # "... dump <label>"
+                label = line.rsplit(" ", 1)[-1]
+            elif line.startswith("totals:"):
+                total = int(line.split()[1])
+        if label and total is not None:
+            found[label] = total / REPEAT
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="valgrind's --callgrind-out-file")
+    parser.add_argument("--baseline", help="another checkout to count side by side")
+    parser.add_argument("--models", nargs="*", default=["resnet50", "gpt2", "linears"])
+    parser.add_argument("--phases", action="store_true", help="also count the tracer's parts")
+    opts = parser.parse_args()
+    try:
+        control("--instr=off")
+    except (OSError, RuntimeError):
+        sys.exit("run this under valgrind --tool=callgrind --instr-atstart=no (see --help)")
+    for old in Path(opts.out).parent.glob(f"{Path(opts.out).name}.*"):
+        old.unlink()
+    torch.set_num_threads(1)
+    sys.path.insert(0, str(ROOT))
+    packages = {"modelsummary": importlib.import_module("modelsummary")}
+    if opts.baseline:
+        packages["baseline"] = load_as("modelsummary_baseline", opts.baseline)
+    kinds = ["bare", "summary", *(["init", "traced", "finish", "tree"] if opts.phases else [])]
+    for model_name in opts.models:
+        model, data = build(model_name)
+        model.eval()
+        for key, package in packages.items():
+            calls = contenders(package, model, data)
+            for kind in kinds:
+                counted(f"{model_name}/{kind}/{key}", calls[kind])
+    counts = totals(opts.out)
+    names = list(packages)
+    python = sys.version.split()[0]
+    print(f"Instructions per call (millions), {REPEAT} calls each, Python {python}.\n")
+    print(f"| model | call | {' | '.join(names)} |" + (" ratio |" if len(names) > 1 else ""))
+    print("|---|---|" + "---|" * (len(names) + (len(names) > 1)))
+    for model_name in opts.models:
+        rows = {kind: [counts[f"{model_name}/{kind}/{k}"] for k in names] for kind in kinds}
+        rows["overhead"] = [s - b for s, b in zip(rows["summary"], rows["bare"], strict=True)]
+        if opts.phases:
+            traced = rows.pop("traced")
+            # the traced pass without building the tracer (the forward's compute included)
+            rows["pass"] = [t - i for t, i in zip(traced, rows["init"], strict=True)]
+        for kind, values in rows.items():
+            cells = " | ".join(f"{v / 1e6:.1f}" for v in values)
+            ratio = f" {values[0] / values[1]:.3f} |" if len(values) > 1 and values[1] else ""
+            print(f"| {model_name} | {kind} | {cells} |" + ratio)
+
+
+if __name__ == "__main__":
+    main()
