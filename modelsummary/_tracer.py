@@ -59,7 +59,7 @@ from ._macs import FORMULA_ERRORS, MacCounter
 from ._meters import SavedTensorMeter, StorageCounter
 from ._params import ParamResolver, ParamUses
 from ._records import BufferInfo, ModuleInfo, ParamInfo, Trace
-from ._values import dtype_name, iter_tensors
+from ._values import DTYPE_NAMES, dtype_name, iter_tensors
 
 
 def unique_modules(
@@ -452,7 +452,7 @@ class Tracer:
             # A standard leaf (see _leaf) called on one plain tensor: its
             # parameters and MACs are known from its shapes, so its operators need not
             # pass through the mode (the bulk of a CNN's calls).
-            if len(args) == 1 and type(args[0]) is torch.Tensor:
+            if len(args) == 1 and type(args[0]) is _Tensor:
                 frame.leaf = leaf
                 frame.suspended = suspension = _no_torch_function()
                 suspension.__enter__()
@@ -501,6 +501,7 @@ class Tracer:
         # left another tensor in its slot (accelerate's meta tensor, FSDP2's gathered
         # one), and only the engine's records say what this rank holds (_engines).
         keys, registered = self.params.keys, self.params.registered
+        dtype_names = DTYPE_NAMES  # dtype_name()'s own table, without a call per parameter
         params: dict[int, ParamInfo] = {}
         buffers: dict[int, BufferInfo] = {}
         modules: list[ModuleInfo] = []
@@ -531,7 +532,7 @@ class Tracer:
                         numel,
                         numel * t.element_size(),  # nbytes
                         t.requires_grad,  # trainable
-                        dtype_name(t.dtype),
+                        dtype_names.get(t.dtype) or dtype_name(t.dtype),
                     )
                     continue
                 facts = param_facts(t, module, name, copies)

@@ -427,8 +427,11 @@ def _totals(
         if p.trainable:
             trainable += p.numel
     param_bytes = 0
+    placed = False  # an engine's placement on any parameter (the usual case: none)
     for p in trace.params:
         param_bytes += p.nbytes
+        if p.local_nbytes is not None or p.placement:
+            placed = True
     mult_adds = comm_bytes = 0
     for call in trace.calls:
         mult_adds += call.mult_adds
@@ -448,8 +451,8 @@ def _totals(
         optimizer_bytes=0 if training is None else training.optimizer_bytes,
         saved_bytes=0 if training is None else training.saved_bytes,
         peak_bytes=run.peak_bytes,
-        local_param_bytes=_local_bytes(trace.params),
-        placements=_placements(trace.params),
+        local_param_bytes=_local_bytes(trace.params) if placed else None,
+        placements=_placements(trace.params) if placed else (),
         comm_bytes=comm_bytes,
         rank=None if run.ranks is None else run.ranks[0],
         world_size=None if run.ranks is None else run.ranks[1],

@@ -121,13 +121,17 @@ def dtype_name(dtype: torch.dtype) -> str:
         >>> dtype_name(torch.bfloat16)
         'bfloat16'
     """
-    name = _DTYPE_NAMES.get(dtype)
-    if name is None:
-        name = _DTYPE_NAMES[dtype] = str(dtype).removeprefix("torch.")
-    return name
+    name = DTYPE_NAMES.get(dtype)
+    return str(dtype).removeprefix("torch.") if name is None else name
 
 
-_DTYPE_NAMES: dict[torch.dtype, str] = {}
+DTYPE_NAMES: dict[torch.dtype, str] = {
+    dtype: str(dtype).removeprefix("torch.")
+    for dtype in vars(torch).values()
+    if isinstance(dtype, torch.dtype)
+}
+"""Every dtype the installed torch names, by dtype: `dtype_name()`'s table, for loops
+that look names up without a call each."""
 
 
 def tensor_nbytes(t: torch.Tensor) -> int:
