@@ -4,8 +4,9 @@ Pruning keeps each pruned tensor dense, as the parameter ``NAME_orig``, beside a
 0/1 buffer ``NAME_mask``; a forward pre-hook computes ``NAME = NAME_orig * NAME_mask``.
 The model holds (and the pass uses) the dense tensor, so the parameter counts stay
 dense; the masks say how many elements are left, which torchinfo reports as its
-parameter count. The tracer reads the masks while it walks the modules after the
-pass (`Trace.masked`); what is here is pure and works on the summary tree.
+parameter count. The tracer reads the masks in its walk of the modules before the
+pass, while they hold their values also for a pass on meta (`Trace.masked`); what is
+here is pure and works on the summary tree.
 
 Examples:
     >>> import torch

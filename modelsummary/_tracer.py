@@ -411,10 +411,9 @@ class Tracer:
 
     def _read_masks(self, path: str, module: nn.Module) -> None:
         for name, p in module._parameters.items():
-            if name.endswith("_orig"):
-                zeros = _mask_zeros(module, name)
-                if zeros is not None:  # a tied parameter: under the first name it has
-                    self._masked.setdefault(id(p), (f"{path}.{name}" if path else name, zeros))
+            zeros = _mask_zeros(module, name)
+            if zeros is not None:  # a tied parameter: under the first name it has
+                self._masked.setdefault(id(p), (f"{path}.{name}" if path else name, zeros))
 
     def _hook_each_module(self) -> None:
         for module in self.modules:
