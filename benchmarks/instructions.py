@@ -16,7 +16,10 @@ Usage (valgrind must run it; importing torch takes about half a minute there):
         python benchmarks/instructions.py --out /tmp/cg.out --baseline /path/to/old/checkout
 
 ``--phases`` adds the tracer's parts (``init``: building the ``Tracer``; ``pass``: the
-traced forward pass; ``finish``: the trace; ``tree``: ``build_tree()``).
+traced forward pass; ``finish``: the trace; ``tree``: ``build_tree()``). A second table
+gives the overheads as multiples of the instrumentation floor's, beside the reference
+tracer's (``least`` in ``overhead.py``: what a tracer that only records each call's
+output shape adds).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import overhead
 from overhead import ROOT, build, load_as
 
 REPEAT = 3
@@ -130,6 +134,9 @@ def main() -> None:
     for model_name in opts.models:
         model, data = build(model_name)
         model.eval()
+        reference = overhead.contenders(model, data, packages["modelsummary"].summary)
+        for kind in ("floor", "least"):
+            counted(f"{model_name}/{kind}/reference", reference[kind])
         for key, package in packages.items():
             calls = contenders(package, model, data)
             for kind in kinds:
@@ -140,9 +147,11 @@ def main() -> None:
     print(f"Instructions per call (millions), {REPEAT} calls each, Python {python}.\n")
     print(f"| model | call | {' | '.join(names)} |" + (" ratio |" if len(names) > 1 else ""))
     print("|---|---|" + "---|" * (len(names) + (len(names) > 1)))
+    overheads: dict[str, list[float]] = {}
     for model_name in opts.models:
         rows = {kind: [counts[f"{model_name}/{kind}/{k}"] for k in names] for kind in kinds}
         rows["overhead"] = [s - b for s, b in zip(rows["summary"], rows["bare"], strict=True)]
+        overheads[model_name] = rows["overhead"]
         if opts.phases:
             traced = rows.pop("traced")
             # the traced pass without building the tracer (the forward's compute included)
@@ -151,6 +160,14 @@ def main() -> None:
             cells = " | ".join(f"{v / 1e6:.1f}" for v in values)
             ratio = f" {values[0] / values[1]:.3f} |" if len(values) > 1 and values[1] else ""
             print(f"| {model_name} | {kind} | {cells} |" + ratio)
+    print("\nOverheads over the bare pass as multiples of the floor's.\n")
+    print(f"| model | least | {' | '.join(names)} |")
+    print("|---|---|" + "---|" * len(names))
+    for model_name, summaries in overheads.items():
+        bare = counts[f"{model_name}/bare/{names[0]}"]
+        floor = counts[f"{model_name}/floor/reference"] - bare
+        extra = [counts[f"{model_name}/least/reference"] - bare, *summaries]
+        print(f"| {model_name} | " + " | ".join(f"{e / floor:.2f}×" for e in extra) + " |")
 
 
 if __name__ == "__main__":

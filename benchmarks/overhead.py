@@ -8,6 +8,11 @@ script times, interleaved in one run with one torch thread:
 
 * ``bare``: a ``no_grad`` forward pass;
 * ``floor``: the same pass under the no-op hooks and mode;
+* ``least``: the least a tracer of this kind does to print a table at all: its
+  post-hook keeps each call's module and output shape, its mode looks each operator
+  up once in a dict (where a summary finds its formula), and one small record is
+  made per call afterwards. Its multiple of the floor is a lower bound for any such
+  tracer; a summary also counts parameters, uses, bytes and mult-adds;
 * ``modelsummary``: ``summary(model, input_data=..., verbose=0)``;
 * ``torchinfo``: ``torchinfo.summary(model, input_data=..., verbose=0)``;
 
@@ -40,7 +45,8 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +77,50 @@ def _pre(module: nn.Module, args: tuple[Any, ...]) -> None:
 
 def _post(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
     return None
+
+
+@contextmanager
+def instrumented(post: Callable[..., None], mode: TorchFunctionMode) -> Iterator[None]:
+    """Process-wide module hooks (the no-op pre-hook and ``post``) and ``mode``, for the body."""
+    pre = module_hooks.register_module_forward_pre_hook(_pre)
+    hook = module_hooks.register_module_forward_hook(post, with_kwargs=True, always_call=True)
+    try:
+        with mode:
+            yield
+    finally:
+        pre.remove()
+        hook.remove()
+        getattr(module_hooks, "_global_forward_hooks_with_kwargs", {}).pop(hook.id, None)
+
+
+class LookupMode(TorchFunctionMode):
+    """A torch-function mode that looks the operator up once, then runs the call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kinds: dict[Any, None] = {}
+
+    def __torch_function__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        self.kinds.get(func)
+        return func(*args, **(kwargs or {}))
+
+
+def least(forward: Callable[[], object]) -> list[dict[str, Any]]:
+    """``forward()`` under the reference tracer (``least`` above): one record per call."""
+    seen: list[tuple[nn.Module, tuple[int, ...] | None]] = []
+
+    def post(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
+        seen.append((module, tuple(out.shape) if isinstance(out, torch.Tensor) else None))
+
+    with instrumented(post, LookupMode()):
+        forward()
+    return [{"type": type(m).__name__, "output": shape} for m, shape in seen]
 
 
 def build(name: str) -> tuple[nn.Module, Any]:
@@ -138,20 +188,14 @@ def contenders(
             return model(**data) if isinstance(data, dict) else model(data)
 
     def floor() -> object:
-        pre = module_hooks.register_module_forward_pre_hook(_pre)
-        post = module_hooks.register_module_forward_hook(_post, with_kwargs=True, always_call=True)
-        try:
-            with NoOpMode():
-                return bare()
-        finally:
-            pre.remove()
-            post.remove()
-            getattr(module_hooks, "_global_forward_hooks_with_kwargs", {}).pop(post.id, None)
+        with instrumented(_post, NoOpMode()):
+            return bare()
 
     cpu = torch.device("cpu")
     fns: dict[str, Callable[[], object]] = {
         "bare": bare,
         "floor": floor,
+        "least": lambda: least(bare),
         "modelsummary": lambda: summary(model, input_data=data, verbose=0),
     }
     if baseline is not None:
@@ -208,7 +252,7 @@ def main() -> None:
         f" {torch.__version__}, 1 torch thread, {opts.repeat} interleaved rounds,"
         f" {opts.clock} clock.\n"
     )
-    others = ["modelsummary", *(["baseline"] if baseline else []), "torchinfo"]
+    others = ["least", "modelsummary", *(["baseline"] if baseline else []), "torchinfo"]
     print(
         f"| model | module calls | bare | floor | {' | '.join(others)} |"
         f" µs per call: floor / {' / '.join(others)} |"
