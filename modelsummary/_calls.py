@@ -221,14 +221,7 @@ class CallStack:
         self, frame: CallFrame, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
     ) -> None:
         """Describe a call that returned (with torch functions off)."""
-        if len(args) == 1 and not kwargs and type(args[0]) is torch.Tensor:  # inline: hot
-            key = (args[0].shape, args[0].dtype)
-            inputs = self._single_inputs.get(key)
-            if inputs is None:
-                inputs = self._single_inputs[key] = describe_call(args, {}, self._specs)
-            frame.inputs = inputs
-        else:
-            frame.inputs = describe_call(args, kwargs, self._specs)
+        frame.inputs = self._describe_inputs(args, kwargs)
         if type(output) is torch.Tensor:  # describe(), inline for the usual output
             key = (output.shape, output.dtype)
             spec = self._specs.get(key)

@@ -19,7 +19,7 @@ Examples:
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import torch
@@ -382,11 +382,11 @@ class ParamUses:
         [(1, 'fc'), (0, 'fc')]
     """
 
-    def __init__(self, resolver: ParamResolver, stack: list[Any]) -> None:
+    def __init__(self, resolver: ParamResolver, stack: Sequence[_Frames]) -> None:
         self.resolver = resolver
         self.uses: dict[tuple[int, str], None] = {}
         """``{(key, path): None}`` in first-seen order."""
-        self._stack: list[Any] = stack
+        self._stack = stack
         self._before_write: Callable[[torch.Tensor], None] | None = None
         self._returned: dict[int, str] = {}
 
