@@ -15,6 +15,11 @@ Usage (valgrind must run it; importing torch takes about half a minute there):
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/tmp/cg.out \\
         python benchmarks/instructions.py --out /tmp/cg.out --baseline /path/to/old/checkout
 
+Run valgrind with ``--cache-sim=yes --branch-sim=yes`` as well (about twice as slow) and
+the tables are printed a second time in estimated cycles, which also count the misses of
+simulated caches and the mispredicted branches: instructions alone favour code that runs
+fewer instructions from more places (more instruction-cache misses).
+
 ``--phases`` adds the tracer's parts (``init``: building the ``Tracer``; ``pass``: the
 traced forward pass; ``finish``: the trace; ``tree``: ``build_tree()``). A second table
 gives the overheads as multiples of the instrumentation floor's, beside the reference
@@ -97,19 +102,73 @@ def contenders(package: Any, model: torch.nn.Module, data: Any) -> dict[str, Cal
     }
 
 
-def totals(out: str) -> dict[str, float]:
-    """``{label: instructions per call}`` from the dumps callgrind wrote."""
-    found: dict[str, float] = {}
+def totals(out: str) -> dict[str, dict[str, float]]:
+    """``{cost: {label: per call}}`` from the dumps callgrind wrote: ``"Ir"``, the
+    instructions, and, where callgrind simulated the caches and branches, ``"CEst"``."""
+    found: dict[str, dict[str, float]] = {}
     for path in Path(out).parent.glob(f"{Path(out).name}.*"):
-        label = total = None
+        label, events, values = None, [], []
         for line in path.read_text(errors="replace").splitlines():
             if line.startswith("desc: Trigger: "):  # "... dump <label>"
                 label = line.rsplit(" ", 1)[-1]
+            elif line.startswith("events:"):
+                events = line.split()[1:]
             elif line.startswith("totals:"):
-                total = int(line.split()[1])
-        if label and total is not None:
-            found[label] = total / REPEAT
+                values = [int(v) for v in line.split()[1:]]
+        if label and values:
+            counts = dict(zip(events, values, strict=False))
+            found.setdefault("Ir", {})[label] = counts["Ir"] / REPEAT
+            if counts.keys() >= CACHE_EVENTS:
+                found.setdefault("CEst", {})[label] = cycles(counts) / REPEAT
     return found
+
+
+CACHE_EVENTS = {"I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw", "Bcm", "Bim"}
+"""The events of ``valgrind --tool=callgrind --cache-sim=yes --branch-sim=yes``."""
+
+
+def cycles(counts: dict[str, int]) -> float:
+    """KCachegrind's cycle estimate: an instruction a cycle, 10 for a first-level cache
+    miss or a mispredicted branch, 100 for a last-level miss. It weighs what instructions
+    alone leave out: code that runs few instructions from cold cache lines."""
+    first = counts["I1mr"] + counts["D1mr"] + counts["D1mw"]
+    last = counts["ILmr"] + counts["DLmr"] + counts["DLmw"]
+    return counts["Ir"] + 10 * (counts["Bcm"] + counts["Bim"]) + 10 * first + 100 * last
+
+
+COSTS = {"Ir": "Instructions", "CEst": "Estimated cycles (KCachegrind's formula)"}
+
+
+def report(
+    counts: dict[str, float], title: str, models: list[str], kinds: list[str], names: list[str]
+) -> None:
+    """Print one cost per call side by side, and the overheads as multiples of the floor's."""
+    python = sys.version.split()[0]
+    print(f"{title} per call (millions), {REPEAT} calls each, Python {python}.\n")
+    print(f"| model | call | {' | '.join(names)} |" + (" ratio |" if len(names) > 1 else ""))
+    print("|---|---|" + "---|" * (len(names) + (len(names) > 1)))
+    overheads: dict[str, list[float]] = {}
+    for model_name in models:
+        rows = {kind: [counts[f"{model_name}/{kind}/{k}"] for k in names] for kind in kinds}
+        rows["overhead"] = [s - b for s, b in zip(rows["summary"], rows["bare"], strict=True)]
+        overheads[model_name] = rows["overhead"]
+        if "traced" in rows:
+            traced = rows.pop("traced")
+            # the traced pass without building the tracer (the forward's compute included)
+            rows["pass"] = [t - i for t, i in zip(traced, rows["init"], strict=True)]
+        for kind, values in rows.items():
+            cells = " | ".join(f"{v / 1e6:.1f}" for v in values)
+            ratio = f" {values[0] / values[1]:.3f} |" if len(values) > 1 and values[1] else ""
+            print(f"| {model_name} | {kind} | {cells} |" + ratio)
+    print(f"\n{title}: the overheads over the bare pass as multiples of the floor's.\n")
+    print(f"| model | least | {' | '.join(names)} |")
+    print("|---|---|" + "---|" * len(names))
+    for model_name, summaries in overheads.items():
+        bare = counts[f"{model_name}/bare/{names[0]}"]
+        floor = counts[f"{model_name}/floor/reference"] - bare
+        extra = [counts[f"{model_name}/least/reference"] - bare, *summaries]
+        print(f"| {model_name} | " + " | ".join(f"{e / floor:.2f}×" for e in extra) + " |")
+    print()
 
 
 def main() -> None:
@@ -141,33 +200,9 @@ def main() -> None:
             calls = contenders(package, model, data)
             for kind in kinds:
                 counted(f"{model_name}/{kind}/{key}", calls[kind])
-    counts = totals(opts.out)
     names = list(packages)
-    python = sys.version.split()[0]
-    print(f"Instructions per call (millions), {REPEAT} calls each, Python {python}.\n")
-    print(f"| model | call | {' | '.join(names)} |" + (" ratio |" if len(names) > 1 else ""))
-    print("|---|---|" + "---|" * (len(names) + (len(names) > 1)))
-    overheads: dict[str, list[float]] = {}
-    for model_name in opts.models:
-        rows = {kind: [counts[f"{model_name}/{kind}/{k}"] for k in names] for kind in kinds}
-        rows["overhead"] = [s - b for s, b in zip(rows["summary"], rows["bare"], strict=True)]
-        overheads[model_name] = rows["overhead"]
-        if opts.phases:
-            traced = rows.pop("traced")
-            # the traced pass without building the tracer (the forward's compute included)
-            rows["pass"] = [t - i for t, i in zip(traced, rows["init"], strict=True)]
-        for kind, values in rows.items():
-            cells = " | ".join(f"{v / 1e6:.1f}" for v in values)
-            ratio = f" {values[0] / values[1]:.3f} |" if len(values) > 1 and values[1] else ""
-            print(f"| {model_name} | {kind} | {cells} |" + ratio)
-    print("\nOverheads over the bare pass as multiples of the floor's.\n")
-    print(f"| model | least | {' | '.join(names)} |")
-    print("|---|---|" + "---|" * len(names))
-    for model_name, summaries in overheads.items():
-        bare = counts[f"{model_name}/bare/{names[0]}"]
-        floor = counts[f"{model_name}/floor/reference"] - bare
-        extra = [counts[f"{model_name}/least/reference"] - bare, *summaries]
-        print(f"| {model_name} | " + " | ".join(f"{e / floor:.2f}×" for e in extra) + " |")
+    for cost, counts in totals(opts.out).items():
+        report(counts, COSTS[cost], opts.models, kinds, names)
 
 
 if __name__ == "__main__":

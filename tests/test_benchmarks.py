@@ -17,14 +17,26 @@ from torch.overrides import _get_current_function_mode_stack
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def overhead() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("overhead", BENCHMARKS / "overhead.py")
+def _script(name: str) -> ModuleType:
+    """A script of benchmarks/ imported as a module (as the scripts import each other)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["overhead"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def overhead() -> ModuleType:
+    return _script("overhead")
+
+
+@pytest.fixture(scope="module")
+def instructions(overhead: ModuleType) -> ModuleType:
+    return _script("instructions")
 
 
 def _global_hooks() -> tuple[int, int, int]:
@@ -74,3 +86,44 @@ def test_every_contender_runs_on_a_small_model(overhead: ModuleType) -> None:
     assert {k: len(v) for k, v in times.items()} == dict.fromkeys(fns, 2)
     assert overhead.module_calls(model, fns["bare"]) == 3
     assert _global_hooks() == before
+
+
+def _dump(path: Path, label: str, events: dict[str, int]) -> None:
+    """A callgrind dump as far as its header and totals go."""
+    path.write_text(
+        "# callgrind format\nversion: 1\n"
+        f"desc: Trigger: dump {label}\n"
+        f"events: {' '.join(events)}\n"
+        "summary: 0\n\nfn=(1) main\n0 1\n"
+        f"totals: {' '.join(str(v) for v in events.values())}\n"
+    )
+
+
+def test_counts_are_read_per_call_with_the_cycle_estimate_where_caches_were_simulated(
+    instructions: ModuleType, tmp_path: Path
+) -> None:
+    repeat = instructions.REPEAT
+    simulated = {"Ir": 1000 * repeat, "Dr": 7, "Dw": 8, "I1mr": 2 * repeat, "D1mr": 3 * repeat}
+    simulated |= {"D1mw": 4 * repeat, "ILmr": repeat, "DLmr": 0, "DLmw": 0, "Bc": 50}
+    simulated |= {"Bcm": 5 * repeat, "Bi": 10, "Bim": 6 * repeat}
+    _dump(tmp_path / "cg.out.1", "m/summary/a", simulated)
+    _dump(tmp_path / "cg.out.2", "m/bare/a", {"Ir": 400 * repeat})
+    _dump(tmp_path / "other.out.1", "m/bare/b", {"Ir": 1})  # another run's dump: not read
+    counts = instructions.totals(str(tmp_path / "cg.out"))
+    # one cycle an instruction, 10 a first-level miss or mispredicted branch, 100 a last-level miss
+    cycles = 1000 + 10 * (2 + 3 + 4) + 10 * (5 + 6) + 100 * 1
+    assert counts == {
+        "Ir": {"m/summary/a": 1000, "m/bare/a": 400},
+        "CEst": {"m/summary/a": cycles},
+    }
+
+
+def test_the_report_gives_overheads_side_by_side_and_as_multiples_of_the_floor(
+    instructions: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    counts = {"m/bare/new": 100.0, "m/summary/new": 400.0, "m/bare/old": 100.0}
+    counts |= {"m/summary/old": 500.0, "m/floor/reference": 200.0, "m/least/reference": 250.0}
+    instructions.report(counts, "Instructions", ["m"], ["bare", "summary"], ["new", "old"])
+    out = capsys.readouterr().out
+    assert "| m | overhead | 0.0 | 0.0 | 0.750 |" in out  # 300 against 400, in millions
+    assert "| m | 1.50× | 3.00× | 4.00× |" in out  # least, new and old over the floor's 100
