@@ -27,12 +27,16 @@ Usage:
     python benchmarks/overhead.py [--repeat 30] [--models resnet50 gpt2 linears]
     python benchmarks/overhead.py --repo /path/to/another/checkout  # time that version
     python benchmarks/overhead.py --baseline /path/to/old/checkout --clock cpu
+    python benchmarks/overhead.py --models resnet50 --resolution 224 --threads 2
 
 ``--repo`` imports ``modelsummary`` from another checkout. ``--baseline`` loads a second
 checkout's package under another name (``modelsummary_baseline``) and times its
 ``summary()`` as one more contender in the same rounds, so two versions are compared
 side by side in one process. ``--clock cpu`` times with the process's CPU time instead
 of the wall clock: on a loaded machine the time spent waiting for a core is left out.
+``--resolution`` sets the side of resnet50's input and ``--threads`` torch's threads, for
+the case where compute counts; a second table gives each contender's time over the bare
+pass's (the median of each round's own ratio, as ``bench.py`` reports it).
 """
 
 from __future__ import annotations
@@ -123,12 +127,13 @@ def least(forward: Callable[[], object]) -> list[dict[str, Any]]:
     return [{"type": type(m).__name__, "output": shape} for m, shape in seen]
 
 
-def build(name: str) -> tuple[nn.Module, Any]:
-    """A model and its input data (a tensor or a dict of keyword arguments)."""
+def build(name: str, resolution: int = 32) -> tuple[nn.Module, Any]:
+    """A model and its input data (a tensor or a dict of keyword arguments);
+    ``resolution`` is the side of resnet50's input image."""
     if name == "resnet50":
         import torchvision
 
-        return torchvision.models.resnet50(), torch.rand(1, 3, 32, 32)
+        return torchvision.models.resnet50(), torch.rand(1, 3, resolution, resolution)
     if name == "gpt2":
         from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -237,8 +242,10 @@ def main() -> None:
     parser.add_argument("--repo", default=str(ROOT), help="checkout to import modelsummary from")
     parser.add_argument("--baseline", help="another checkout to time side by side")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
+    parser.add_argument("--resolution", type=int, default=32, help="resnet50's input side")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     opts = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(opts.threads)
     sys.path.insert(0, str(Path(opts.repo).resolve()))
     summary = importlib.import_module("modelsummary").summary
     where = Path(sys.modules["modelsummary"].__file__ or "").parent
@@ -249,7 +256,7 @@ def main() -> None:
     clock = time.perf_counter if opts.clock == "wall" else time.process_time
     print(
         f"modelsummary from {where}; Python {platform.python_version()}, torch"
-        f" {torch.__version__}, 1 torch thread, {opts.repeat} interleaved rounds,"
+        f" {torch.__version__}, {opts.threads} torch thread(s), {opts.repeat} interleaved rounds,"
         f" {opts.clock} clock.\n"
     )
     others = ["least", "modelsummary", *(["baseline"] if baseline else []), "torchinfo"]
@@ -259,8 +266,9 @@ def main() -> None:
         f" {' | '.join(f'{k} / floor' for k in others)} |"
     )
     print("|---" * (5 + 2 * len(others)) + "|")
+    paired: dict[str, dict[str, float]] = {}
     for name in opts.models:
-        model, data = build(name)
+        model, data = build(name, opts.resolution)
         fns = contenders(model, data, summary, baseline)
         calls = module_calls(model, fns["bare"])
         times = timed(fns, opts.repeat, clock)
@@ -271,6 +279,8 @@ def main() -> None:
         # the ratio of the median overheads: a round's own floor overhead is too small
         # to divide by reliably
         ratio = {k: extra[k] / extra["floor"] for k in others}
+        # what a user sees where compute counts: each contender over its round's bare pass
+        paired[name] = {k: statistics.median(r[keys.index(k)] / r[0] for r in rounds) for k in keys}
         med = {k: statistics.median(v) for k, v in times.items()}
         per_call = " / ".join(f"{extra[k] / calls * 1e6:.1f}" for k in keys[1:])
         print(
@@ -280,6 +290,12 @@ def main() -> None:
             + " | ".join(f"{ratio[k]:.2f}×" for k in others)
             + " |"
         )
+    shown = ["floor", *others]
+    print("\nEach over the bare pass (the median of each round's own ratio):\n")
+    print(f"| model | {' | '.join(shown)} |")
+    print("|---" * (1 + len(shown)) + "|")
+    for name, ratios in paired.items():
+        print(f"| {name} | " + " | ".join(f"{ratios[k]:.3f}×" for k in shown) + " |")
 
 
 if __name__ == "__main__":

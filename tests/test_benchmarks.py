@@ -127,3 +127,19 @@ def test_the_report_gives_overheads_side_by_side_and_as_multiples_of_the_floor(
     out = capsys.readouterr().out
     assert "| m | overhead | 0.0 | 0.0 | 0.750 |" in out  # 300 against 400, in millions
     assert "| m | 1.50× | 3.00× | 4.00× |" in out  # least, new and old over the floor's 100
+
+
+def test_the_overhead_script_prints_both_tables(
+    overhead: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(sys, "argv", ["overhead.py", "--models", "linears", "--repeat", "1"])
+    try:
+        overhead.main()
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert "| linears | 1,001 |" in out  # the Sequential and its 1,000 layers
+    table = out.split("Each over the bare pass")[1]
+    assert "| model | floor | least | modelsummary | torchinfo |" in table
+    assert "| linears | " in table
