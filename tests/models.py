@@ -200,3 +200,20 @@ _GENERATOR = torch.Generator().manual_seed(1234)
 def rand(*shape: int) -> torch.Tensor:
     """Uniform test input from a private generator, so the global RNG stream stays put."""
     return torch.rand(shape, generator=_GENERATOR)
+
+
+def tiny_gpt2(**config: object) -> nn.Module:
+    """A two-layer GPT-2 language model of width 32 and a vocabulary of 50, built from its
+    config (``config`` overrides or adds settings, e.g. ``attn_implementation``)."""
+    import transformers
+
+    settings: dict[str, object] = {
+        "n_embd": 32,
+        "n_layer": 2,
+        "n_head": 2,
+        "vocab_size": 50,
+        "n_positions": 16,
+        "bos_token_id": 0,
+        "eos_token_id": 0,
+    }
+    return transformers.GPT2LMHeadModel(transformers.GPT2Config(**(settings | config)))

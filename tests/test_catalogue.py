@@ -22,7 +22,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from modelsummary import register_formula, summary, unregister_formula
 from modelsummary._catalogue import _Builder, _key, current_catalogue
 from modelsummary._tracer import Tracer
-from tests.models import rand
+from tests.models import rand, tiny_gpt2
 from tests.test_mult_adds import Call, _every_op_agrees
 
 aten = torch.ops.aten
@@ -272,16 +272,7 @@ def test_losses_assertions_and_profiler_markers_are_free(op):
 
 
 def test_a_language_model_given_labels_has_no_uncounted_operators(audit):
-    config = transformers.GPT2Config(
-        n_embd=32,
-        n_layer=2,
-        n_head=2,
-        vocab_size=50,
-        n_positions=16,
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    model = audit(transformers.GPT2LMHeadModel(config))
+    model = audit(tiny_gpt2())
     tokens = torch.zeros(1, 8, dtype=torch.long)
     s = summary(model, input_data={"input_ids": tokens, "labels": tokens}, verbose=0)
     assert s.uncounted_ops == {}

@@ -20,7 +20,7 @@ from modelsummary import summary
 from modelsummary._catalogue import current_catalogue
 from modelsummary._flops import mha_macs
 from tests.conftest import check_invariants
-from tests.models import SeedCase2, rand
+from tests.models import SeedCase2, rand, tiny_gpt2
 
 
 def classify(op: object) -> object:
@@ -827,17 +827,7 @@ def test_calls_free_of_mult_adds_run_at_the_torch_level_as_below_it(monkeypatch,
 def test_a_language_model_summary_runs_nothing_at_the_aten_level(audit, monkeypatch, attention):
     """GPT-2's attention, matrix products, scalar tensors and loss: each counted (or known
     free) where it is called, with the numbers counting every aten operator gives."""
-    config = transformers.GPT2Config(
-        n_embd=32,
-        n_layer=2,
-        n_head=2,
-        vocab_size=50,
-        n_positions=16,
-        bos_token_id=0,
-        eos_token_id=0,
-        attn_implementation=attention,
-    )
-    model = audit(transformers.GPT2LMHeadModel(config).eval())
+    model = audit(tiny_gpt2(attn_implementation=attention).eval())
     tokens = torch.arange(8).reshape(1, 8)
     _counted_at_the_torch_level(monkeypatch, model, input_ids=tokens, labels=tokens)
 
