@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from modelsummary import summary  # noqa: E402
-from modelsummary._state import preserved_state  # noqa: E402
-from modelsummary._tracer import Tracer  # noqa: E402
-from modelsummary._tree import build_tree  # noqa: E402
+from modelsummary._trace.state import preserved_state  # noqa: E402
+from modelsummary._trace.tracer import Tracer  # noqa: E402
+from modelsummary._tree.build import build_tree  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import build  # noqa: E402

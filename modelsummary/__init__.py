@@ -7,13 +7,13 @@ Examples:
     10
 """
 
-from ._catalogue import register_formula, unregister_formula
 from ._compare import Comparison, LayerChange, SummaryDiff, compare, diff
 from ._errors import ModelSummaryError
-from ._render import RenderOptions
+from ._present.render import RenderOptions
+from ._present.select import LayerSelection
 from ._result import ModelSummary
 from ._result import ModelSummary as ModelStatistics
-from ._select import LayerSelection
+from ._summary import summary
 from ._torchinfo import (
     ColumnSettings,
     Mode,
@@ -22,9 +22,9 @@ from ._torchinfo import (
     Verbosity,
     clear_cached_forward_pass,
 )
-from ._tree import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
+from ._trace.catalogue import register_formula, unregister_formula
+from ._tree.nodes import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
 from ._watch import TrainableMove, WatchChange, Watcher, WatchRecord, watch
-from .summary import summary
 
 __version__ = "0.1.0"
 

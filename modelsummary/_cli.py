@@ -37,15 +37,15 @@ from torch import nn
 
 from ._demo import DEMO_INPUT, DEMO_INPUT_TEXT, DemoNet
 from ._errors import ModelSummaryError
-from ._export import FORMATS
-from ._render import PIPE_FORMATS
-from .summary import DTYPE_HINT, summary
+from ._present.export import FORMATS
+from ._present.render import PIPE_FORMATS
+from ._summary import DTYPE_HINT, summary
 
 CLI_DTYPE_HINT = (
     ". The inputs made from --input-size have the model's floating dtype unless --dtype"
     " says otherwise: token ids and other indices need e.g. --dtype long"
 )
-"""The command line's form of `modelsummary.summary.DTYPE_HINT`: its own flag."""
+"""The command line's form of `modelsummary._summary.DTYPE_HINT`: its own flag."""
 
 
 class CommandLineError(Exception):

@@ -19,11 +19,11 @@ from typing import Any
 from tabulate import tabulate
 from torch import nn
 
-from ._render import format_inputs, format_value
+from ._present.render import format_inputs, format_value
+from ._present.units import format_bytes, format_int
 from ._result import ModelSummary
-from ._tree import SummaryNode
-from ._units import format_bytes, format_int
-from .summary import summary
+from ._summary import summary
+from ._tree.nodes import SummaryNode
 
 
 def _as_summary(item: object, kwargs: Mapping[str, Any]) -> ModelSummary:

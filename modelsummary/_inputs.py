@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._render import COLUMNS, ROW_SETTINGS, RenderOptions
-from ._values import branches, to_device
+from ._present.render import COLUMNS, ROW_SETTINGS, RenderOptions
+from ._trace.values import branches, to_device
 
 
 def is_int(value: object) -> bool:
@@ -132,7 +132,7 @@ def _sizes_of(value: Any) -> Any:
     """
     if isinstance(value, torch.Tensor):
         return value.size()
-    held = branches(value)  # the one walker of nested values (modelsummary._values)
+    held = branches(value)  # the one walker of nested values (modelsummary._trace.values)
     if held is None or not isinstance(value, (Mapping, list, tuple)):
         return value  # a leaf, or a dataclass instance: as it is
     sizes = [_sizes_of(child) for _, child in held[1]]

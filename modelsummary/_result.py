@@ -20,7 +20,8 @@ from typing import Any
 
 from tabulate import tabulate_formats
 
-from ._export import (
+from ._inputs import check_columns_without_input, check_options
+from ._present.export import (
     PathLike,
     layers_csv,
     layers_dataframe,
@@ -29,13 +30,12 @@ from ._export import (
     to_json_text,
     write_text,
 )
-from ._html import render_html
-from ._inputs import check_columns_without_input, check_options
-from ._plot import plot as plot_summary
-from ._render import COLUMNS, RenderOptions, render_markdown, render_table
-from ._select import LayerSelection, select_layers
+from ._present.html import render_html
+from ._present.plot import plot as plot_summary
+from ._present.render import COLUMNS, RenderOptions, render_markdown, render_table
+from ._present.select import LayerSelection, select_layers
 from ._torchinfo import ModelSummaryMethods
-from ._tree import SummaryNode, SummaryTree
+from ._tree.nodes import SummaryNode, SummaryTree
 
 
 class _Unset(enum.Enum):
@@ -275,7 +275,7 @@ class ModelSummary(ModelSummaryMethods):
         return write_text(render_table(self.tree, options), path)
 
     def render(self, fmt: str = "table", path: PathLike | None = None) -> str:
-        """The summary in one of the formats of ``modelsummary._export.FORMATS``:
+        """The summary in one of the formats of ``modelsummary._present.export.FORMATS``:
         ``table``, ``json``, ``csv``, ``markdown`` or ``html`` (what ``--format`` takes).
 
         Examples:
@@ -425,7 +425,7 @@ class ModelSummary(ModelSummaryMethods):
 
         Needs the ``plot`` extra. ``depth`` defaults to the summary's depth; rows
         below it fold into their ancestor's bar. Unused entries are grey and
-        hatched. See `modelsummary._plot.plot()` for the arguments.
+        hatched. See `modelsummary._present.plot.plot()` for the arguments.
 
         Examples:
             >>> fig = summary(nn.Linear(3, 2), (1, 3), verbose=0).plot(log=True)

@@ -23,8 +23,8 @@ from enum import Enum, IntEnum, unique
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ._render import RenderOptions
-    from ._tree import SummaryTree
+    from ._present.render import RenderOptions
+    from ._tree.nodes import SummaryTree
 
 
 @unique
@@ -284,7 +284,7 @@ class ModelSummaryMethods:
         """`total_params` less the elements that
         ``torch.nn.utils.prune`` masks zero: what torchinfo reports as ``total_params``
         of a pruned model. Equal to ``total_params`` when nothing is pruned."""
-        from ._pruning import unmasked_total
+        from ._tree.pruning import unmasked_total
 
         return unmasked_total(self.tree)
 
@@ -306,7 +306,7 @@ class LayerInfoMethods:
     """torchinfo's ``LayerInfo`` methods for the rows of ``summary_list``.
 
     Examples:
-        >>> from modelsummary._tree import SummaryNode
+        >>> from modelsummary._tree.nodes import SummaryNode
         >>> leaf = SummaryNode("fc", "Linear", 1, 1, num_params=1500, subtree_params=1500)
         >>> leaf.num_params_to_str(reached_max_depth=False)
         '(1,500)'
@@ -322,7 +322,7 @@ class LayerInfoMethods:
         parentheses when none of them is trainable.
 
         Examples:
-            >>> from modelsummary._tree import SummaryNode
+            >>> from modelsummary._tree.nodes import SummaryNode
             >>> leaf = SummaryNode("0", "Linear", 1, 1, num_params=6, trainable_params=6,
             ...                    subtree_params=6, subtree_trainable=6)
             >>> root = SummaryNode("", "Sequential", 0, 1, subtree_params=6,

@@ -41,9 +41,9 @@ from torch import nn
 from torch.nn.parameter import UninitializedParameter
 
 from ._compare import SummaryDiff
+from ._present.units import format_int
 from ._result import ModelSummary
-from ._units import format_int
-from .summary import summary
+from ._summary import summary
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

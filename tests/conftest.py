@@ -198,7 +198,7 @@ def backward_reached(model: nn.Module, *args: object, **kwargs: object) -> set[s
 
     An oracle independent of the tracer: autograd decides what was used.
     """
-    from modelsummary._values import iter_tensors
+    from modelsummary._trace.values import iter_tensors
 
     names = {id(p): n for n, p in reversed(list(model.named_parameters()))}
     params = [p for p in model.parameters() if p.requires_grad]

@@ -20,8 +20,8 @@ from torch.nn import functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from modelsummary import register_formula, summary, unregister_formula
-from modelsummary._catalogue import _Builder, _key, current_catalogue
-from modelsummary._tracer import Tracer
+from modelsummary._trace.catalogue import _Builder, _key, current_catalogue
+from modelsummary._trace.tracer import Tracer
 from tests.models import rand, tiny_gpt2
 from tests.test_mult_adds import Call, _every_op_agrees
 
@@ -69,7 +69,7 @@ def _torch_level_objects() -> set[object]:
 
 # -- the catalogue itself -----------------------------------------------------------------
 def test_every_entry_is_a_real_operator_of_the_installed_torch():
-    from modelsummary._catalogue import MISSING
+    from modelsummary._trace.catalogue import MISSING
 
     assert MISSING == (), "names the installed torch does not define (a typo?)"
     _import_defining_modules()
@@ -480,7 +480,7 @@ def test_a_builtin_name_the_installed_torch_lacks_is_set_aside_not_an_import_err
     # The library supports older torch releases than the tests run on; an operator
     # missing there must not break `import modelsummary` (torch 2.13 lacks one
     # collective). User registrations still fail on an unknown name.
-    from modelsummary._catalogue import _Builder
+    from modelsummary._trace.catalogue import _Builder
 
     builder = _Builder()
     builder.ops(True, "aten::no_such_op", "aten::relu")

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from modelsummary import summary
-from modelsummary._render import RenderOptions, footer_groups, render_table
-from modelsummary._tree import SummaryNode, SummaryTree, Totals
+from modelsummary._present.render import RenderOptions, footer_groups, render_table
+from modelsummary._tree.nodes import SummaryNode, SummaryTree, Totals
 
 
 class Tied(nn.Module):

@@ -363,7 +363,7 @@ def test_in_place_ops_on_inputs_and_outputs(audit):
 def test_hooks_on_each_module_give_the_same_summary(monkeypatch, audit, build, shape):
     """The path taken for compiled models, and on a torch whose process-wide hooks take no
     keyword arguments, counts what the process-wide hooks count."""
-    from modelsummary import _tracer
+    from modelsummary._trace import tracer as _tracer
 
     model = audit(build().eval())
     expected = summary(model, shape, verbose=0).to_dict()

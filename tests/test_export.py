@@ -16,8 +16,8 @@ from tabulate import tabulate_formats
 from torch import nn
 
 from modelsummary import ModelSummaryError, summary
-from modelsummary._export import layer_records, layers_csv
-from modelsummary._render import table_cells, unused_cells
+from modelsummary._present.export import layer_records, layers_csv
+from modelsummary._present.render import table_cells, unused_cells
 from tests.models import SeedCase3, Siamese, TiedLM, rand
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -278,7 +278,7 @@ def test_calls_alike_have_no_variants():
 
 def test_one_format_table_serves_the_summary_and_the_command_line():
     from modelsummary._cli import _parser
-    from modelsummary._export import FORMATS
+    from modelsummary._present.export import FORMATS
 
     s = summary(SeedCase3(), (1, 1, 6, 6), verbose=0)
     methods = {

@@ -13,7 +13,7 @@ import pytest
 from torch import nn
 
 from modelsummary import summary
-from modelsummary._render import footer_groups, table_cells, unused_cells
+from modelsummary._present.render import footer_groups, table_cells, unused_cells
 from tests.models import SeedCase3, TiedLM, rand
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from modelsummary import summary
-from modelsummary._memory import OPTIMIZERS
+from modelsummary._tree.memory import OPTIMIZERS
 from tests.models import rand
 
 OPTIMIZER_CTORS = {

@@ -10,7 +10,7 @@ import transformers
 from torch import nn
 
 from modelsummary import ModelSummaryError, summary
-from modelsummary._meta import META_HINT, MetaPass, _runs_on_a_real_device
+from modelsummary._trace.meta import META_HINT, MetaPass, _runs_on_a_real_device
 
 aten = torch.ops.aten
 

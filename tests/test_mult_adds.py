@@ -17,8 +17,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from modelsummary import summary
-from modelsummary._catalogue import current_catalogue
-from modelsummary._flops import mha_macs
+from modelsummary._trace.catalogue import current_catalogue
+from modelsummary._trace.formulas import mha_macs
 from tests.conftest import check_invariants
 from tests.models import SeedCase2, rand, tiny_gpt2
 
@@ -527,7 +527,7 @@ def test_blhe_attention_formula_layout():
 def _every_op_agrees(model: nn.Module, *args: torch.Tensor, **kwargs: torch.Tensor) -> None:
     """Counting at the torch level (with the aten level for the rest) gives, per call,
     exactly what counting every aten operator gives."""
-    from modelsummary._tracer import Tracer
+    from modelsummary._trace.tracer import Tracer
 
     traces = []
     for every_op in (False, True):
@@ -598,7 +598,7 @@ def test_a_leaf_formula_that_cannot_read_its_arguments_reports_the_module():
 
 
 def _aten_ops_seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    from modelsummary import _macs
+    from modelsummary._trace import macs as _macs
 
     seen: list[str] = []
     original = _macs.AtenCounter.__torch_dispatch__
@@ -660,8 +660,8 @@ class Calls(nn.Module):
 def _counted_at_the_torch_level(monkeypatch, model, *args, **kwargs):  # type: ignore[no-untyped-def]
     """The same MACs, uncounted operators and parameters in use as counting every aten
     operator, and the aten-level mode never entered while counting at the torch level."""
-    from modelsummary import _macs
-    from modelsummary._tracer import Tracer
+    from modelsummary._trace import macs as _macs
+    from modelsummary._trace.tracer import Tracer
 
     _every_op_agrees(model, *args, **kwargs)
     seen = _aten_ops_seen(monkeypatch)
@@ -883,7 +883,7 @@ LEAVES = [
 )
 def test_a_standard_leaf_counted_from_shapes_matches_its_operators(leaf, shape, mode):
     """The same MACs, parameters in use, and uncounted operators as watching every operator."""
-    from modelsummary._tracer import Tracer
+    from modelsummary._trace.tracer import Tracer
 
     leaf.train(mode == "train")
     model = nn.Sequential(leaf)  # a leaf as root would be its own only row

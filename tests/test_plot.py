@@ -14,7 +14,7 @@ from matplotlib.image import imread
 from torch import nn
 
 from modelsummary import summary
-from modelsummary._plot import format_tick, plot_bars, shorten
+from modelsummary._present.plot import format_tick, plot_bars, shorten
 from tests.models import TiedLM
 
 matplotlib.use("Agg")
@@ -116,7 +116,8 @@ def test_plot_without_matplotlib_names_the_extra(wide, monkeypatch):
     for name in ["matplotlib", "matplotlib.figure", "matplotlib.patches", "matplotlib.ticker"]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
-    monkeypatch.setitem(sys.modules, "modelsummary._figure", None)  # cached by earlier tests
+    # cached by earlier tests
+    monkeypatch.setitem(sys.modules, "modelsummary._present.figure", None)
     with pytest.raises(ImportError, match=r"modelsummary\[plot\]"):
         wide.plot()
 

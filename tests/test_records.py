@@ -9,8 +9,9 @@ import pickle
 
 import pytest
 
-from modelsummary import _records, _tree
+from modelsummary import _records
 from modelsummary._records import direct_init
+from modelsummary._tree import nodes as _tree
 
 DIRECT = [
     _records.TensorSpec,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelsummary._render import RenderOptions, render_table
-from modelsummary._tree import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
+from modelsummary._present.render import RenderOptions, render_table
+from modelsummary._tree.nodes import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
 
 
 def node(path, type_name, depth, children=(), **kw) -> SummaryNode:
@@ -99,7 +99,7 @@ def test_rule_lines_span_the_widest_line(tree):
 
 def test_every_column_is_one_object_that_every_check_and_renderer_reads(tree):
     from modelsummary._inputs import check_options
-    from modelsummary._render import COLUMNS, table_cells
+    from modelsummary._present.render import COLUMNS, table_cells
 
     for key, column in COLUMNS.items():
         options, _ = check_options([key], None, 3, None, 0)
@@ -119,8 +119,8 @@ def no_pass_tree() -> SummaryTree:
 def test_the_no_input_note_is_one_sentence_in_every_format(no_pass_tree):
     from html.parser import HTMLParser
 
-    from modelsummary._html import render_html
-    from modelsummary._render import NO_PASS_NOTE, render_markdown
+    from modelsummary._present.html import render_html
+    from modelsummary._present.render import NO_PASS_NOTE, render_markdown
 
     options = RenderOptions(columns=("num_params",))
     text = render_table(no_pass_tree, options).splitlines()
@@ -158,7 +158,7 @@ def test_the_no_input_note_is_one_sentence_in_every_format(no_pass_tree):
 
 
 def test_footer_groups_are_labelled_values_of_a_kind(tree):
-    from modelsummary._render import PARAMS_TITLE, footer_groups
+    from modelsummary._present.render import PARAMS_TITLE, footer_groups
 
     counts, sizes = footer_groups(tree)
     assert counts.lines[0].kind == "title" and counts.lines[0].label == PARAMS_TITLE
@@ -223,7 +223,7 @@ def test_no_width_limit_keeps_every_value_whole():
 
 
 def test_width_none_follows_the_terminal_through_columns(monkeypatch):
-    from modelsummary._render import available_width
+    from modelsummary._present.render import available_width
 
     monkeypatch.setenv("COLUMNS", "72")
     assert available_width(None) == 72
@@ -262,7 +262,7 @@ def unused_tree() -> SummaryTree:
 
 
 def test_parameter_free_unused_modules_are_one_line(unused_tree):
-    from modelsummary._render import unused_cells, unused_line
+    from modelsummary._present.render import unused_cells, unused_line
 
     options = RenderOptions(depth=3)
     _, rows = unused_cells(unused_tree, options)
@@ -280,7 +280,7 @@ def test_parameter_free_unused_modules_are_one_line(unused_tree):
 
 
 def test_unused_entries_deeper_than_depth_fold_into_their_ancestor(unused_tree):
-    from modelsummary._render import unused_cells
+    from modelsummary._present.render import unused_cells
 
     _, rows = unused_cells(unused_tree, RenderOptions(depth=1))
     # a.l1.extra, a.l1.more and the lone parameter a.l1.bias2 all fold into a (Block)
@@ -290,7 +290,7 @@ def test_unused_entries_deeper_than_depth_fold_into_their_ancestor(unused_tree):
 
 def test_list_unused_lists_each_entry(unused_tree):
     from modelsummary._inputs import check_options
-    from modelsummary._render import unused_cells, unused_line
+    from modelsummary._present.render import unused_cells, unused_line
 
     options, _ = check_options(None, None, 1, ["list_unused"], 0)
     _, rows = unused_cells(unused_tree, options)

@@ -11,10 +11,10 @@ import torch
 from torch import nn
 
 from modelsummary import summary
+from modelsummary._present.render import UNICODE_GUIDES, RenderOptions, render_table
 from modelsummary._records import CallRecord, ModuleInfo, ParamInfo, SeqSpec, Trace
-from modelsummary._render import UNICODE_GUIDES, RenderOptions, render_table
-from modelsummary._tracer import unique_modules
-from modelsummary._tree import build_tree
+from modelsummary._trace.tracer import unique_modules
+from modelsummary._tree.build import build_tree
 from tests.conftest import check_invariants
 
 
@@ -139,7 +139,7 @@ def test_summary_keeps_no_activation_alive(optimizer):
 def test_a_tracer_is_freed_by_reference_counting_alone(saved_tensors):
     """No reference cycle: a summary's tracer, with its frames, goes when its last use does,
     without waiting for the cyclic garbage collector."""
-    from modelsummary._tracer import Tracer
+    from modelsummary._trace.tracer import Tracer
 
     # (Not nn.MultiheadAttention: torch itself keeps the frames of its last call alive.)
     model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Flatten(0), nn.Softmax(0))

@@ -6,8 +6,8 @@ import pytest
 from torch import nn
 
 from modelsummary import summary
-from modelsummary._select import select_layers
-from modelsummary._tree import SummaryNode, SummaryTree, Totals
+from modelsummary._present.select import select_layers
+from modelsummary._tree.nodes import SummaryNode, SummaryTree, Totals
 
 
 def _model() -> nn.Module:

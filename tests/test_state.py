@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from modelsummary import ModelSummaryError, summary
-from modelsummary._state import BufferValues
+from modelsummary._trace.state import BufferValues
 from tests import models as M
 from tests.conftest import unique_numel
 

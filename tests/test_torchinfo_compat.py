@@ -17,9 +17,9 @@ from torch import nn
 from torch.nn.utils import prune
 
 from modelsummary import Units, summary
+from modelsummary._present.render import footer_groups, table_cells
+from modelsummary._present.units import format_count_in
 from modelsummary._records import TensorSpec
-from modelsummary._render import footer_groups, table_cells
-from modelsummary._units import format_count_in
 
 
 @pytest.fixture(scope="module")

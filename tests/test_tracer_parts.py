@@ -13,12 +13,12 @@ import torch
 from torch import nn
 
 from modelsummary import summary
-from modelsummary._calls import CallFrame, CallStack
-from modelsummary._macs import MacCounter
-from modelsummary._meters import SavedTensorMeter
-from modelsummary._params import ParamResolver, ParamUses
-from modelsummary._tracer import Tracer
-from modelsummary._values import branches, describe, iter_tensors, map_tensors, rebuild
+from modelsummary._trace.calls import CallFrame, CallStack
+from modelsummary._trace.macs import MacCounter
+from modelsummary._trace.meters import SavedTensorMeter
+from modelsummary._trace.params import ParamResolver, ParamUses
+from modelsummary._trace.tracer import Tracer
+from modelsummary._trace.values import branches, describe, iter_tensors, map_tensors, rebuild
 from tests.conftest import backward_reached, check_invariants, used_names
 
 
@@ -200,7 +200,7 @@ class _NoBatchedProducts:
     """The process-wide catalogue, except that it knows no formula for ``aten.bmm``."""
 
     def __init__(self) -> None:
-        from modelsummary._catalogue import current_catalogue
+        from modelsummary._trace.catalogue import current_catalogue
 
         self._default = current_catalogue()
 
@@ -238,7 +238,7 @@ class _Catalogue:
     """A catalogue of its own: every torch-level matmul costs 1,000."""
 
     def __init__(self) -> None:
-        from modelsummary._catalogue import current_catalogue
+        from modelsummary._trace.catalogue import current_catalogue
 
         self._default = current_catalogue()
 

@@ -7,8 +7,6 @@ import dataclasses
 import inspect
 import textwrap
 
-from modelsummary import _tree
-from modelsummary._memory import estimate_training
 from modelsummary._records import (
     CallRecord,
     ModuleInfo,
@@ -19,7 +17,10 @@ from modelsummary._records import (
     TensorSpec,
     Trace,
 )
-from modelsummary._tree import SharedParam, SummaryNode, build_tree
+from modelsummary._tree import build as _tree
+from modelsummary._tree.build import build_tree
+from modelsummary._tree.memory import estimate_training
+from modelsummary._tree.nodes import SharedParam, SummaryNode
 
 OUT = TensorSpec((1, 2), "float32", 8)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._tree import SummaryNode, SummaryTree
+from .nodes import SummaryNode, SummaryTree
 
 
 def unmasked_params(node: SummaryNode, masked: Mapping[str, int], *, subtree: bool = False) -> int:
@@ -51,7 +51,7 @@ def unmasked_total(tree: SummaryTree) -> int:
     Examples:
         >>> row = SummaryNode("", "Linear", 0, 1, num_params=10,
         ...                   param_names=("weight_orig", "bias"), subtree_params=10)
-        >>> from modelsummary._tree import Totals
+        >>> from modelsummary._tree.nodes import Totals
         >>> tree = SummaryTree(row, totals=Totals(total_params=10), masked=(("weight_orig", 4),))
         >>> unmasked_total(tree)
         6

@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
+from .._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 
 _MAP, _NAMEDTUPLE, _SEQ, _DATACLASS = 1, 2, 3, 4
 

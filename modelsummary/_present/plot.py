@@ -6,7 +6,7 @@ bars of used rows add up to ``total_params`` and all bars to ``all_params``.
 A row that holds a tied weight counted on another row says where it is counted.
 
 Examples:
-    >>> from modelsummary._tree import SummaryNode, SummaryTree, UnusedEntry
+    >>> from modelsummary._tree.nodes import SummaryNode, SummaryTree, UnusedEntry
     >>> a = SummaryNode("a", "Linear", 1, 1, num_params=6, subtree_params=6)
     >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1, subtree_params=6, children=(a,)),
     ...                    (UnusedEntry("b", "Linear", 4),))
@@ -24,13 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._render import UNICODE_GUIDES, visible_rows
-from ._tree import SummaryNode, SummaryTree
+from .._tree.nodes import SummaryNode, SummaryTree
+from .render import UNICODE_GUIDES, visible_rows
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from ._figure import SummaryFigure
+    from .figure import SummaryFigure
 
 _USED_COLOR = "#4C72B0"
 _MACS_COLOR = "#DD8452"
@@ -156,7 +156,7 @@ def plot(
         from matplotlib.patches import Patch
         from matplotlib.ticker import FuncFormatter
 
-        from ._figure import SummaryFigure
+        from .figure import SummaryFigure
     except ImportError as err:
         raise ImportError(
             "plot() needs matplotlib: pip install 'modelsummary[plot]' (or pip install matplotlib)"

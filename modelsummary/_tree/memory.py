@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ._records import ParamInfo
+from .._records import ParamInfo
 
 OPTIMIZERS: dict[str, tuple[int, int]] = {
     "sgd": (0, 0),

@@ -51,15 +51,15 @@ from torch import nn
 from torch.nn.modules import module as module_hooks
 from torch.utils.hooks import RemovableHandle
 
-from ._calls import CallFrame, CallStack
-from ._catalogue import Catalogue
-from ._engines import is_fsdp_class, param_facts, replicas, resting_params
-from ._flops import LeafFormula
-from ._macs import FORMULA_ERRORS, MacCounter
-from ._meters import SavedTensorMeter, StorageCounter
-from ._params import ParamResolver, ParamUses
-from ._records import BufferInfo, ModuleInfo, ParamInfo, Trace
-from ._values import DTYPE_NAMES, dtype_name, iter_tensors
+from .._records import BufferInfo, ModuleInfo, ParamInfo, Trace
+from .calls import CallFrame, CallStack
+from .catalogue import Catalogue
+from .engines import is_fsdp_class, param_facts, replicas, resting_params
+from .formulas import LeafFormula
+from .macs import FORMULA_ERRORS, MacCounter
+from .meters import SavedTensorMeter, StorageCounter
+from .params import ParamResolver, ParamUses
+from .values import DTYPE_NAMES, dtype_name, iter_tensors
 
 
 def unique_modules(

@@ -311,7 +311,7 @@ class ParamResolver:
                 must stay alive until the pass ends (their ids are the keys).
 
         Examples:
-            >>> from modelsummary._meta import meta_stand_ins
+            >>> from modelsummary._trace.meta import meta_stand_ins
             >>> lin = nn.Linear(2, 2)
             >>> resolver = ParamResolver([lin])
             >>> with meta_stand_ins(lin) as originals:

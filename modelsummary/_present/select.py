@@ -5,7 +5,7 @@ A layer's size is what its row carries itself (``num_params``, or its own
 inside it and the sizes of all rows add up to the model's total.
 
 Examples:
-    >>> from modelsummary._tree import SummaryNode, SummaryTree, Totals
+    >>> from modelsummary._tree.nodes import SummaryNode, SummaryTree, Totals
     >>> a = SummaryNode("a", "Linear", 1, 1, num_params=60)
     >>> b = SummaryNode("b", "Linear", 1, 1, num_params=6)
     >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1, children=(a, b)),
@@ -22,8 +22,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from ._tree import SummaryNode, SummaryTree
-from ._units import format_int
+from .._tree.nodes import SummaryNode, SummaryTree
+from .units import format_int
 
 MEASURES = ("params", "mult_adds")
 """What layers can be ranked by."""

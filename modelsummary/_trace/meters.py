@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from ._values import tensor_nbytes
+from .values import tensor_nbytes
 
 
 def _root(t: torch.Tensor) -> torch.Tensor:

@@ -29,8 +29,6 @@ from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import is_lazy
 
-from ._catalogue import Catalogue, current_catalogue
-from ._engines import execution_device, rank_and_world
 from ._errors import ModelSummaryError
 from ._inputs import (
     build_inputs,
@@ -49,16 +47,18 @@ from ._inputs import (
     model_float_dtype,
     normalize_device,
 )
-from ._memory import check_optimizer
-from ._meta import META_HINT, MetaPass, fails_only_on_meta, meta_stand_ins
+from ._present.render import COLUMNS, RenderOptions, format_inputs
 from ._records import PassInfo, Trace
-from ._render import COLUMNS, RenderOptions, format_inputs
 from ._result import ModelSummary
-from ._state import preserved_state
-from ._timing import time_modules
-from ._tracer import Tracer
-from ._tree import build_tree
-from ._values import iter_tensors, map_tensors, tensor_nbytes
+from ._trace.catalogue import Catalogue, current_catalogue
+from ._trace.engines import execution_device, rank_and_world
+from ._trace.meta import META_HINT, MetaPass, fails_only_on_meta, meta_stand_ins
+from ._trace.state import preserved_state
+from ._trace.timing import time_modules
+from ._trace.tracer import Tracer
+from ._trace.values import iter_tensors, map_tensors, tensor_nbytes
+from ._tree.build import build_tree
+from ._tree.memory import check_optimizer
 
 
 def summary(

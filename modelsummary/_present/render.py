@@ -5,7 +5,8 @@ cell function, footnotes, whether it needs a pass), `table_cells()` turns a
 tree into rows of cells, `unused_cells()` the unused section, and
 `footer_groups()` the footer as groups of (label, value, kind). Every
 renderer draws from these: the text table here, Markdown (`render_markdown()`),
-HTML (`modelsummary._html`); JSON and CSV from `modelsummary._export.summary_dict()`.
+HTML (`modelsummary._present.html`); JSON and CSV from
+`modelsummary._present.export.summary_dict()`.
 
 The text table sizes each column to its content and fits the whole table to a
 width (`available_width()`: the terminal's, when printing to one), shrinking
@@ -14,7 +15,7 @@ Tree glyphs are data (`UNICODE_GUIDES`, `ASCII_GUIDES`);
 `loop_last()` says whether a child is the last one, so it gets ``└─``.
 
 Examples:
-    >>> from modelsummary._tree import SummaryNode, SummaryTree, Totals
+    >>> from modelsummary._tree.nodes import SummaryNode, SummaryTree, Totals
     >>> leaf = SummaryNode("fc", "Linear", 1, 1, num_params=6, subtree_params=6)
     >>> root = SummaryNode("", "Net", 0, 1, subtree_params=6, children=(leaf,))
     >>> tree = SummaryTree(root, totals=Totals(total_params=6, trainable_params=6))
@@ -55,10 +56,10 @@ from typing import TypeVar
 
 from tabulate import tabulate
 
-from ._pruning import unmasked_params, unmasked_total
-from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
-from ._tree import SummaryNode, SummaryTree, Totals, UnusedEntry
-from ._units import format_bytes, format_count_in, format_int, format_seconds
+from .._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
+from .._tree.nodes import SummaryNode, SummaryTree, Totals, UnusedEntry
+from .._tree.pruning import unmasked_params, unmasked_total
+from .units import format_bytes, format_count_in, format_int, format_seconds
 
 T = TypeVar("T")
 
@@ -640,7 +641,7 @@ def unused_cells(
     otherwise `unused_line()` sums them up.
 
     Examples:
-        >>> from modelsummary._tree import UnusedEntry
+        >>> from modelsummary._tree.nodes import UnusedEntry
         >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), (UnusedEntry("fc", "Linear", 6),))
         >>> unused_cells(tree)
         (('Unused (never called or used)', 'Param #'), (('fc (Linear)', '6'),))
@@ -666,7 +667,7 @@ def unused_line(tree: SummaryTree, options: RenderOptions | None = None) -> str:
     Empty when there are none, or when ``list_unused`` lists them one by one.
 
     Examples:
-        >>> from modelsummary._tree import UnusedEntry
+        >>> from modelsummary._tree.nodes import UnusedEntry
         >>> drops = tuple(UnusedEntry(f"h.{i}.drop", "Dropout", 0) for i in range(12))
         >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), drops)
         >>> unused_line(tree, RenderOptions(ascii_only=True))
@@ -772,7 +773,7 @@ def footer_groups(
     was named, and the note of a summary made without a pass.
 
     Examples:
-        >>> from modelsummary._tree import Totals
+        >>> from modelsummary._tree.nodes import Totals
         >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1), totals=Totals(total_params=1500))
         >>> groups = footer_groups(tree)
         >>> groups[0].lines[1]

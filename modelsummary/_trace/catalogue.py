@@ -11,7 +11,7 @@ together, once, below. Each operator is one of:
 
 * **counted**: matrix products, convolutions, attention, recurrent layers,
   triangular solves, Fourier transforms, with a formula
-  (`modelsummary._flops`).
+  (`modelsummary._trace.formulas`).
 * **free**: known to do no multiply-accumulates: views, copies, creation,
   indexing, elementwise maths, normalisation, softmax, pooling, reductions,
   losses, assertions, profiler markers. Their work is real but it is not MACs.
@@ -57,8 +57,8 @@ from torch import nn
 from torch._ops import OpOverload, OpOverloadPacket
 from torch.nn import functional as F
 
-from . import _flops as flops
-from ._flops import Formula, LeafFormula
+from . import formulas as flops
+from .formulas import Formula, LeafFormula
 
 DISPATCH = None
 """What `Catalogue.classify_function()` returns for a call to count at the aten level."""

@@ -1,14 +1,14 @@
 """Summary tree -> HTML for notebooks. Pure; never imports torch.
 
-The cells come from `modelsummary._render.table_cells()`, the same rows the
+The cells come from `modelsummary._present.render.table_cells()`, the same rows the
 text table prints. Every piece of user text (module names, types, notes) is
 escaped. Colours are inherited from the page and rules are translucent grey,
 so the table reads in light and dark themes alike; styles are inline, so they
 survive notebook sanitizers that drop ``<style>`` blocks.
 
 Examples:
-    >>> from modelsummary._render import RenderOptions
-    >>> from modelsummary._tree import SummaryNode, SummaryTree
+    >>> from modelsummary._present.render import RenderOptions
+    >>> from modelsummary._tree.nodes import SummaryNode, SummaryTree
     >>> leaf = SummaryNode("fc", "<Lin>", 1, 1, num_params=6, subtree_params=6)
     >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1, subtree_params=6, children=(leaf,)))
     >>> html = render_html(tree, RenderOptions(columns=("num_params",)))
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from html import escape
 
-from ._render import (
+from .._tree.nodes import SummaryTree
+from .render import (
     FooterGroup,
     RenderOptions,
     footer_groups,
@@ -28,7 +29,6 @@ from ._render import (
     unused_cells,
     unused_line,
 )
-from ._tree import SummaryTree
 
 _FONT = "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px"
 _TABLE = f"border-collapse: collapse; color: inherit; background: transparent; {_FONT}"

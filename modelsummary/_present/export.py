@@ -3,7 +3,7 @@
 JSON, CSV and the DataFrame work from the dictionary
 `to_dict()` returns, without naming its fields:
 whatever a row or the totals hold flows through. Markdown draws the same cells
-as the text table (`modelsummary._render.render_markdown()`). `FORMATS`
+as the text table (`modelsummary._present.render.render_markdown()`). `FORMATS`
 maps each format name to its renderer.
 
 Examples:
@@ -22,10 +22,10 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ._html import render_html
-from ._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
-from ._render import RenderOptions, render_markdown, render_table
-from ._tree import SummaryNode, SummaryTree
+from .._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
+from .._tree.nodes import SummaryNode, SummaryTree
+from .html import render_html
+from .render import RenderOptions, render_markdown, render_table
 
 PathLike = str | os.PathLike[str]
 """Where an exporter writes its text."""
@@ -41,7 +41,7 @@ def summary_dict(tree: SummaryTree) -> dict[str, Any]:
     This is `modelsummary.ModelSummary.to_dict()`; the other exporters work from it.
 
     Examples:
-        >>> from modelsummary._tree import SummaryNode
+        >>> from modelsummary._tree.nodes import SummaryNode
         >>> summary_dict(SummaryTree(SummaryNode("", "Net", 0, 1)))["layers"][0]["calls"]
         1
     """
@@ -233,7 +233,7 @@ def render(fmt: str, tree: SummaryTree, options: RenderOptions) -> str:
         ValueError: An unknown format name.
 
     Examples:
-        >>> from modelsummary._tree import SummaryNode
+        >>> from modelsummary._tree.nodes import SummaryNode
         >>> render("csv", SummaryTree(SummaryNode("", "Net", 0, 1)), RenderOptions())[:10]
         'path,type,'
     """

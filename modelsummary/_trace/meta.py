@@ -42,8 +42,8 @@ from torch.nn.parameter import is_lazy
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map_only
 
-from ._errors import ModelSummaryError
-from ._state import substituted
+from .._errors import ModelSummaryError
+from .state import substituted
 
 META_HINT = (
     "The pass ran on the meta device, which has shapes but no values: operations that"

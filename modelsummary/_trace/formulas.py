@@ -3,7 +3,7 @@
 One multiply-accumulate (MAC) is one ``a * b + c`` of a matrix product or a
 convolution; FLOPs are ``2 * MACs``. Bias additions are not MACs and are not
 counted. Which operator uses which formula, and which operators do none, is
-the business of `modelsummary._catalogue`; this module only computes.
+the business of `modelsummary._trace.catalogue`; this module only computes.
 
 Examples:
     >>> matmul_macs((8, 512), (512, 1000))

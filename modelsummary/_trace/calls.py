@@ -28,8 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._records import CallRecord, OtherSpec, SeqSpec, TensorSpec, ValueSpec
-from ._values import describe, describe_call
+from .._records import CallRecord, OtherSpec, SeqSpec, TensorSpec, ValueSpec
+from .values import describe, describe_call
 
 _no_torch_function = torch._C.DisableTorchFunction
 

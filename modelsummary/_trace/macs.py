@@ -15,8 +15,8 @@ one (`current_catalogue()`).
 
 Examples:
     >>> import torch
-    >>> from modelsummary._calls import CallFrame
-    >>> from modelsummary._params import ParamResolver, ParamUses
+    >>> from modelsummary._trace.calls import CallFrame
+    >>> from modelsummary._trace.params import ParamResolver, ParamUses
     >>> stack = [CallFrame(torch.nn.Identity(), "", None)]
     >>> macs = MacCounter(stack, ParamUses(ParamResolver([]), stack))
     >>> with macs.watcher:
@@ -36,10 +36,10 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from ._calls import CallFrame
-from ._catalogue import DISPATCH, Catalogue, current_catalogue, op_name
-from ._flops import Formula, LeafFormula
-from ._params import ALIASES, METADATA_OPS, WRITES, ParamUses, effect
+from .calls import CallFrame
+from .catalogue import DISPATCH, Catalogue, current_catalogue, op_name
+from .formulas import Formula, LeafFormula
+from .params import ALIASES, METADATA_OPS, WRITES, ParamUses, effect
 
 _no_torch_function = torch._C.DisableTorchFunction
 FORMULA_ERRORS = (AttributeError, IndexError, TypeError, RuntimeError, ValueError)
@@ -115,7 +115,7 @@ class Moves:
     """What the aten-level counter keeps for a collective: the bytes one call moves.
 
     Examples:
-        >>> from modelsummary._flops import collective_bytes
+        >>> from modelsummary._trace.formulas import collective_bytes
         >>> Moves(collective_bytes).nbytes((torch.zeros(4),), {}, None)
         16
     """
@@ -223,7 +223,7 @@ class MacCounter:
         uncounted: ``{operator name: times run}`` of operators with no formula.
 
     Examples:
-        >>> from modelsummary._params import ParamResolver, ParamUses
+        >>> from modelsummary._trace.params import ParamResolver, ParamUses
         >>> stack = [CallFrame(torch.nn.Linear(4, 2), "fc", None)]
         >>> macs = MacCounter(stack, ParamUses(ParamResolver([]), stack))
         >>> leaf = macs.leaf_formula(torch.nn.Linear)

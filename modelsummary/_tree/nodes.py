@@ -1,0 +1,309 @@
+"""The summary tree's types: rows (`SummaryNode`), the unused section, the totals.
+
+Plain frozen records that `modelsummary._tree.build.build_tree()` fills. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .._records import (
+    MapSpec,
+    SeqSpec,
+    TensorSpec,
+    ValueSpec,
+    direct_init,
+)
+from .._torchinfo import LayerInfoMethods
+
+
+@direct_init
+@dataclass(frozen=True, slots=True)
+class SharedParam:
+    """A parameter registered on a row but counted on another row.
+
+    Examples:
+        >>> SharedParam("weight", "transformer.wte.weight", "transformer.wte").counted_at
+        'transformer.wte'
+    """
+
+    name: str
+    """Attribute name on this row's module."""
+    param: str
+    """Canonical dotted name of the tensor."""
+    counted_at: str
+    """Path of the row that carries the tensor's count."""
+
+
+@direct_init
+@dataclass(frozen=True, slots=True)
+class SummaryNode(LayerInfoMethods):
+    """One row of the summary: a module, with its counts and its children.
+
+    ``num_params`` counts only the parameters this row carries; ``subtree_params``
+    adds the rows below, each tensor once.
+
+    Examples:
+        >>> leaf = SummaryNode(path="fc", type_name="Linear", depth=1, calls=1,
+        ...                    num_params=6, subtree_params=6)
+        >>> leaf.name
+        'fc'
+    """
+
+    path: str
+    """Dotted module path; ``""`` is the root."""
+    type_name: str
+    """Class name of the module."""
+    depth: int
+    """0 for the root, 1 for its children, and so on."""
+    calls: int
+    """How many times the module was called during the pass."""
+    inputs: SeqSpec | None = None
+    """Arguments of the first call (``None`` if never called)."""
+    output: ValueSpec | None = None
+    """Output of the first call (``None`` if never called)."""
+    num_params: int = 0
+    """Elements of the used parameters this row carries."""
+    param_names: tuple[str, ...] = ()
+    """Canonical dotted names of the parameters this row carries."""
+    trainable_params: int = 0
+    """The part of ``num_params`` with ``requires_grad``."""
+    param_bytes: int = 0
+    """Bytes of the parameters this row carries."""
+    shared: tuple[SharedParam, ...] = ()
+    """Parameters registered here but counted on another row."""
+    used_by: tuple[str, ...] = ()
+    """Paths of other modules whose operators used this module's parameters."""
+    buffers: int = 0
+    """Elements of the buffers registered directly on the module."""
+    mult_adds: int = 0
+    """Multiply-accumulates of all calls, without the children's."""
+    kernel_size: tuple[int, ...] | None = None
+    """Kernel shape of convolution-like modules."""
+    traced: bool = True
+    """False for modules that run no Python hooks (TorchScript)."""
+    time_s: float | None = None
+    """With the ``time`` column: seconds of all its calls in one pass, children included,
+    median over the timed passes."""
+    subtree_params: int = 0
+    """Used parameters carried by this row and every row below it."""
+    subtree_trainable: int = 0
+    """The part of ``subtree_params`` with ``requires_grad``."""
+    subtree_mult_adds: int = 0
+    """``mult_adds`` of this row and every row below it."""
+    children: tuple[SummaryNode, ...] = ()
+    """Active child modules, in the order they first ran."""
+    variants: tuple[tuple[SeqSpec, ValueSpec | None], ...] = ()
+    """The distinct ``(inputs, output)`` of the calls, in the order first seen, when
+    not every call looked like the first (a head shared across the levels of a
+    feature pyramid); ``()`` when they all did, or there was one call."""
+    groups: int | None = None
+    """A convolution's ``groups`` (channel groups); ``None`` for other modules."""
+    comm_bytes: int = 0
+    """Bytes the collectives moved in all calls, without the children's."""
+    subtree_comm_bytes: int = 0
+    """``comm_bytes`` of this row and every row below it."""
+
+    @property
+    def mult_adds_per_call(self) -> int:
+        """``mult_adds`` divided by the number of calls (0 if never called)."""
+        return self.mult_adds // self.calls if self.calls else 0
+
+    @property
+    def name(self) -> str:
+        """The last component of the path (the root's is ``""``)."""
+        return self.path.rpartition(".")[2]
+
+    # -- torchinfo's names (its LayerInfo), for code written against ``summary_list`` --
+    # torchinfo has one LayerInfo per call; a row here covers every call of its module.
+
+    @property
+    def class_name(self) -> str:
+        """torchinfo's name for `type_name`."""
+        return self.type_name
+
+    @property
+    def var_name(self) -> str:
+        """torchinfo's name for `name` (the root's is its class name, as there)."""
+        return self.name or self.type_name
+
+    @property
+    def macs(self) -> int:
+        """torchinfo's name for `mult_adds`."""
+        return self.mult_adds
+
+    @property
+    def is_leaf_layer(self) -> bool:
+        """No active child module."""
+        return not self.children
+
+    @property
+    def input_size(self) -> list[Any]:
+        """The first call's input shape as a list, torchinfo's form: ``[1, 3, 224, 224]``
+        for one tensor, a list of such lists for several, ``[]`` for none.
+
+        Examples:
+            >>> spec = SeqSpec((TensorSpec((2, 4), "float32", 32),))
+            >>> SummaryNode("fc", "Linear", 1, 1, inputs=spec).input_size
+            [2, 4]
+        """
+        return _shape_list(self.inputs)
+
+    @property
+    def output_size(self) -> list[Any]:
+        """The first call's output shape in the form of `input_size`."""
+        return _shape_list(self.output)
+
+    def walk(self) -> Iterator[SummaryNode]:
+        """This node and every node below it, depth first, in display order."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+
+def _shape_list(spec: ValueSpec | None) -> list[Any]:
+    """A value's tensor shapes as nested lists; a container of one value is that value's.
+
+    Examples:
+        >>> from modelsummary._records import OtherSpec
+        >>> t = TensorSpec((1, 3), "float32", 12)
+        >>> _shape_list(SeqSpec((t, OtherSpec("NoneType"), t))), _shape_list(None)
+        ([[1, 3], [1, 3]], [])
+    """
+    if isinstance(spec, TensorSpec):
+        return list(spec.shape)
+    if isinstance(spec, SeqSpec):
+        values = list(spec.items)
+    elif isinstance(spec, MapSpec):
+        values = [v for _, v in spec.items]
+    else:
+        return []
+    shapes = [shape for shape in map(_shape_list, values) if shape]
+    return shapes[0] if len(shapes) == 1 else shapes
+
+
+@direct_init
+@dataclass(frozen=True, slots=True)
+class UnusedEntry:
+    """A module never called whose parameters were never used, or a lone unused parameter.
+
+    Examples:
+        >>> UnusedEntry("conv2", "Conv2d", 9).params
+        9
+    """
+
+    path: str
+    """Dotted path of the module (or of the parameter)."""
+    type_name: str
+    """Class of the module, or ``"Parameter"``."""
+    params: int
+    """Elements of unused parameters counted under this entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Model-wide counts and sizes.
+
+    Examples:
+        >>> Totals(total_params=9, unused_params=9).all_params
+        18
+    """
+
+    total_params: int = 0
+    """Unique parameters the pass used."""
+    trainable_params: int = 0
+    """The part of ``total_params`` with ``requires_grad``."""
+    unused_params: int = 0
+    """Unique parameters the pass never used."""
+    buffers: int = 0
+    """Elements of the model's unique buffers."""
+    param_bytes: int = 0
+    """Bytes of all unique parameters, used or not (what the model holds)."""
+    buffer_bytes: int = 0
+    """Bytes of the model's unique buffers."""
+    input_bytes: int = 0
+    """Bytes of the input tensors."""
+    activation_bytes: int = 0
+    """Bytes of the distinct tensors the module calls returned."""
+    mult_adds: int = 0
+    """Multiply-accumulates of the whole pass."""
+    optimizer: str | None = None
+    """Optimizer of the training estimate; ``None`` when none was asked for."""
+    grad_bytes: int = 0
+    """Bytes of the gradients of the used trainable parameters (training estimate)."""
+    optimizer_bytes: int = 0
+    """Bytes of the optimizer's state for those parameters (training estimate)."""
+    saved_bytes: int = 0
+    """Bytes of the distinct tensors the pass made that autograd saved for backward
+    (training estimate); inputs it saves are in ``input_bytes``."""
+    peak_bytes: int | None = None
+    """Peak bytes the CUDA allocator held during the pass; ``None`` off CUDA."""
+    local_param_bytes: int | None = None
+    """Bytes of the parameters this process holds on its device, where an engine shards,
+    partitions or offloads them; ``None`` when it holds them all (``param_bytes``)."""
+    placements: tuple[tuple[str, int], ...] = ()
+    """``(placement, parameters)`` as the engines placed them, e.g.
+    ``(("sharded over 2 ranks", 9610),)``; ``()`` for plain parameters."""
+    comm_bytes: int = 0
+    """Bytes the collectives of the pass moved."""
+    rank: int | None = None
+    """This process's rank under an initialised process group, else ``None``."""
+    world_size: int | None = None
+    """The number of ranks of that group, else ``None``."""
+
+    @property
+    def training_bytes(self) -> int:
+        """Inputs, parameters, buffers, gradients, optimizer state and saved activations."""
+        return (
+            self.input_bytes
+            + self.param_bytes
+            + self.buffer_bytes
+            + self.grad_bytes
+            + self.optimizer_bytes
+            + self.saved_bytes
+        )
+
+    @property
+    def non_trainable_params(self) -> int:
+        """Used parameters without ``requires_grad``."""
+        return self.total_params - self.trainable_params
+
+    @property
+    def all_params(self) -> int:
+        """Used and unused: the unique numel of ``model.parameters()``."""
+        return self.total_params + self.unused_params
+
+    @property
+    def total_bytes(self) -> int:
+        """Input, parameters, buffers and forward activations together."""
+        return self.input_bytes + self.param_bytes + self.buffer_bytes + self.activation_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryTree:
+    """The root node, the unused section and the totals.
+
+    Examples:
+        >>> SummaryTree(SummaryNode("", "Net", 0, 1)).unused
+        ()
+    """
+
+    root: SummaryNode
+    """The model itself."""
+    unused: tuple[UnusedEntry, ...] = ()
+    """Roots of inactive subtrees and unused parameters of active modules."""
+    unused_modules: tuple[str, ...] = ()
+    """Every module that was never called and none of whose parameters was used."""
+    totals: Totals = Totals()
+    """Model-wide numbers."""
+    uncounted_ops: tuple[tuple[str, int], ...] = ()
+    """``(operator, times run)`` of operators with no MAC formula: the MAC total may be partial."""
+    forward_pass: bool = True
+    """False for a summary made without an input: no shapes, mult-adds or unused section."""
+    masked: tuple[tuple[str, int], ...] = ()
+    """``(parameter name, elements its mask zeroes)`` of parameters pruned with
+    ``torch.nn.utils.prune`` (see `modelsummary._tree.pruning`); ``()`` when none is."""
