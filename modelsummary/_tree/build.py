@@ -56,8 +56,8 @@ from .._records import (
     Trace,
     ValueSpec,
 )
-from .nodes import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
 from .memory import TrainingEstimate, estimate_training
+from .nodes import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
 
 _A_PASS = PassInfo()
 """What `build_tree()` assumes when told nothing: a pass ran, nothing else is known."""
