@@ -122,7 +122,7 @@ def test_plot_without_matplotlib_names_the_extra(wide, monkeypatch):
         wide.plot()
 
 
-_SUFFIX = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+_SUFFIX = {"": 1, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12}
 
 
 def _value_of(label: str) -> float:
@@ -199,12 +199,19 @@ def test_a_wide_log_axis_labels_decades_only(big):
         (250_000, "250K"),
         (1.5e6, "1.5M"),
         (999_999, "1M"),
-        (2e9, "2G"),
+        (2e9, "2B"),
         (3e12, "3T"),
     ],
 )
 def test_format_tick(value, text):
     assert format_tick(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(1_500, "1.5K"), (2e9, "2G"), (3e12, "3T"), (4e15, "4P")]
+)
+def test_format_tick_of_mult_adds_keeps_giga(value, text):
+    assert format_tick(value, ops=True) == text
 
 
 def test_tied_row_says_where_its_weight_is_counted():

@@ -36,7 +36,8 @@ _USED_COLOR = "#4C72B0"
 _MACS_COLOR = "#DD8452"
 _UNUSED_COLOR = "#9E9E9E"
 _TIED_COLOR = "#55A868"
-_TICK_SUFFIXES = ("", "K", "M", "G", "T", "P")
+_TICK_SUFFIXES = ("", "K", "M", "B", "T")
+_OPS_TICK_SUFFIXES = ("", "K", "M", "G", "T", "P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +96,19 @@ def _counted_elsewhere(node: SummaryNode, whole: bool) -> tuple[str, ...]:
     return tuple(dict.fromkeys(path for path in rows if not inside(path)))
 
 
-def format_tick(value: float) -> str:
-    """An axis tick as a count with a K/M/G suffix, to three significant digits.
+def format_tick(value: float, *, ops: bool = False) -> str:
+    """An axis tick as a count with a K/M/B suffix (``ops``: mult-adds, K/M/G, as
+    `modelsummary._present.units.format_count()` writes them), to three significant digits.
 
     Examples:
         >>> [format_tick(v) for v in (0, 0.5, 250, 1_500, 2e6, 1.25e9)]
-        ['0', '0.5', '250', '1.5K', '2M', '1.25G']
+        ['0', '0.5', '250', '1.5K', '2M', '1.25B']
+        >>> format_tick(1.25e9, ops=True)
+        '1.25G'
     """
-    for suffix in _TICK_SUFFIXES:
-        if abs(value) < 999.5 or suffix == _TICK_SUFFIXES[-1]:
+    suffixes = _OPS_TICK_SUFFIXES if ops else _TICK_SUFFIXES
+    for suffix in suffixes:
+        if abs(value) < 999.5 or suffix == suffixes[-1]:
             return f"{value:.3g}{suffix}"
         value /= 1000
     raise AssertionError("unreachable")  # pragma: no cover
@@ -133,7 +138,7 @@ def plot(
 ) -> SummaryFigure:
     """Draw parameters per layer as horizontal bars, unused entries hatched in grey.
 
-    Counts on the axes read 1.5K, 2M, 1.2G. A row holding a tied weight that
+    Counts on the axes read 1.5K, 2M, 1.2B (mult-adds 1.2G). A row holding a tied weight that
     another row counts is marked with where it is counted.
 
     Args:
@@ -176,10 +181,10 @@ def plot(
     axes = fig.subplots(1, panels, sharey=True, squeeze=False)[0]
     colors = [_UNUSED_COLOR if b.unused else _USED_COLOR for b in bars]
     hatches = ["//" if b.unused else "" for b in bars]
-    series = [("Parameters", [b.params for b in bars], colors)]
+    series = [("Parameters", [b.params for b in bars], colors, False)]
     if mult_adds:
-        series.append(("Mult-adds", [b.mult_adds for b in bars], [_MACS_COLOR] * len(bars)))
-    for ax, (title, values, color) in zip(axes, series, strict=True):
+        series.append(("Mult-adds", [b.mult_adds for b in bars], [_MACS_COLOR] * len(bars), True))
+    for ax, (title, values, color, ops) in zip(axes, series, strict=True):
         drawn = ax.barh(positions, values, color=color, hatch=hatches, edgecolor="white")
         for bar, bar_info in zip(drawn, bars, strict=True):
             if bar_info.unused:
@@ -188,9 +193,9 @@ def plot(
         as_log = log and any(v > 0 for v in values)  # a log axis needs a positive value
         ax.set_xscale("log" if as_log else "linear")
         ax.set_xlabel("count (log scale)" if as_log else "count")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: format_tick(x)))
+        ax.xaxis.set_major_formatter(FuncFormatter(_tick_label(ops)))
         if as_log:
-            ax.xaxis.set_minor_formatter(FuncFormatter(_minor_log_label(ax)))
+            ax.xaxis.set_minor_formatter(FuncFormatter(_minor_log_label(ax, ops)))
         ax.grid(axis="x", alpha=0.3)
         ax.set_axisbelow(True)
     first = axes[0]
@@ -224,7 +229,12 @@ def plot(
     return fig
 
 
-def _minor_log_label(ax: Axes) -> Callable[[float, int | None], str]:
+def _tick_label(ops: bool) -> Callable[[float, int | None], str]:
+    """The major tick labels of a panel: parameters (``ops`` false) or mult-adds."""
+    return lambda value, _: format_tick(value, ops=ops)
+
+
+def _minor_log_label(ax: Axes, ops: bool) -> Callable[[float, int | None], str]:
     """Labels for the minor ticks of a log axis, which need them when it spans a decade
     or less (too few decade ticks to read it by): 2 and 5, or all when it spans half a
     decade or less; none on a wider axis."""
@@ -234,6 +244,6 @@ def _minor_log_label(ax: Axes) -> Callable[[float, int | None], str]:
         decades = math.log10(high / low) if low > 0 else math.inf
         mantissa = round(value / 10 ** math.floor(math.log10(value) + 1e-9))
         shown = decades <= 0.5 or (decades <= 1 and mantissa in (2, 5))
-        return format_tick(value) if shown else ""
+        return format_tick(value, ops=ops) if shown else ""
 
     return label

@@ -762,8 +762,8 @@ def _held_here(totals: Totals) -> str:
     return f" ({format_bytes(local)} on the device, the rest offloaded)"
 
 
-def _count(n: int, unit: str = "auto") -> str:
-    return format_count_in(n, unit)
+def _count(n: int, unit: str = "auto", *, ops: bool = False) -> str:
+    return format_count_in(n, unit, ops=ops)
 
 
 def footer_groups(
@@ -800,9 +800,11 @@ def footer_groups(
         counts.append(FooterLine("All params", _count(totals.all_params, p), "count"))
     counts.append(FooterLine("Buffers", _count(totals.buffers), "count"))
     if ran:
-        counts.append(FooterLine("Total mult-adds", _count(totals.mult_adds, macs), "count"))
+        counts.append(
+            FooterLine("Total mult-adds", _count(totals.mult_adds, macs, ops=True), "count")
+        )
         if "flops" in options.columns:
-            flops = _count(2 * totals.mult_adds, macs)
+            flops = _count(2 * totals.mult_adds, macs, ops=True)
             counts.append(FooterLine("Total FLOPs (2 × mult-adds)", flops, "count"))
     if tree.uncounted_ops:
         counts.append(

@@ -1,23 +1,33 @@
 """Counts and byte sizes turned into short, readable text. Pure functions.
 
+Counts of things (parameters, buffers) read in ``K``, ``M``, ``B`` (billions) and
+``T``, as Hugging Face, Lightning and Keras write them (``6.74B``); operations
+(mult-adds, FLOPs) keep torchinfo's ``G`` for giga-operations (``4.09G``); bytes
+read in ``kB``, ``MB``, ``GB`` (decimal).
+
 Examples:
-    >>> format_count(25_557_032)
-    '25.56M'
+    >>> format_count(25_557_032), format_count(6_738_415_616)
+    ('25.56M', '6.74B')
+    >>> format_count(4_089_184_256, ops=True)
+    '4.09G'
     >>> format_bytes(102_228_128)
     '102.23 MB'
 """
 
 from __future__ import annotations
 
-_COUNT_SUFFIXES = ("", "K", "M", "G", "T", "P")
+_COUNT_SUFFIXES = ("", "K", "M", "B", "T")
+_OPS_SUFFIXES = ("", "K", "M", "G", "T", "P")
 _BYTE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
 
 
-def format_count(n: int) -> str:
-    """Format a count with a decimal SI suffix and two decimals.
+def format_count(n: int, *, ops: bool = False) -> str:
+    """Format a count with a decimal suffix and two decimals.
 
     Args:
         n: A non-negative count.
+        ops: A count of operations (mult-adds, FLOPs): ``G`` for billions, as
+            torchinfo and FLOP counters write them; otherwise ``B``.
 
     Returns:
         The count itself below 1000, else a scaled value such as ``"21.84K"``.
@@ -27,13 +37,38 @@ def format_count(n: int) -> str:
         '999'
         >>> format_count(21_840)
         '21.84K'
-        >>> format_count(4_089_184_256)
-        '4.09G'
+        >>> format_count(6_738_415_616), format_count(4_089_184_256, ops=True)
+        ('6.74B', '4.09G')
     """
+    suffixes = _OPS_SUFFIXES if ops else _COUNT_SUFFIXES
     value = float(n)
-    for suffix in _COUNT_SUFFIXES:
-        if abs(value) < 1000 or suffix == _COUNT_SUFFIXES[-1]:
+    for suffix in suffixes:
+        if abs(value) < 1000 or suffix == suffixes[-1]:
             return str(n) if suffix == "" else f"{value:.2f}{suffix}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def format_short(n: int, *, ops: bool = False) -> str:
+    """A count in at most six characters, for a table's column: three significant
+    digits or one decimal (``118.0M``), suffixes as in `format_count()`. The exact
+    figure stays in the footer and in the exports.
+
+    Examples:
+        >>> format_short(118_013_952), format_short(9_408), format_short(128)
+        ('118.0M', '9.4K', '128')
+        >>> format_short(999_960), format_short(6_738_415_616)
+        ('1.0M', '6.7B')
+        >>> format_short(4_089_184_256, ops=True)
+        '4.1G'
+    """
+    suffixes = _OPS_SUFFIXES if ops else _COUNT_SUFFIXES
+    value = float(n)
+    for suffix in suffixes:
+        if suffix == "" and abs(value) < 1000:
+            return str(n)
+        if round(abs(value), 1) < 1000 or suffix == suffixes[-1]:
+            return f"{value:.1f}{suffix}"
         value /= 1000
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -90,23 +125,27 @@ def format_seconds(seconds: float) -> str:
 _UNIT_FACTORS = {"M": 1e6, "G": 1e9, "T": 1e12}
 
 
-def format_count_in(n: int, unit: str = "auto") -> str:
+def format_count_in(n: int, unit: str = "auto", *, ops: bool = False) -> str:
     """Format a count in one of torchinfo's units (``torchinfo.Units`` values).
 
     Args:
         n: A non-negative count.
-        unit: ``"auto"`` (the exact count, and an SI short form from 1,000 up),
-            ``""`` (the exact count only), or ``"M"``, ``"G"``, ``"T"`` (millions,
-            billions, trillions with two decimals).
+        unit: ``"auto"`` (the exact count, and a short form from 1,000 up, see
+            `format_count()`), ``""`` (the exact count only), or ``"M"``, ``"G"``,
+            ``"T"`` (millions, billions, trillions with two decimals, written with
+            the letter asked for, as torchinfo does).
+        ops: A count of operations: its ``"auto"`` short form writes billions ``G``.
 
     Examples:
         >>> format_count_in(21_840), format_count_in(21_840, ""), format_count_in(21_840, "M")
         ('21,840 (21.84K)', '21,840', '0.02M')
         >>> format_count_in(999)
         '999'
+        >>> format_count_in(6_738_415_616), format_count_in(4_089_184_256, ops=True)
+        ('6,738,415,616 (6.74B)', '4,089,184,256 (4.09G)')
     """
     if unit == "auto":
-        return format_int(n) if n < 1000 else f"{format_int(n)} ({format_count(n)})"
+        return format_int(n) if n < 1000 else f"{format_int(n)} ({format_count(n, ops=ops)})"
     if unit == "":
         return format_int(n)
     if unit not in _UNIT_FACTORS:
