@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from tabulate import tabulate_formats
 
@@ -34,8 +34,9 @@ from ._present.html import render_html
 from ._present.plot import plot as plot_summary
 from ._present.render import COLUMNS, RenderOptions, render_markdown, render_table
 from ._present.select import LayerSelection, select_layers
-from ._torchinfo import ModelSummaryMethods
+from ._torchinfo import Units, float_to_megabytes, to_megabytes, to_readable
 from ._tree.nodes import SummaryNode, SummaryTree
+from ._tree.pruning import unmasked_total
 
 
 class _Unset(enum.Enum):
@@ -50,12 +51,137 @@ class _Unset(enum.Enum):
 _UNSET = _Unset.UNSET
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+# -- torchinfo's names of the result (its ModelStatistics); its row names are on
+# SummaryNode, from modelsummary._torchinfo
+
+
+class _Summary(Protocol):
+    """What torchinfo's result names read and write of a summary."""
+
+    options: RenderOptions
+
+    @property
+    def tree(self) -> SummaryTree: ...
+
+
+class Formatting:
+    """torchinfo's ``results.formatting``: the footer's units, which can be set, and
+    the table's settings, read-only (use `with_options()`
+    for another depth or other columns).
+
+    Setting a unit changes how the summary it came from is drawn (its
+    `options`); no count changes.
+
+    Examples:
+        >>> s = summary(torch.nn.Linear(4, 2), (1, 4), verbose=0)
+        >>> s.formatting.params_units, s.formatting.max_depth
+        (<Units.AUTO: 'auto'>, 3)
+        >>> s.formatting.macs_units = Units.NONE
+        >>> s.options.macs_units
+        ''
+    """
+
+    __slots__ = ("_summary",)
+
+    def __init__(self, summary: _Summary) -> None:
+        self._summary = summary
+
+    @property
+    def params_units(self) -> Units:
+        """Unit of the footer's parameter counts."""
+        return Units(self._summary.options.params_units)
+
+    @params_units.setter
+    def params_units(self, value: Units | str) -> None:
+        self._set(replace(self._summary.options, params_units=_unit(value)))
+
+    @property
+    def macs_units(self) -> Units:
+        """Unit of the footer's mult-adds."""
+        return Units(self._summary.options.macs_units)
+
+    @macs_units.setter
+    def macs_units(self, value: Units | str) -> None:
+        self._set(replace(self._summary.options, macs_units=_unit(value)))
+
+    @property
+    def max_depth(self) -> int:
+        """The deepest row shown (``depth``)."""
+        return self._summary.options.depth
+
+    @property
+    def col_names(self) -> tuple[str, ...]:
+        """The columns after the layer name."""
+        return self._summary.options.columns
+
+    @property
+    def col_width(self) -> int | None:
+        """The minimum width of each value column; ``None`` when each column is as wide
+        as its content (the default here; torchinfo's is 25)."""
+        return self._summary.options.col_width
+
+    @property
+    def ascii_only(self) -> bool:
+        """Whether the tree is drawn in ASCII."""
+        return self._summary.options.ascii_only
+
+    @property
+    def show_depth(self) -> bool:
+        """Whether names carry ``depth-index``."""
+        return self._summary.options.show_depth_index
+
+    def _set(self, options: RenderOptions) -> None:
+        # torchinfo's API sets units on the result itself: its options, never its counts
+        self._summary.options = options
+
+
+def _unit(value: object) -> str:
+    try:
+        return Units(value).value
+    except ValueError:
+        raise ValueError(
+            f"unknown unit {value!r}; choose from {[u.name for u in Units]} (modelsummary.Units)"
+        ) from None
+
+
+class ModelSummaryMethods:
+    """torchinfo's ``ModelStatistics`` attributes that ``ModelSummary`` lacks otherwise,
+    and the count torchinfo gives for a pruned model.
+
+    Examples:
+        >>> s = summary(torch.nn.Linear(4, 2), (1, 4), verbose=0)
+        >>> s.to_megabytes(s.total_param_bytes), s.unmasked_params
+        (4e-05, 10)
+    """
+
+    __slots__ = ()
+
+    to_readable = staticmethod(to_readable)
+    to_megabytes = staticmethod(to_megabytes)
+    float_to_megabytes = staticmethod(float_to_megabytes)
+
+    @property
+    def formatting(self: _Summary) -> Formatting:
+        """torchinfo's formatting options: set ``params_units`` / ``macs_units`` to a
+        `Units` to change how the footer's counts are written."""
+        return Formatting(self)
+
+    @property
+    def unmasked_params(self: _Summary) -> int:
+        """`total_params` less the elements that
+        ``torch.nn.utils.prune`` masks zero: what torchinfo reports as ``total_params``
+        of a pruned model. Equal to ``total_params`` when nothing is pruned."""
+        return unmasked_total(self.tree)
+
+
+@dataclass(slots=True, repr=False)
 class ModelSummary(ModelSummaryMethods):
     """The result of `summary()`: counts as data, and the table as its text.
 
     ``str(s)``, ``print(s)`` and the value shown at a REPL or as a notebook cell's
-    result are the rendered table.
+    result are the rendered table. The tree is data; ``options`` (how it is drawn)
+    is the one field meant to be set, as torchinfo's ``s.formatting.params_units = ...``
+    does; `with_options()` gives a copy drawn another way instead.
 
     Examples:
         >>> s = summary(nn.Sequential(nn.Linear(4, 2)), (1, 4), verbose=0)

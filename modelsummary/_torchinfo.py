@@ -1,10 +1,14 @@
 """torchinfo's names, for code written against torchinfo: its enums, its unit helpers,
-and the attributes its ``ModelStatistics`` and ``LayerInfo`` answer.
+and the row attributes its ``LayerInfo`` answers. Imports nothing of this package.
 
 The enums are torchinfo's, member for member, and ``summary()`` takes them
-wherever torchinfo does. `ModelSummaryMethods` and `LayerInfoMethods`
-are mixins: ``ModelSummary`` and ``SummaryNode`` inherit them, so each keeps its
-own module small. Nothing here imports torch.
+wherever torchinfo does. `LayerInfoMethods` holds every torchinfo name of a
+row (``class_name``, ``var_name``, ``macs``, ``is_leaf_layer``, ``input_size``,
+``output_size``, ``num_params_to_str()``); ``SummaryNode`` inherits it. The
+result's torchinfo names (``formatting``, ``unmasked_params``, the unit helpers)
+live beside the result type, in `modelsummary._result`. Nothing here imports
+torch, and nothing here imports the rest of the package: a row is read through
+the `_Row` protocol, so this module sits below every stage.
 
 Examples:
     >>> import torch
@@ -18,13 +22,9 @@ Examples:
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Sequence
 from enum import Enum, IntEnum, unique
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from ._present.render import RenderOptions
-    from ._tree.nodes import SummaryTree
+from typing import Any, Protocol
 
 
 @unique
@@ -165,131 +165,21 @@ def clear_cached_forward_pass() -> None:
     """
 
 
-class _Summary(Protocol):
-    @property
-    def tree(self) -> SummaryTree: ...
-    @property
-    def options(self) -> RenderOptions: ...
-
-
-class Formatting:
-    """torchinfo's ``results.formatting``: the footer's units, which can be set, and
-    the table's settings, read-only (use `with_options()`
-    for another depth or other columns).
-
-    Setting a unit changes how the summary it came from is drawn (its
-    `options`); no count changes.
-
-    Examples:
-        >>> import torch
-        >>> from modelsummary import summary
-        >>> s = summary(torch.nn.Linear(4, 2), (1, 4), verbose=0)
-        >>> s.formatting.params_units, s.formatting.max_depth
-        (<Units.AUTO: 'auto'>, 3)
-        >>> s.formatting.macs_units = Units.NONE
-        >>> s.options.macs_units
-        ''
-    """
-
-    __slots__ = ("_summary",)
-
-    def __init__(self, summary: _Summary) -> None:
-        self._summary = summary
-
-    @property
-    def params_units(self) -> Units:
-        """Unit of the footer's parameter counts."""
-        return Units(self._summary.options.params_units)
-
-    @params_units.setter
-    def params_units(self, value: Units | str) -> None:
-        self._set(dataclasses.replace(self._summary.options, params_units=_unit(value)))
-
-    @property
-    def macs_units(self) -> Units:
-        """Unit of the footer's mult-adds."""
-        return Units(self._summary.options.macs_units)
-
-    @macs_units.setter
-    def macs_units(self, value: Units | str) -> None:
-        self._set(dataclasses.replace(self._summary.options, macs_units=_unit(value)))
-
-    @property
-    def max_depth(self) -> int:
-        """The deepest row shown (``depth``)."""
-        return self._summary.options.depth
-
-    @property
-    def col_names(self) -> tuple[str, ...]:
-        """The columns after the layer name."""
-        return self._summary.options.columns
-
-    @property
-    def col_width(self) -> int | None:
-        """The minimum width of each value column; ``None`` when each column is as wide
-        as its content (the default here; torchinfo's is 25)."""
-        return self._summary.options.col_width
-
-    @property
-    def ascii_only(self) -> bool:
-        """Whether the tree is drawn in ASCII."""
-        return self._summary.options.ascii_only
-
-    @property
-    def show_depth(self) -> bool:
-        """Whether names carry ``depth-index``."""
-        return self._summary.options.show_depth_index
-
-    def _set(self, options: RenderOptions) -> None:
-        # ModelSummary is frozen; torchinfo's API sets units on the result itself.
-        # Only the drawing options change, never the counts.
-        object.__setattr__(self._summary, "options", options)
-
-
-def _unit(value: object) -> str:
-    try:
-        return Units(value).value
-    except ValueError:
-        raise ValueError(
-            f"unknown unit {value!r}; choose from {[u.name for u in Units]} (modelsummary.Units)"
-        ) from None
-
-
-class ModelSummaryMethods:
-    """torchinfo's ``ModelStatistics`` attributes that ``ModelSummary`` lacks otherwise,
-    and the count torchinfo gives for a pruned model.
-
-    Examples:
-        >>> import torch
-        >>> from modelsummary import summary
-        >>> s = summary(torch.nn.Linear(4, 2), (1, 4), verbose=0)
-        >>> s.to_megabytes(s.total_param_bytes), s.unmasked_params
-        (4e-05, 10)
-    """
-
-    __slots__ = ()
-
-    to_readable = staticmethod(to_readable)
-    to_megabytes = staticmethod(to_megabytes)
-    float_to_megabytes = staticmethod(float_to_megabytes)
-
-    @property
-    def formatting(self: _Summary) -> Formatting:
-        """torchinfo's formatting options: set ``params_units`` / ``macs_units`` to a
-        `Units` to change how the footer's counts are written."""
-        return Formatting(self)
-
-    @property
-    def unmasked_params(self: _Summary) -> int:
-        """`total_params` less the elements that
-        ``torch.nn.utils.prune`` masks zero: what torchinfo reports as ``total_params``
-        of a pruned model. Equal to ``total_params`` when nothing is pruned."""
-        from ._tree.pruning import unmasked_total
-
-        return unmasked_total(self.tree)
-
-
 class _Row(Protocol):
+    """What the row names read of a row (``SummaryNode`` has it all)."""
+
+    @property
+    def type_name(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def mult_adds(self) -> int: ...
+    @property
+    def inputs(self) -> object: ...
+    @property
+    def output(self) -> object: ...
+    @property
+    def children(self) -> Sequence[object]: ...
     @property
     def num_params(self) -> int: ...
     @property
@@ -303,16 +193,57 @@ class _Row(Protocol):
 
 
 class LayerInfoMethods:
-    """torchinfo's ``LayerInfo`` methods for the rows of ``summary_list``.
+    """torchinfo's ``LayerInfo`` names for the rows of ``summary_list``: all of them, here.
+
+    torchinfo has one ``LayerInfo`` per call; a row here covers every call of its module.
 
     Examples:
         >>> from modelsummary._tree.nodes import SummaryNode
         >>> leaf = SummaryNode("fc", "Linear", 1, 1, num_params=1500, subtree_params=1500)
-        >>> leaf.num_params_to_str(reached_max_depth=False)
-        '(1,500)'
+        >>> leaf.num_params_to_str(reached_max_depth=False), leaf.class_name, leaf.var_name
+        ('(1,500)', 'Linear', 'fc')
     """
 
     __slots__ = ()
+
+    @property
+    def class_name(self: _Row) -> str:
+        """torchinfo's name for ``type_name``."""
+        return self.type_name
+
+    @property
+    def var_name(self: _Row) -> str:
+        """torchinfo's name for ``name`` (the root's is its class name, as there)."""
+        return self.name or self.type_name
+
+    @property
+    def macs(self: _Row) -> int:
+        """torchinfo's name for ``mult_adds``."""
+        return self.mult_adds
+
+    @property
+    def is_leaf_layer(self: _Row) -> bool:
+        """No active child module."""
+        return not self.children
+
+    @property
+    def input_size(self: _Row) -> list[Any]:
+        """The first call's input shape as a list, torchinfo's form: ``[1, 3, 224, 224]``
+        for one tensor, a list of such lists for several, ``[]`` for none.
+
+        Examples:
+            >>> from modelsummary._records import SeqSpec, TensorSpec
+            >>> from modelsummary._tree.nodes import SummaryNode
+            >>> spec = SeqSpec((TensorSpec((2, 4), "float32", 32),))
+            >>> SummaryNode("fc", "Linear", 1, 1, inputs=spec).input_size
+            [2, 4]
+        """
+        return shape_list(self.inputs)
+
+    @property
+    def output_size(self: _Row) -> list[Any]:
+        """The first call's output shape in the form of ``input_size``."""
+        return shape_list(self.output)
 
     def num_params_to_str(self: _Row, reached_max_depth: bool = False) -> str:
         """The row's parameter count as torchinfo's table cell writes it.
@@ -337,3 +268,28 @@ class LayerInfoMethods:
         if not count:
             return "--"
         return f"{count:,}" if trainable else f"({count:,})"
+
+
+def shape_list(spec: object) -> list[Any]:
+    """A recorded value's tensor shapes as nested lists; a container of one value is
+    that value's; ``[]`` for no tensor.
+
+    It reads the records of `modelsummary._records` by their fields, without
+    importing them: a tensor's record has a ``shape``; a sequence's ``items`` are
+    values and a mapping's are ``(key, value)`` pairs.
+
+    Examples:
+        >>> from modelsummary._records import OtherSpec, SeqSpec, TensorSpec
+        >>> t = TensorSpec((1, 3), "float32", 12)
+        >>> shape_list(SeqSpec((t, OtherSpec("NoneType"), t))), shape_list(None)
+        ([[1, 3], [1, 3]], [])
+    """
+    shape = getattr(spec, "shape", None)
+    if shape is not None:
+        return list(shape)
+    items = getattr(spec, "items", ())
+    if not isinstance(items, tuple):
+        return []
+    values = [item[1] if isinstance(item, tuple) else item for item in items]
+    shapes = [shape for shape in map(shape_list, values) if shape]
+    return shapes[0] if len(shapes) == 1 else shapes

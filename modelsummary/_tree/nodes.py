@@ -7,15 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from .._records import (
-    MapSpec,
-    SeqSpec,
-    TensorSpec,
-    ValueSpec,
-    direct_init,
-)
+from .._records import SeqSpec, ValueSpec, direct_init
 from .._torchinfo import LayerInfoMethods
 
 
@@ -41,6 +34,10 @@ class SharedParam:
 @dataclass(frozen=True, slots=True)
 class SummaryNode(LayerInfoMethods):
     """One row of the summary: a module, with its counts and its children.
+
+    It answers torchinfo's row names too (``class_name``, ``var_name``, ``macs``,
+    ``is_leaf_layer``, ``input_size``, ``output_size``, ``num_params_to_str()``),
+    all from `modelsummary._torchinfo.LayerInfoMethods`.
 
     ``num_params`` counts only the parameters this row carries; ``subtree_params``
     adds the rows below, each tensor once.
@@ -116,46 +113,6 @@ class SummaryNode(LayerInfoMethods):
         """The last component of the path (the root's is ``""``)."""
         return self.path.rpartition(".")[2]
 
-    # -- torchinfo's names (its LayerInfo), for code written against ``summary_list`` --
-    # torchinfo has one LayerInfo per call; a row here covers every call of its module.
-
-    @property
-    def class_name(self) -> str:
-        """torchinfo's name for `type_name`."""
-        return self.type_name
-
-    @property
-    def var_name(self) -> str:
-        """torchinfo's name for `name` (the root's is its class name, as there)."""
-        return self.name or self.type_name
-
-    @property
-    def macs(self) -> int:
-        """torchinfo's name for `mult_adds`."""
-        return self.mult_adds
-
-    @property
-    def is_leaf_layer(self) -> bool:
-        """No active child module."""
-        return not self.children
-
-    @property
-    def input_size(self) -> list[Any]:
-        """The first call's input shape as a list, torchinfo's form: ``[1, 3, 224, 224]``
-        for one tensor, a list of such lists for several, ``[]`` for none.
-
-        Examples:
-            >>> spec = SeqSpec((TensorSpec((2, 4), "float32", 32),))
-            >>> SummaryNode("fc", "Linear", 1, 1, inputs=spec).input_size
-            [2, 4]
-        """
-        return _shape_list(self.inputs)
-
-    @property
-    def output_size(self) -> list[Any]:
-        """The first call's output shape in the form of `input_size`."""
-        return _shape_list(self.output)
-
     def walk(self) -> Iterator[SummaryNode]:
         """This node and every node below it, depth first, in display order."""
         stack = [self]
@@ -163,27 +120,6 @@ class SummaryNode(LayerInfoMethods):
             node = stack.pop()
             yield node
             stack.extend(reversed(node.children))
-
-
-def _shape_list(spec: ValueSpec | None) -> list[Any]:
-    """A value's tensor shapes as nested lists; a container of one value is that value's.
-
-    Examples:
-        >>> from modelsummary._records import OtherSpec
-        >>> t = TensorSpec((1, 3), "float32", 12)
-        >>> _shape_list(SeqSpec((t, OtherSpec("NoneType"), t))), _shape_list(None)
-        ([[1, 3], [1, 3]], [])
-    """
-    if isinstance(spec, TensorSpec):
-        return list(spec.shape)
-    if isinstance(spec, SeqSpec):
-        values = list(spec.items)
-    elif isinstance(spec, MapSpec):
-        values = [v for _, v in spec.items]
-    else:
-        return []
-    shapes = [shape for shape in map(_shape_list, values) if shape]
-    return shapes[0] if len(shapes) == 1 else shapes
 
 
 @direct_init
