@@ -219,7 +219,11 @@ def test_the_checker_finds_a_circle(tmp_path, files, expected):
             ["pkg._present.r -> pkg._trace"],
         ),
         (
-            {"_tree/__init__.py": "", "_tree/n.py": "from .._io import x\n", "_io.py": "import torch"},
+            {
+                "_tree/__init__.py": "",
+                "_tree/n.py": "from .._io import x\n",
+                "_io.py": "import torch\n",
+            },
             ["pkg._tree.n -> pkg._io -> torch"],
         ),
         ({"_tree/__init__.py": "", "_tree/n.py": "import math\n", "_io.py": "import torch"}, []),
