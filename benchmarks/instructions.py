@@ -68,12 +68,10 @@ def counted(label: str, fn: Callable[[], object]) -> None:
     control(f"--dump={label}")
 
 
-def contenders(package: Any, model: torch.nn.Module, data: Any) -> dict[str, Callable[[], object]]:
-    """The calls to count for one checkout's package."""
-    name = package.__name__
-    tracer = importlib.import_module(f"{name}._tracer")
-    tree = importlib.import_module(f"{name}._tree")
-    records = importlib.import_module(f"{name}._records")
+def contenders(
+    package: Any, model: torch.nn.Module, data: Any, phases: bool = False
+) -> dict[str, Callable[[], object]]:
+    """The calls to count for one checkout's package (the tracer's parts with ``phases``)."""
 
     def forward() -> object:
         return model(**data) if isinstance(data, dict) else model(data)
@@ -81,6 +79,18 @@ def contenders(package: Any, model: torch.nn.Module, data: Any) -> dict[str, Cal
     def bare() -> object:
         with torch.no_grad():
             return forward()
+
+    calls: dict[str, Callable[[], object]] = {
+        "bare": bare,
+        "summary": lambda: package.summary(model, input_data=data, verbose=0),
+    }
+    if not phases:
+        return calls
+    name = package.__name__
+    # the tracer's module: _trace/tracer.py since the stage sub-packages, _tracer.py before
+    tracer = _first_module(f"{name}._trace.tracer", f"{name}._tracer")
+    tree = _first_module(f"{name}._tree.build", f"{name}._tree")
+    records = importlib.import_module(f"{name}._records")
 
     def traced() -> Any:
         t = tracer.Tracer(model)
@@ -92,14 +102,25 @@ def contenders(package: Any, model: torch.nn.Module, data: Any) -> dict[str, Cal
     trace = done.finish()
     # an older checkout's build_tree() took the trace alone
     tree_args = (trace, records.PassInfo()) if hasattr(records, "PassInfo") else (trace,)
-    return {
-        "bare": bare,
-        "summary": lambda: package.summary(model, input_data=data, verbose=0),
-        "init": lambda: tracer.Tracer(model),
-        "traced": traced,  # init and pass: the table shows the pass alone
-        "finish": done.finish,
-        "tree": lambda: tree.build_tree(*tree_args),
-    }
+    calls.update(
+        {
+            "init": lambda: tracer.Tracer(model),
+            "traced": traced,  # init and pass: the table shows the pass alone
+            "finish": done.finish,
+            "tree": lambda: tree.build_tree(*tree_args),
+        }
+    )
+    return calls
+
+
+def _first_module(*names: str) -> Any:
+    """The first of ``names`` that imports (a module moved between checkouts)."""
+    for name in names[:-1]:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+    return importlib.import_module(names[-1])
 
 
 def totals(out: str) -> dict[str, dict[str, float]]:
@@ -197,7 +218,7 @@ def main() -> None:
         for kind in ("floor", "least"):
             counted(f"{model_name}/{kind}/reference", reference[kind])
         for key, package in packages.items():
-            calls = contenders(package, model, data)
+            calls = contenders(package, model, data, opts.phases)
             for kind in kinds:
                 counted(f"{model_name}/{kind}/{key}", calls[kind])
     names = list(packages)
