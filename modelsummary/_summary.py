@@ -26,7 +26,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import is_lazy
 
 from ._errors import ModelSummaryError
@@ -51,6 +50,7 @@ from ._present.render import COLUMNS, RenderOptions, format_inputs
 from ._records import PassInfo, Trace
 from ._result import ModelSummary
 from ._trace.catalogue import Catalogue, current_catalogue
+from ._trace.census import take_census
 from ._trace.engines import execution_device, rank_and_world
 from ._trace.meta import META_HINT, MetaPass, fails_only_on_meta, meta_stand_ins
 from ._trace.state import preserved_state
@@ -247,7 +247,7 @@ def _registered_only(model: nn.Module, optimizer: str | None, options: RenderOpt
             f" ({', '.join(uninitialised)}), whose shapes come from a forward pass:"
             " give input_size or input_data"
         )
-    return Tracer(model).finish()
+    return take_census(model).trace()
 
 
 def _traced_pass(
@@ -277,12 +277,13 @@ def _traced_pass(
             " summarise it with device='meta' (or leave device unset)"
         )
     # The training estimate needs autograd's saved tensors, so that pass keeps grad on.
-    tracer = Tracer(model, saved_tensors=optimizer is not None, catalogue=catalogue)
-    if _has_lazy_parameters(tracer.modules):
+    census = take_census(model)
+    if census.has_lazy():
         # A lazy model's first pass materialises it and changes its classes: run a copy.
         # A copy is small then, since the lazy tensors hold no data yet.
         model = copy.deepcopy(model)
-        tracer = Tracer(model, saved_tensors=optimizer is not None, catalogue=catalogue)
+        census = take_census(model)
+    tracer = Tracer(model, census=census, saved_tensors=optimizer is not None, catalogue=catalogue)
     on_cuda = target.type == "cuda"
     with ExitStack() as contexts:
         if on_meta:  # meta stand-ins first: the state to preserve is then theirs, not copied
@@ -342,11 +343,6 @@ def _time_pass(
 
 def _normal_tensor(t: torch.Tensor) -> torch.Tensor:
     return t.clone() if t.is_inference() else t
-
-
-def _has_lazy_parameters(modules: Iterable[nn.Module]) -> bool:
-    """Whether a module holds uninitialised (lazy) parameters or buffers."""
-    return any(isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in modules)
 
 
 def _tensors(model: nn.Module) -> Iterable[torch.Tensor]:

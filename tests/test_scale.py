@@ -13,7 +13,7 @@ from torch import nn
 from modelsummary import summary
 from modelsummary._present.render import UNICODE_GUIDES, RenderOptions, render_table
 from modelsummary._records import CallRecord, ModuleInfo, ParamInfo, SeqSpec, Trace
-from modelsummary._trace.tracer import unique_modules
+from modelsummary._trace.census import unique_modules
 from modelsummary._tree.build import build_tree
 from tests.conftest import check_invariants
 

@@ -1,0 +1,404 @@
+"""The census of a model: what it registers, found in one walk, measured into records.
+
+`take_census()` walks the registered model once, before any pass: every module once
+(with the other paths that register it again), the parameter keys (a
+`ParamResolver`), the pruning masks (read before the pass: on the meta device the
+pass's stand-ins hold no values), the TorchScript modules that run no Python hooks
+inside them, and the engine facts of the classes met (FSDP2, ``torch.compile``).
+`Census.measure()` turns it into records, after the pass (lazy parameters are only
+measurable then): the `ModuleInfo` of every module, the `ParamInfo` of every unique
+parameter and the `BufferInfo` of every unique buffer.
+
+A summary with a pass hands its census to the `Tracer`, which adds the hooks and the
+call stack; a summary with no input needs the census alone (`Census.trace()`). What
+one parameter or buffer comes to is decided in one place each: `param_info()` and
+`buffer_info()`.
+
+Examples:
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Sequential(nn.Linear(4, 2), nn.BatchNorm1d(2))
+    >>> census = take_census(model)
+    >>> [path for path, _ in census.modules]
+    ['', '0', '1']
+    >>> trace = census.trace()
+    >>> [(p.name, p.numel) for p in trace.params]
+    [('0.weight', 8), ('0.bias', 2), ('1.weight', 2), ('1.bias', 2)]
+    >>> [(b.name, b.numel) for b in trace.buffers]
+    [('1.running_mean', 2), ('1.running_var', 2), ('1.num_batches_tracked', 1)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+
+from .._records import BufferInfo, ModuleInfo, ParamInfo, Trace
+from .engines import is_fsdp_class, param_facts, replicas, resting_params
+from .params import ParamResolver
+from .values import DTYPE_NAMES, dtype_name
+
+_DIMENSIONS = {"1d": 1, "2d": 2, "3d": 3}
+"""Dimensions of a ``torch.nn`` class by its name's suffix (``MaxPool2d``)."""
+_Parameter = nn.Parameter
+
+
+def unique_modules(
+    model: nn.Module,
+) -> tuple[list[tuple[str, nn.Module]], dict[int, list[str]]]:
+    """Each module once, at its first path in ``named_modules()`` order, and its other paths.
+
+    The other paths (aliases) are the places that register the same module
+    object again; a shared module's children are not repeated under each of
+    them. ``named_modules(remove_duplicate=False)`` walks a shared subtree once
+    per path, which is exponential in diamond-shaped sharing; this walk is
+    linear in the number of registrations, and iterative, so nesting depth is
+    not limited by Python's recursion limit.
+
+    Returns:
+        ``[(path, module)]`` in pre-order, and ``{id(module): alias paths}`` for
+        the modules registered more than once.
+
+    Examples:
+        >>> inner = nn.Linear(1, 1)
+        >>> outer = nn.Sequential(nn.Sequential(inner), inner)
+        >>> modules, aliases = unique_modules(outer)
+        >>> [path for path, _ in modules], aliases[id(inner)], id(outer) in aliases
+        (['', '0', '0.0'], ['1'], False)
+    """
+    modules: list[tuple[str, nn.Module]] = []
+    seen: set[int] = set()
+    aliases: dict[int, list[str]] = {}
+    pending: list[tuple[str, nn.Module]] = [("", model)]
+    while pending:
+        path, module = pending.pop()
+        if id(module) in seen:
+            aliases.setdefault(id(module), []).append(path)
+            continue
+        seen.add(id(module))
+        modules.append((path, module))
+        children = module._modules
+        if children:
+            prefix = f"{path}." if path else ""
+            for name, child in reversed(children.items()):
+                if child is not None:
+                    pending.append((prefix + name, child))
+    return modules, aliases
+
+
+def mask_zeros(module: nn.Module, name: str) -> int | None:
+    """The elements the pruning mask of ``module``'s parameter ``name`` zeroes, if it is
+    one that ``torch.nn.utils.prune`` keeps (``NAME_orig`` beside a ``NAME_mask``
+    buffer of its shape); ``None`` otherwise, and for a mask on meta (no values).
+
+    Examples:
+        >>> from torch.nn.utils import prune
+        >>> fc = prune.l1_unstructured(nn.Linear(4, 2), "weight", amount=0.5)
+        >>> mask_zeros(fc, "weight_orig"), mask_zeros(fc, "bias")
+        (4, None)
+    """
+    if not name.endswith("_orig"):
+        return None
+    mask = module._buffers.get(name[: -len("_orig")] + "_mask")
+    param = module._parameters[name]
+    if mask is None or param is None or mask.is_meta or mask.shape != param.shape:
+        return None
+    return mask.numel() - int(mask.count_nonzero())
+
+
+def param_info(
+    key: int,
+    name: str,
+    t: torch.Tensor,
+    module: nn.Module,
+    attr: str,
+    copies: int,
+) -> ParamInfo:
+    """What one parameter comes to: its elements, bytes, dtype and placement.
+
+    The one place a parameter is measured. ``t`` is the parameter as registered
+    before the pass (or as the engine keeps it between steps: FSDP2's shard), on
+    ``module`` as ``attr``; ``copies`` is the number of ranks a data-parallel
+    wrapper replicates it over (0: none). A plain parameter is measured directly;
+    anything else (a meta tensor, a subclass, an attribute an engine hung on it) from
+    the engine's own records (`param_facts()`).
+
+    Examples:
+        >>> fc = nn.Linear(3, 2)
+        >>> param_info(0, "fc.weight", fc.weight, fc, "weight", 0)
+        ParamInfo(key=0, name='fc.weight', numel=6, nbytes=24, trainable=True, dtype='float32', local_nbytes=None, placement='')
+    """  # noqa: E501
+    if type(t) is _Parameter and not t.__dict__ and not t.is_meta and not copies:
+        numel = t.numel()  # a plain parameter: the fast path
+        return ParamInfo(  # positional: key, name, numel, nbytes, trainable, dtype
+            key,
+            name,
+            numel,
+            numel * t.element_size(),
+            t.requires_grad,
+            DTYPE_NAMES.get(t.dtype) or dtype_name(t.dtype),
+        )
+    facts = param_facts(t, module, attr, copies)
+    return ParamInfo(
+        key,
+        name,
+        facts.numel,
+        facts.nbytes,
+        t.requires_grad,  # trainable
+        dtype_name(t.dtype),
+        facts.local_nbytes if facts.placement else None,
+        facts.placement,
+    )
+
+
+def buffer_info(name: str, b: torch.Tensor) -> BufferInfo:
+    """What one buffer comes to: its elements and bytes. The one place a buffer is measured.
+
+    Examples:
+        >>> buffer_info("bn.running_mean", torch.zeros(4))
+        BufferInfo(name='bn.running_mean', numel=4, nbytes=16)
+    """
+    numel = b.numel()
+    return BufferInfo(name, numel, numel * b.element_size())
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """The records of what a model registers, measured by `Census.measure()`.
+
+    Examples:
+        >>> Registered(modules=(), params=(), buffers=(), masked=()).params
+        ()
+    """
+
+    modules: tuple[ModuleInfo, ...]
+    """Every module, root first, in ``named_modules()`` order."""
+    params: tuple[ParamInfo, ...]
+    """Unique parameter tensors, in key order."""
+    buffers: tuple[BufferInfo, ...]
+    """Unique buffer tensors."""
+    masked: tuple[tuple[str, int], ...]
+    """``(parameter name, elements its pruning mask zeroes)``."""
+
+
+class Census:
+    """What a model registers, from one walk (see `take_census()`).
+
+    Attributes:
+        model: The model walked.
+        modules: ``[(path, module)]``, every module once, in ``named_modules()`` order.
+        aliases: ``{id(module): other paths}`` of the modules registered more than once.
+        params: The `ParamResolver` of the registered parameters: their keys, and,
+            during a pass, the stand-ins and substitutes that count as them.
+        hookable: ``[(path, module)]`` of the modules that run Python hooks (all but
+            those inside TorchScript).
+        scripts: ``{id(module): (path, module)}`` of the outermost TorchScript modules,
+            the only ones of theirs whose calls Python sees.
+        compiled: Whether a ``torch.compile`` wrapper is among the modules.
+        fsdp: Whether FSDP2 manages a module (which may keep parameters apart).
+
+    Examples:
+        >>> census = take_census(nn.Sequential(nn.Linear(2, 2)))
+        >>> len(census.hookable), census.scripts, census.compiled, census.params.keys != {}
+        (2, {}, False, True)
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.modules, self.aliases = unique_modules(model)
+        self.params = ParamResolver([module for _, module in self.modules])
+        self.hookable: list[tuple[str, nn.Module]] = []
+        self.scripts: dict[int, tuple[str, nn.Module]] = {}
+        self.compiled = False
+        self.fsdp = False
+        self._untraced: set[str] = set()
+        """Paths a hook cannot see: TorchScript modules run no Python hooks inside one
+        another (only the outermost of them, called from Python, is recorded)."""
+        self._masked: dict[int, tuple[str, int]] = {}
+        """``{id(parameter): (name, elements its pruning mask zeroes)}``."""
+        self._walk()
+
+    def _walk(self) -> None:
+        scripted_classes: dict[type, bool] = {}
+        """Whether a class is TorchScript, decided once per class with the engine facts."""
+        untraced, hookable = self._untraced, self.hookable
+        for path, module in self.modules:  # one pass: this runs before every summary
+            cls = type(module)
+            scripted = scripted_classes.get(cls)
+            if scripted is None:  # what a class tells, once per class
+                scripted = scripted_classes[cls] = issubclass(cls, torch.jit.ScriptModule)
+                self.compiled = self.compiled or cls.__name__ == "OptimizedModule"
+                self.fsdp = self.fsdp or is_fsdp_class(cls)
+            if not scripted:
+                # The module's own slot from one look-up: each attribute read of a module
+                # passes through the class's __getattr__ hook first.
+                if module.__dict__["_buffers"]:  # pruning keeps its masks as buffers
+                    self._read_masks(path, module)
+                hookable.append((path, module))
+                continue
+            if module._buffers:  # TorchScript keeps its slots in wrappers
+                self._read_masks(path, module)
+            if path == "" or path.rpartition(".")[0] not in untraced:
+                self.scripts[id(module)] = (path, module)
+            untraced.add(path)
+
+    def _read_masks(self, path: str, module: nn.Module) -> None:
+        for name, p in module._parameters.items():
+            zeros = mask_zeros(module, name)
+            if zeros is not None:  # a tied parameter: under the first name it has
+                self._masked.setdefault(id(p), (f"{path}.{name}" if path else name, zeros))
+
+    def has_lazy(self) -> bool:
+        """Whether a module holds uninitialised (lazy) parameters or buffers.
+
+        Examples:
+            >>> take_census(nn.Sequential(nn.LazyLinear(2))).has_lazy()
+            True
+        """
+        return any(
+            isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for _, m in self.modules
+        )
+
+    def measure(self) -> Registered:
+        """The records of every module, unique parameter and unique buffer.
+
+        Each parameter is measured as registered before the pass: an engine may have
+        left another tensor in its slot (accelerate's meta tensor, FSDP2's gathered
+        one), and only the engine's records say what this rank holds.
+
+        Examples:
+            >>> fc = nn.Linear(3, 2)
+            >>> registered = take_census(fc).measure()
+            >>> registered.modules[0].param_keys, [p.nbytes for p in registered.params]
+            ((('weight', 0), ('bias', 1)), [24, 8])
+        """
+        resolver = self.params
+        keys, registered = resolver.keys, resolver.registered
+        params: dict[int, ParamInfo] = {}
+        buffers: dict[int, BufferInfo] = {}
+        modules: list[ModuleInfo] = []
+        plain = [module for _, module in self.modules]
+        copies = replicas(plain)  # read under a process group
+        resting = resting_params(plain) if self.fsdp else {}
+        for path, module in self.modules:
+            prefix = f"{path}." if path else ""
+            own: list[tuple[str, int]] = []
+            for name, p in module._parameters.items():
+                if p is None:
+                    continue
+                key = keys.get(id(p))
+                if key is None:
+                    key = resolver.identify(p)  # a substitute still in its slot
+                    if key is None:
+                        continue
+                own.append((name, key))
+                if key not in params:
+                    t = registered[key]
+                    if resting:
+                        t = resting.get((id(module), name), t)
+                    params[key] = param_info(key, prefix + name, t, module, name, copies)
+            buffer_numel = 0
+            if module._buffers:
+                for name, b in module._buffers.items():
+                    if b is not None:
+                        info = buffers.get(id(b))
+                        if info is None:
+                            info = buffers[id(b)] = buffer_info(prefix + name, b)
+                        buffer_numel += info.numel
+            modules.append(self._module_info(path, module, tuple(own), buffer_numel))
+        return Registered(
+            modules=tuple(modules),
+            params=tuple([params[k] for k in sorted(params)]),
+            buffers=tuple(buffers.values()),
+            masked=tuple(self._masked.values()),
+        )
+
+    def trace(self) -> Trace:
+        """The `Trace` of a summary with no pass: the records alone, no call.
+
+        Examples:
+            >>> trace = take_census(nn.Linear(3, 2)).trace()
+            >>> len(trace.params), trace.calls, trace.param_uses
+            (2, (), ())
+        """
+        registered = self.measure()
+        return Trace(
+            modules=registered.modules,
+            params=registered.params,
+            buffers=registered.buffers,
+            calls=(),
+            param_uses=(),
+            masked=registered.masked,
+        )
+
+    def script_uses(self, called: Iterable[nn.Module]) -> dict[tuple[int, str], None]:
+        """Uses assumed for the TorchScript modules among ``called``, which run no Python
+        hooks or modes: each of their parameters, noted at the module that registers it.
+
+        A scripted module called from Python is taken to have used all its parameters;
+        its row says "not traced". One never called stays unused.
+
+        Examples:
+            >>> scripted = torch.jit.script(nn.Linear(2, 2))
+            >>> census = take_census(nn.Sequential(scripted))
+            >>> census.script_uses([scripted]), census.script_uses([])
+            ({(0, '0'): None, (1, '0'): None}, {})
+        """
+        if not self.scripts:
+            return {}
+        ids = {id(m) for m in called}
+        paths = {id(module): path for path, module in self.modules}
+        keys = self.params.keys
+        uses: dict[tuple[int, str], None] = {}
+        for key, (_, module) in self.scripts.items():
+            if key not in ids:
+                continue
+            for sub in module.modules():
+                for p in sub._parameters.values():
+                    found = None if p is None else keys.get(id(p))
+                    if found is not None:
+                        uses[(found, paths[id(sub)])] = None
+        return uses
+
+    def _module_info(
+        self, path: str, module: nn.Module, param_keys: tuple[tuple[str, int], ...], buffers: int
+    ) -> ModuleInfo:
+        state = module.__dict__  # plain attributes; no __getattr__ miss
+        kernel = state.get("kernel_size")
+        if kernel is not None:
+            if isinstance(kernel, int):  # pooling keeps an int: one size for each dimension
+                kernel = (kernel,) * _DIMENSIONS.get(type(module).__name__[-2:], 1)
+            elif isinstance(kernel, tuple):
+                for k in kernel:  # a loop, not all(): this runs for every convolution
+                    if not isinstance(k, int):
+                        kernel = None
+                        break
+            else:
+                kernel = None
+        aliases = self.aliases.get(id(module))
+        groups = state.get("groups")  # a convolution's groups
+        return ModuleInfo(  # positional, in field order
+            path,
+            type(module).__name__,  # type_name
+            None if path == "" and module is self.model else path.rpartition(".")[0],  # parent
+            param_keys,
+            buffers,  # buffer_numel
+            kernel,  # kernel_size
+            tuple(aliases) if aliases else (),
+            path not in self._untraced,  # traced
+            groups if type(groups) is int else None,
+        )
+
+
+def take_census(model: nn.Module) -> Census:
+    """Walk ``model`` once for what it registers (see `Census`).
+
+    Examples:
+        >>> take_census(nn.Linear(2, 1)).measure().params[0].name
+        'weight'
+    """
+    return Census(model)
