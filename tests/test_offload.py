@@ -137,3 +137,95 @@ def test_hugging_face_big_model_path(tmp_path):
         "offloaded to disk": on_disk,
     }
     assert s.to_dict()["totals"]["local_param_bytes"] == resident_bytes(model)
+
+
+def tied_gpt2() -> nn.Module:
+    """The GPT-2 of issue 22: head tied to the embedding, 168,192 parameters."""
+    transformers = pytest.importorskip("transformers")
+    config = transformers.GPT2Config(
+        n_embd=64, n_layer=2, n_head=2, vocab_size=1000, n_positions=64
+    )
+    torch.manual_seed(0)
+    return transformers.GPT2LMHeadModel(config).eval()
+
+
+def offloaded_tied_gpt2(how: str, tmp_path: Any) -> nn.Module:
+    if how == "cpu_offload":
+        return accelerate.cpu_offload(tied_gpt2(), execution_device="cpu")
+    if how == "disk_offload":
+        folder = str(tmp_path / "offload")
+        return accelerate.disk_offload(tied_gpt2(), folder, execution_device="cpu")
+    assert how == "from_pretrained"
+    transformers = pytest.importorskip("transformers")
+    tied_gpt2().save_pretrained(tmp_path / "checkpoint")
+    return transformers.GPT2LMHeadModel.from_pretrained(  # no memory for any weight: all offloaded
+        tmp_path / "checkpoint",
+        device_map="auto",
+        max_memory={"cpu": 0},
+        offload_folder=tmp_path / "offload",
+    )
+
+
+def rows_and_ties(s: Any) -> dict[str, Any]:
+    return {
+        "numbers": (s.total_params, s.all_params, s.unused_params, s.total_mult_adds),
+        "param_bytes": s.total_param_bytes,
+        "rows": [(r.path, r.num_params, r.output_size, r.shared) for r in s.layers],
+        "unused": s.to_dict()["unused"],
+        "unused_modules": s.unused_modules,
+    }
+
+
+@pytest.mark.parametrize("how", ["cpu_offload", "disk_offload", "from_pretrained"])
+def test_offloaded_tied_model_counts_as_the_plain_model(how, tmp_path):
+    """accelerate puts a placeholder of its own in each slot of the tied weight; the
+    weights it loads stand for the registered ones, and the tie holds (issue 22 item 7)."""
+    tokens = torch.randint(0, 1000, (1, 8), generator=torch.Generator().manual_seed(0))
+    plain = tied_gpt2()
+    truth = summary(plain, input_data=tokens, verbose=0)
+    model = offloaded_tied_gpt2(how, tmp_path)
+    tied = model.lm_head.weight, model.transformer.wte.weight
+    assert all(p.is_meta for p in model.parameters())  # the whole model offloaded
+
+    s = summary(model, input_data=tokens, verbose=0)
+
+    assert truth.total_params == sum(p.numel() for p in plain.parameters()) == 168_192
+    assert rows_and_ties(s) == rows_and_ties(truth)
+    assert s.unused_params == 0 and s.all_params == 168_192
+    assert "lm_head.weight is transformer.wte.weight, counted at transformer.wte" in str(s)
+    assert s.to_dict()["placements"] == {f"offloaded to {_home(how)}": 168_192}
+    assert (model.lm_head.weight, model.transformer.wte.weight) == tied  # slots as they were
+
+
+def _home(how: str) -> str:
+    return "cpu" if how == "cpu_offload" else "disk"
+
+
+def test_offloaded_one_parameter_module_is_used(tmp_path):
+    """An embedding holds one weight, which the hook loads just before it runs: it is
+    the registered weight (before, it was left unused), and an untied model stays untied."""
+    torch.manual_seed(0)
+    plain = nn.Sequential(nn.Embedding(50, 8), nn.Linear(8, 50))
+    truth = plain_truth(plain, torch.arange(4))
+    model = accelerate.cpu_offload(
+        nn.Sequential(nn.Embedding(50, 8), nn.Linear(8, 50)), execution_device="cpu"
+    )
+    s = summary(model, input_data=torch.arange(4), verbose=0)
+    assert used_names(s) == truth["used"]
+    assert (s.total_params, s.all_params, s.unused_params) == (truth["all_params"],) * 2 + (0,)
+    assert [(r.path, r.num_params, r.output_size) for r in s.layers] == truth["layers"]
+
+
+def test_offloaded_tie_of_a_plain_module_from_the_weights_map():
+    """``cpu_offload`` keeps the model's state dict, where a tied weight is one tensor under
+    two names: that alone ties the two placeholders (no transformers declaration)."""
+    torch.manual_seed(0)
+    plain = nn.Sequential(nn.Embedding(50, 8), nn.Linear(8, 50, bias=False))
+    plain[1].weight = plain[0].weight
+    tokens = torch.arange(4)
+    truth = rows_and_ties(summary(plain, input_data=tokens, verbose=0))
+    model = accelerate.cpu_offload(plain, execution_device="cpu")
+    assert model[0].weight is not model[1].weight  # accelerate's placeholders differ
+    s = summary(model, input_data=tokens, verbose=0)
+    assert rows_and_ties(s) == truth
+    assert s.all_params == s.total_params == 50 * 8

@@ -38,7 +38,14 @@ from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
 from .._records import BufferInfo, ModuleInfo, ParamInfo, Trace
-from .engines import is_fsdp_class, param_facts, replicas, resting_params
+from .engines import (
+    execution_device,
+    is_fsdp_class,
+    offload_ties,
+    param_facts,
+    replicas,
+    resting_params,
+)
 from .params import ParamResolver
 from .values import DTYPE_NAMES, dtype_name
 
@@ -210,7 +217,10 @@ class Census:
     def __init__(self, model: nn.Module) -> None:
         self.model = model
         self.modules, self.aliases = unique_modules(model)
-        self.params = ParamResolver([module for _, module in self.modules])
+        # accelerate's offloading leaves a placeholder of its own in each slot of a tied
+        # weight: its records say which are one tensor (looked at only under its hooks).
+        ties = offload_ties(self.modules) if execution_device(model) is not None else ()
+        self.params = ParamResolver([module for _, module in self.modules], ties)
         self.hookable: list[tuple[str, nn.Module]] = []
         self.scripts: dict[int, tuple[str, nn.Module]] = {}
         self.compiled = False

@@ -173,6 +173,104 @@ def _offloaded_to(module: nn.Module | None, name: str) -> str:
     return ""
 
 
+def offload_ties(named_modules: Iterable[tuple[str, nn.Module]]) -> list[list[torch.Tensor]]:
+    """Groups of offloaded parameters that are one tensor, though their placeholders differ.
+
+    accelerate's offloading puts a new ``meta`` placeholder into each slot of a tied
+    weight (an embedding and the head tied to it), so identity no longer tells the tie.
+    Its records still do, and two offloaded parameters (of the same shape and dtype) are
+    taken for one tensor when
+
+    * the weights map holds one tensor for both names (``cpu_offload`` keeps the model's
+      own ``state_dict``, where a tied weight is one tensor under two names);
+    * the weights map reads both from one entry of one checkpoint file (``from_pretrained``
+      with an ``offload_folder``: the head's entry names the embedding's weight);
+    * the model declares the tie, as a transformers model does in
+      ``all_tied_weights_keys`` (``disk_offload`` writes each name to a file of its own).
+
+    Args:
+        named_modules: ``(path, module)`` of every module once.
+
+    Returns:
+        The tied groups, each in module order; ``[]`` when none (any model without
+        accelerate's hooks).
+
+    Examples:
+        >>> offload_ties([("", nn.Linear(2, 2))])
+        []
+    """
+    named = list(named_modules)
+    offloaded: dict[str, torch.Tensor] = {}
+    sources: dict[tuple[Any, ...], list[str]] = {}
+    for path, module in named:
+        hook = module.__dict__.get("_hf_hook")
+        weights = getattr(hook, "weights_map", None)
+        if weights is None or not getattr(hook, "offload", False):
+            continue
+        for name, p in module._parameters.items():
+            if p is None or not p.is_meta:
+                continue
+            full = f"{path}.{name}" if path else name
+            offloaded[full] = p
+            source = _weight_source(weights, name)
+            if source is not None:
+                sources.setdefault((*source, tuple(p.shape), p.dtype), []).append(full)
+    if not offloaded:
+        return []
+    # One union of names over both kinds of evidence: the weights map's and the model's.
+    parent = {name: name for name in offloaded}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            name = parent[name]
+        return name
+
+    def join(a: str, b: str) -> None:
+        pa, pb = offloaded[a], offloaded[b]
+        if a in parent and b in parent and pa.shape == pb.shape and pa.dtype == pb.dtype:
+            parent[root(b)] = root(a)
+
+    for names in sources.values():
+        for other in names[1:]:
+            join(names[0], other)
+    for path, module in named:
+        declared = getattr(module, "all_tied_weights_keys", None)
+        if not isinstance(declared, dict):
+            continue
+        prefix = f"{path}." if path else ""
+        for target, source in declared.items():
+            if isinstance(target, str) and isinstance(source, str):
+                a, b = prefix + source, prefix + target
+                if a in offloaded and b in offloaded:
+                    join(a, b)
+    groups: dict[str, list[torch.Tensor]] = {}
+    for name, tensor in offloaded.items():
+        group = groups.setdefault(root(name), [])
+        if all(q is not tensor for q in group):
+            group.append(tensor)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def _weight_source(weights: Any, name: str) -> tuple[Any, ...] | None:
+    """What accelerate's weights map reads the parameter ``name`` from: the storage of a
+    tensor it holds, or a checkpoint file's entry; ``None`` when nothing shared can be
+    told (a file of its own)."""
+    key = getattr(weights, "prefix", "") + name
+    dataset = getattr(weights, "dataset", weights)
+    held = dataset.get(key) if isinstance(dataset, dict) else None
+    if held is None:
+        held = getattr(dataset, "state_dict", {}).get(key)
+    if isinstance(held, torch.Tensor):
+        address = held.untyped_storage().data_ptr()
+        if address == 0:  # no storage to tell by (empty, or on meta)
+            return None
+        return ("tensor", address, held.storage_offset(), held.stride())
+    entry = getattr(dataset, "index", {}).get(key)
+    if isinstance(entry, dict) and "safetensors_file" in entry:
+        return ("file", entry["safetensors_file"], entry.get("weight_name", key))
+    return None
+
+
 def execution_device(model: nn.Module) -> torch.device | None:
     """Where a model whose parameters hooks load for each call runs, else ``None``.
 

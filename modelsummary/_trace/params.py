@@ -133,6 +133,11 @@ class ParamResolver:
 
     Args:
         modules: Every module of the model once, in ``named_modules()`` order.
+        ties: Groups of registered parameters that are one tensor although they are
+            distinct objects: an engine replaced a tied weight by a placeholder in each
+            of its slots (accelerate's offloading, see
+            `offload_ties()`). Each group gets one key,
+            as a tied weight does.
 
     Attributes:
         keys: ``{id(tensor): key}`` of the parameters and of the stand-ins and
@@ -148,7 +153,9 @@ class ParamResolver:
         (0, True)
     """
 
-    def __init__(self, modules: Iterable[nn.Module]) -> None:
+    def __init__(
+        self, modules: Iterable[nn.Module], ties: Iterable[Sequence[torch.Tensor]] = ()
+    ) -> None:
         self.keys: dict[int, int] = {}
         self._slots: list[tuple[dict[str, Any], dict[str, Any]]] = []
         """``(module._parameters, a copy as registered)`` of every module with
@@ -165,17 +172,28 @@ class ParamResolver:
         self._learned: list[weakref.ref[torch.Tensor]] = []
         self._strangers: dict[int, weakref.ref[torch.Tensor]] = {}
         """Parameters a rescan did not find in any slot, not to rescan for again."""
+        self._registrations: dict[int, dict[str, Any]] = {}
+        """``{id(module._parameters): its registration}``, to look into one module's slots."""
+        self._tied: dict[int, list[torch.Tensor]] = {}
+        """``{id(parameter): its tie group}`` of the ``ties`` (which it holds)."""
+        for group in ties:
+            for tensor in group:
+                self._tied[id(tensor)] = list(group)
         keys, slots, buffers = self.keys, self._slots, self._buffers
-        registered = self.registered
+        registered, tied = self.registered, self._tied
         for module in modules:  # plain loops: this runs before every summary
             params = module._parameters
             if params:
                 registration = dict(params)
                 slots.append((params, registration))
+                self._registrations[id(params)] = registration
                 for p in registration.values():
                     if p is not None and id(p) not in keys:
                         keys[id(p)] = len(registered)
                         registered.append(p)
+                        if tied:
+                            for other in tied.get(id(p), ()):
+                                keys[id(other)] = keys[id(p)]
             if module._buffers:
                 for b in module._buffers.values():
                     if b is not None:
@@ -240,11 +258,44 @@ class ParamResolver:
             key = self.keys[id(t)]
         return key
 
+    def in_slot_of(self, module: nn.Module, t: torch.Tensor) -> int | None:
+        """The key of ``t`` when it now sits in one of ``module``'s own parameter slots
+        (learned as that slot's parameter from then on), else ``None``.
+
+        A quick look for the parameter a module's forward is about to use: an engine that
+        loads a module's weights as it starts (accelerate's ``AlignDevicesHook``) makes the
+        new tensor before it puts it in the slot, so a look at every slot just then found
+        it in none (see `identify()`).
+
+        Examples:
+            >>> lin = nn.Linear(2, 2)
+            >>> resolver = ParamResolver([lin])
+            >>> loaded = nn.Parameter(torch.zeros(2))
+            >>> resolver.identify(loaded) is None  # not in a slot yet: a stranger
+            True
+            >>> lin._parameters["bias"] = loaded
+            >>> resolver.in_slot_of(lin, loaded), resolver.identify(loaded)
+            (1, 1)
+        """
+        registration = self._registrations.get(id(module._parameters))
+        if registration is None:
+            return None
+        for name, p in module._parameters.items():
+            if p is t:
+                original = registration.get(name)
+                if original is None:
+                    return None
+                key = self.keys[id(original)]
+                self.learn(t, key)
+                self._strangers.pop(id(t), None)
+                return key
+        return None
+
     def _in_slot(self, t: torch.Tensor) -> bool:
         """Whether an unknown parameter ``t`` is (now) in a parameter's slot."""
         stranger = self._strangers.get(id(t))
         if stranger is not None and stranger() is t:
-            return False
+            return False  # in no slot at the last look (see in_slot_of())
         if self.rescan() and id(t) in self.keys:
             return True
         self._strangers[id(t)] = weakref.ref(t)
@@ -437,7 +488,7 @@ class ParamUses:
             elif type(item) is _Tensor:  # an activation: the common case
                 continue
             elif isinstance(item, _Tensor):  # an nn.Parameter not known by identity?
-                key = self.resolver.identify(item)
+                key = self._identify(item)
                 if key is not None:
                     uses[(key, path)] = None
             elif isinstance(item, (list, tuple)) and item:
@@ -451,9 +502,19 @@ class ParamUses:
                             continue
                         if type(inner) is _Tensor or not isinstance(inner, _Tensor):
                             continue
-                        key = self.resolver.identify(inner)
+                        key = self._identify(inner)
                     if key is not None:
                         uses[(key, path)] = None
+
+    def _identify(self, t: torch.Tensor) -> int | None:
+        """The key of an operand that is not known by identity: a substitute in any slot,
+        or one just put into a slot of the module that runs (see `in_slot_of()`)."""
+        key = self.resolver.identify(t)
+        if key is None and isinstance(t, _Parameter) and self._stack:
+            module = getattr(self._stack[-1], "module", None)
+            if isinstance(module, nn.Module):
+                key = self.resolver.in_slot_of(module, t)
+        return key
 
     def note_returned(self, tensors: Iterable[torch.Tensor], path: str, outermost: bool) -> None:
         """A call at ``path`` returned ``tensors``. A parameter the model itself returns
