@@ -256,6 +256,50 @@ class CallRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class InputOrigin:
+    """Where a tensor a failing call received came from: the last call before it that
+    returned a tensor of that shape and dtype.
+
+    Examples:
+        >>> InputOrigin(TensorSpec((2, 30), "float32", 240), "a.2.0", "Linear(20, 30)").path
+        'a.2.0'
+    """
+
+    spec: TensorSpec
+    """The input."""
+    path: str
+    """Dotted path of the module whose call returned it; the root is ``""``."""
+    module: str
+    """That module as its ``repr`` starts: its class and settings, ``Linear(20, 30)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class FailedCall:
+    """The innermost module call a failing pass's exception came out of.
+
+    Examples:
+        >>> FailedCall(path="fc", type_name="Linear", inputs=SeqSpec(())).type_name
+        'Linear'
+    """
+
+    path: str
+    """Dotted path of the module; the root is ``""``."""
+    type_name: str
+    """Class name of the module."""
+    inputs: SeqSpec
+    """What it was called with."""
+    index: int = -1
+    """Its place among the pass's calls (`Trace.calls`); ``-1``: unknown."""
+    params: tuple[tuple[str, TensorSpec], ...] = ()
+    """``(name, shape)`` of the parameters registered on the module, as it met them."""
+    origins: tuple[InputOrigin, ...] = ()
+    """Where its tensor inputs came from, for those the pass can tell."""
+    note: str = ""
+    """What the module can add about the failure (an embedding's size against the
+    index asked for); ``""``: nothing."""
+
+
+@dataclass(frozen=True, slots=True)
 class Trace:
     """What the tracer observed during one forward pass, and nothing else.
 
@@ -286,6 +330,9 @@ class Trace:
     masked: tuple[tuple[str, int], ...] = ()
     """``(parameter name, elements its mask zeroes)`` of the parameters pruned with
     ``torch.nn.utils.prune`` (a ``NAME_orig`` parameter beside a ``NAME_mask`` buffer)."""
+    failed: FailedCall | None = None
+    """The call the pass failed in, when it raised: the trace then covers the pass as
+    far as it got."""
 
 
 @dataclass(frozen=True, slots=True)

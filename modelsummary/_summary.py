@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 
 from ._errors import ModelSummaryError
+from ._failure import partial_trace, show_partial
 from ._inputs import (
     build_inputs,
     check_available,
@@ -46,7 +47,7 @@ from ._inputs import (
     model_float_dtype,
     normalize_device,
 )
-from ._present.render import COLUMNS, RenderOptions, format_inputs
+from ._present.render import COLUMNS, RenderOptions, format_inputs, module_name, origin_text
 from ._records import PassInfo, Trace
 from ._result import ModelSummary
 from ._trace.catalogue import Catalogue, current_catalogue
@@ -195,18 +196,22 @@ def summary(
     check_forward_arguments(model, args, forward_kwargs)
 
     with _gc_paused():
-        trace, run = _traced_pass(
-            model,
-            args,
-            forward_kwargs,
-            target,
-            mode,
-            optimizer,
-            timed=any(COLUMNS[c].needs_timing for c in options.columns),
-            made_inputs=made,
-            catalogue=catalogue,
-            hooked=hooked is not None,
-        )
+        try:
+            trace, run = _traced_pass(
+                model,
+                args,
+                forward_kwargs,
+                target,
+                mode,
+                optimizer,
+                timed=any(COLUMNS[c].needs_timing for c in options.columns),
+                made_inputs=made,
+                catalogue=catalogue,
+                hooked=hooked is not None,
+            )
+        except ModelSummaryError as error:  # the table up to the failure, then the error
+            show_partial(error, options, shapes, ranks, verbose)
+            raise
         tree = build_tree(trace, replace(run, ranks=ranks))
         # Freed while the collector is paused: it resumes with only the tree to look at.
         del trace
@@ -322,7 +327,9 @@ def _traced_pass(
             trace = tracer.finish()
             times = _time_pass(model, args, kwargs, target) if timed else ()
         except Exception as err:
-            raise _forward_error(model, tracer, err, on_meta, made_inputs) from err
+            error = _forward_error(model, tracer, err, on_meta, made_inputs)
+            error._partial = partial_trace(tracer, PassInfo(input_bytes=input_bytes))
+            raise error from err
         finally:
             if moved:
                 model.to(original)
@@ -359,18 +366,25 @@ def _forward_error(
     model: nn.Module, tracer: Tracer, err: Exception, on_meta: bool, made_inputs: bool = False
 ) -> ModelSummaryError:
     failed = tracer.calls.failed
+    hint = ""
     if failed is None:
         where = f"{type(model).__name__} (before any module ran)"
         inputs = ""
     else:
-        name = f"module '{failed.path}'" if failed.path else "the root module"
-        where = f"{name} ({failed.type_name})"
-        inputs = f" with inputs {format_inputs(failed.inputs)}"
-    hint = f". {META_HINT}" if on_meta and fails_only_on_meta(err) else ""
+        where = module_name(failed.path, failed.type_name)
+        inputs = f" with inputs {format_inputs(failed.inputs, dtypes=True)}"
+        hint += f". {failed.note}" if failed.note else ""
+        for origin in failed.origins:
+            told = origin_text(origin)
+            hint += f". {told[0].upper()}{told[1:]}"
+    hint += f". {META_HINT}" if on_meta and fails_only_on_meta(err) else ""
     if made_inputs and any(word in str(err) for word in _DTYPE_WORDS):
         hint += DTYPE_HINT
+    told = str(err)
+    if told.endswith(".") and hint.startswith(". "):
+        hint = hint[1:]
     return ModelSummaryError(
-        f"forward pass failed in {where}{inputs}: {type(err).__name__}: {err}{hint}"
+        f"forward pass failed in {where}{inputs}: {type(err).__name__}: {told}{hint}"
     )
 
 

@@ -56,7 +56,7 @@ from typing import TypeVar
 
 from tabulate import tabulate
 
-from .._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
+from .._records import FailedCall, InputOrigin, MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from .._tree.nodes import SummaryNode, SummaryTree, Totals, UnusedEntry
 from .._tree.pruning import unmasked_params, unmasked_total
 from .units import format_bytes, format_count_in, format_int, format_seconds
@@ -159,7 +159,7 @@ def loop_last(values: Iterable[T]) -> Iterator[tuple[bool, T]]:
 # -- values as text ---------------------------------------------------------------------
 
 
-def format_value(spec: ValueSpec | None, *, nested: bool = False) -> str:
+def format_value(spec: ValueSpec | None, *, nested: bool = False, dtypes: bool = False) -> str:
     """Format a recorded value in full, the way torchinfo users read shapes.
 
     A top-level tuple (a call's arguments, a module's outputs) is listed bare;
@@ -177,20 +177,28 @@ def format_value(spec: ValueSpec | None, *, nested: bool = False) -> str:
         '[2], None'
         >>> format_value(MapSpec((("logits", TensorSpec((1, 10), "float32", 40)),)))
         '{logits: [1, 10]}'
+
+        With ``dtypes``, as error messages write them, a tensor that is not float32
+        says its dtype:
+
+        >>> format_value(SeqSpec((TensorSpec((2,), "int64", 16),)), dtypes=True)
+        '[2] int64'
     """
     if spec is None:
         return "--"
     if isinstance(spec, TensorSpec):
-        return "[" + ", ".join(str(s) for s in spec.shape) + "]"
+        shape = "[" + ", ".join(str(s) for s in spec.shape) + "]"
+        return f"{shape} {spec.dtype}" if dtypes and spec.dtype != "float32" else shape
     if isinstance(spec, OtherSpec):
         return "None" if spec.type_name == "NoneType" else spec.type_name
     if isinstance(spec, SeqSpec):
-        inner = ", ".join(format_value(item, nested=True) for item in spec.items)
+        inner = ", ".join(format_value(item, nested=True, dtypes=dtypes) for item in spec.items)
         return f"({inner})" if nested or not inner else inner
-    return "{" + ", ".join(f"{k}: {format_value(v, nested=True)}" for k, v in spec.items) + "}"
+    inner = ", ".join(f"{k}: {format_value(v, nested=True, dtypes=dtypes)}" for k, v in spec.items)
+    return "{" + inner + "}"
 
 
-def format_inputs(spec: ValueSpec | None) -> str:
+def format_inputs(spec: ValueSpec | None, *, dtypes: bool = False) -> str:
     """Format a call's recorded inputs: its positional arguments, then the keyword
     arguments that are not ``None``. Models such as Hugging Face's pass each optional
     argument by keyword, most of them ``None``, which says nothing about shapes; the
@@ -210,7 +218,7 @@ def format_inputs(spec: ValueSpec | None) -> str:
             if not (isinstance(value, OtherSpec) and value.type_name == "NoneType")
         )
         spec = SeqSpec(spec.items[:-1] + ((MapSpec(keywords),) if keywords else ()))
-    return format_value(spec)
+    return format_value(spec, dtypes=dtypes)
 
 
 def _is_noise(spec: ValueSpec, keyword: bool, inputs: bool) -> bool:
@@ -426,6 +434,8 @@ def _output_cell(row: Row, tree: SummaryTree) -> str:
     node = row.node
     if node.variants:
         return first_of((shape_text(output) for _, output in node.variants), row.complete)
+    if node.failed and node.output is None:
+        return "failed"
     return shape_text(node.output)
 
 
@@ -595,6 +605,8 @@ def _name_cell(row: Row, guides: Guides, options: RenderOptions) -> str:
         label += f" {guides.times}{node.calls}"
     if not node.traced:
         label += " [not traced]"
+    if node.failed:
+        label += f" {FAILED_MARK}"
     if options.show_depth_index and node.depth > 0:
         label += f": {node.depth}-{row.index}"
     return row.prefix + label
@@ -658,7 +670,8 @@ def unused_cells(
         if folded > 1:
             label += f" {times}{folded} inside"
         rows.append((label, format_int(params) if params else "--"))
-    return ("Unused (never called or used)", "Param #"), tuple(rows)
+    title = NOT_REACHED_TITLE if tree.partial else "Unused (never called or used)"
+    return (title, "Param #"), tuple(rows)
 
 
 def unused_line(tree: SummaryTree, options: RenderOptions | None = None) -> str:
@@ -822,6 +835,8 @@ def footer_groups(
     if totals.placements:
         placed = ", ".join(f"{_count(n, p)} {where}" for where, n in totals.placements)
         sizes.insert(1, FooterLine("Parameter placement", placed, "list"))
+    if tree.failure is not None:
+        counts = [_partial(line) for line in counts]
     if not ran:
         return (
             FooterGroup("counts", tuple(counts)),
@@ -841,6 +856,10 @@ def footer_groups(
         moved = format_bytes(totals.comm_bytes)
         sizes.append(FooterLine("Communication (collectives)", moved, "size"))
     groups = [FooterGroup("counts", tuple(counts)), FooterGroup("sizes", tuple(sizes))]
+    if tree.failure is not None:  # the totals stop at the failure, which a note describes
+        groups[1] = FooterGroup("sizes", tuple(_partial(line) for line in sizes))
+        notes = failure_lines(tree.failure)
+        groups.append(FooterGroup("note", tuple(FooterLine("", n, "note") for n in notes)))
     if totals.optimizer is not None:
         groups.append(
             FooterGroup(
@@ -859,6 +878,84 @@ def footer_groups(
             )
         )
     return tuple(groups)
+
+
+# -- a pass that failed -------------------------------------------------------------------
+
+FAILED_MARK = "[failed]"
+"""What the name cell of the row whose call the pass failed in ends with."""
+
+NOT_REACHED_TITLE = "Not reached (the pass failed first)"
+"""The unused section's heading in the summary of a pass that failed."""
+
+_PARTIAL_LABELS = {
+    "Total params": "Total params (partial)",
+    "Trainable params": "Trainable params (partial)",
+    "Non-trainable params": "Non-trainable params (partial)",
+    "Unused params": "Params not reached",
+    "Total mult-adds": "Total mult-adds (partial)",
+    "Forward activations": "Forward activations (partial)",
+    "Estimated total size": "Estimated total size (partial)",
+}
+"""The footer's labels in the summary of a pass that failed: what stops at the failure."""
+
+
+def _partial(line: FooterLine) -> FooterLine:
+    label = _PARTIAL_LABELS.get(line.label)
+    if label is None:
+        return line
+    return FooterLine(label, line.value, line.kind)
+
+
+def module_name(path: str, type_name: str) -> str:
+    """A module as messages name it: by path, or as the root.
+
+    Examples:
+        >>> module_name("a.2.1", "Linear"), module_name("", "Deep")
+        ("module 'a.2.1' (Linear)", 'the root module (Deep)')
+    """
+    return f"module '{path}' ({type_name})" if path else f"the root module ({type_name})"
+
+
+def origin_text(origin: InputOrigin) -> str:
+    """Where a failing call's input came from, as messages say it.
+
+    Examples:
+        >>> from modelsummary._records import InputOrigin
+        >>> origin_text(InputOrigin(TensorSpec((2, 30), "float32", 240), "a.2.0", "Linear(20, 30)"))
+        "input [2, 30] came from 'a.2.0' (Linear(20, 30))"
+    """
+    where = f"'{origin.path}'" if origin.path else "the root"
+    return f"input {format_value(origin.spec, dtypes=True)} came from {where} ({origin.module})"
+
+
+def failure_lines(failure: FailedCall) -> tuple[str, ...]:
+    """The sentences that end the summary of a pass that failed: where it failed, what
+    that call received and its parameters' shapes, and where its inputs came from.
+
+    Examples:
+        >>> from modelsummary._records import FailedCall, InputOrigin
+        >>> x = TensorSpec((2, 30), "float32", 240)
+        >>> failed = FailedCall("a.2.1", "Linear", SeqSpec((x,)), 6,
+        ...                     (("weight", TensorSpec((5, 31), "float32", 620)),),
+        ...                     (InputOrigin(x, "a.2.0", "Linear(20, 30)"),))
+        >>> for line in failure_lines(failed):
+        ...     print(line)
+        The forward pass failed in module 'a.2.1' (Linear): the table stops there.
+        It received [2, 30]; its parameters: weight [5, 31].
+        The input [2, 30] came from 'a.2.0' (Linear(20, 30)).
+    """
+    lines = [
+        f"The forward pass failed in {module_name(failure.path, failure.type_name)}:"
+        " the table stops there."
+    ]
+    received = f"It received {format_inputs(failure.inputs, dtypes=True) or 'no arguments'}"
+    if failure.params:
+        shapes = ", ".join(f"{n} {format_value(p, dtypes=True)}" for n, p in failure.params)
+        received += f"; its parameters: {shapes}"
+    lines.append(received + ".")
+    lines += [f"The {origin_text(origin)}." for origin in failure.origins]
+    return tuple(lines)
 
 
 # -- text ---------------------------------------------------------------------------------

@@ -21,15 +21,24 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
 import torch
 from torch import nn
 
-from .._records import CallRecord, OtherSpec, SeqSpec, TensorSpec, ValueSpec
-from .values import describe, describe_call
+from .._records import (
+    CallRecord,
+    FailedCall,
+    InputOrigin,
+    MapSpec,
+    OtherSpec,
+    SeqSpec,
+    TensorSpec,
+    ValueSpec,
+)
+from .values import describe, describe_call, dtype_name, tensor_nbytes
 
 _no_torch_function = torch._C.DisableTorchFunction
 
@@ -74,23 +83,6 @@ class CallFrame:
                 self.inputs = describe_call(self.args or (), {})
             self.args = None
         return self.inputs
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class FailedCall:
-    """The innermost module call a failing pass's exception came out of.
-
-    Examples:
-        >>> FailedCall(path="fc", type_name="Linear", inputs=SeqSpec(())).type_name
-        'Linear'
-    """
-
-    path: str
-    """Dotted path of the module; the root is ``""``."""
-    type_name: str
-    """Class name of the module."""
-    inputs: SeqSpec
-    """What it was called with."""
 
 
 OnClose = Callable[[CallFrame, tuple[Any, ...], Any], None]
@@ -193,10 +185,8 @@ class CallStack:
                     failed = self.stack[-1]
                 elif exc is self._error:
                     failed = self._error_frame
-            if failed is not None:
-                self.failed = FailedCall(
-                    failed.path, type(failed.module).__name__, failed.described_inputs()
-                )
+            if failed is not None and exc is not None:
+                self.failed = failed_call(failed, self.frames, exc)
             self.stack.clear()
             self._error = self._error_frame = None
 
@@ -276,3 +266,126 @@ class CallStack:
         for suspension in suspended:
             suspension.__exit__(None, None, None)
         return closed
+
+
+def failed_call(
+    frame: CallFrame, frames: Sequence[CallFrame], error: BaseException | None = None
+) -> FailedCall:
+    """The record of the call a pass failed in: its inputs, the shapes of its module's
+    parameters, and where each of its tensor inputs came from, when a call before it
+    returned a tensor of that shape and dtype (the latest such call).
+
+    ``error`` is what the pass raised: its traceback holds the call's own arguments,
+    keywords included (a hook of a call that raised sees the positional ones only),
+    which the frame's inputs are then described from; an embedding asked for an index
+    it does not have says its size against the index (`FailedCall.note`).
+
+    Examples:
+        >>> first, second = nn.Linear(2, 3), nn.Linear(4, 1)
+        >>> calls, x = CallStack(), torch.ones(1, 2)
+        >>> _ = calls.open(first, "0", (x,)), calls.close(first, (x,), {}, first(x))
+        >>> frame = calls.open(second, "1", (first(x),))
+        >>> failed = failed_call(frame, calls.frames)
+        >>> [(name, spec.shape) for name, spec in failed.params]
+        [('weight', (1, 4)), ('bias', (1,))]
+        >>> [(o.spec.shape, o.path, o.module) for o in failed.origins]
+        [((1, 3), '0', 'Linear(in_features=2, out_features=3, bias=True)')]
+    """
+    module = frame.module
+    called = None if error is None else _call_arguments(error, module)
+    note = ""
+    with _no_torch_function():
+        if called is not None and called[1]:
+            frame.inputs = describe_call(*called)
+            frame.args = None
+        inputs = frame.described_inputs()
+        if called is not None and isinstance(error, IndexError):
+            note = _index_note(frame.path, module, called)
+        params = tuple(
+            (name, TensorSpec(tuple(p.shape), dtype_name(p.dtype), tensor_nbytes(p)))
+            for name, p in module._parameters.items()
+            if p is not None and not isinstance(p, nn.parameter.UninitializedParameter)
+        )
+    origins: list[InputOrigin] = []
+    for spec in dict.fromkeys(_tensor_inputs(inputs)):
+        for earlier in reversed(frames[: frame.index]):
+            if earlier.output == spec:
+                origins.append(InputOrigin(spec, earlier.path, _module_text(earlier.module)))
+                break
+    return FailedCall(
+        frame.path, type(module).__name__, inputs, frame.index, params, tuple(origins), note
+    )
+
+
+_CALL_CODES = frozenset({nn.Module._call_impl.__code__, nn.Module._wrapped_call_impl.__code__})
+"""The code of ``Module.__call__``'s steps, whose frames hold a call's arguments."""
+
+
+def _call_arguments(
+    error: BaseException, module: nn.Module
+) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """``(args, kwargs)`` of the innermost call of ``module`` that ``error`` passed
+    through, read from its traceback; ``None`` when it passed through none."""
+    found = None
+    tb = error.__traceback__
+    while tb is not None:
+        code_frame = tb.tb_frame
+        if code_frame.f_code in _CALL_CODES:
+            local = code_frame.f_locals
+            if local.get("self") is module:
+                found = local
+        tb = tb.tb_next
+    if found is None:
+        return None
+    args, kwargs = found.get("args"), found.get("kwargs")
+    if not isinstance(args, tuple) or not isinstance(kwargs, dict):
+        return None
+    return args, kwargs
+
+
+def _index_note(
+    path: str, module: nn.Module, called: tuple[tuple[Any, ...], dict[str, Any]]
+) -> str:
+    """An embedding's size against the largest index it was asked for.
+
+    Examples:
+        >>> _index_note("transformer.wpe", nn.Embedding(1024, 4), ((torch.arange(2048),), {}))
+        'wpe has 1,024 positions, the input asks for 2,048'
+    """
+    if not isinstance(module, nn.Embedding):
+        return ""
+    args, kwargs = called
+    ids = args[0] if args else kwargs.get("input")
+    if (
+        not isinstance(ids, torch.Tensor)
+        or ids.is_meta
+        or ids.is_floating_point()
+        or not ids.numel()
+    ):
+        return ""
+    asked = int(ids.max()) + 1
+    if asked <= module.num_embeddings:  # a negative index, say: the error says it
+        return ""
+    name = path.rpartition(".")[2] or type(module).__name__
+    rows = "positions" if "pos" in name or name == "wpe" else "rows"
+    return f"{name} has {module.num_embeddings:,} {rows}, the input asks for {asked:,}"
+
+
+def _tensor_inputs(inputs: SeqSpec) -> list[TensorSpec]:
+    """The tensors among a call's arguments, positional and keyword (not inside others)."""
+    found: list[TensorSpec] = []
+    for item in inputs.items:
+        if isinstance(item, TensorSpec):
+            found.append(item)
+        elif isinstance(item, MapSpec):
+            found.extend(v for _, v in item.items if isinstance(v, TensorSpec))
+    return found
+
+
+def _module_text(module: nn.Module) -> str:
+    """A module as the first line of its ``repr``: ``Linear(in_features=20, ...)``."""
+    try:
+        settings = module.extra_repr().split("\n")[0]
+    except Exception:  # a user's extra_repr() that fails says nothing here
+        settings = ""
+    return f"{type(module).__name__}({settings})"

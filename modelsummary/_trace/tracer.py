@@ -323,4 +323,5 @@ class Tracer:
             uncounted_ops=self.macs.uncounted_ops(),
             saved_bytes=None if self.saved is None else self.saved.total,
             masked=registered.masked,
+            failed=self.calls.failed,
         )

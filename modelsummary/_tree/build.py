@@ -94,10 +94,14 @@ def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
     calls = calls_by_module(trace.calls)
     owners = param_owners(modules)
     used = used_params(trace, run.forward_pass)
+    failed = trace.failed
+    if failed is not None:  # the failing call ran with its module's parameters: counted
+        used |= failed_params(modules, failed.path)
     holders = module_holders(modules)
     active = active_modules(modules, calls, used, holders, run.forward_pass)
     params = {p.key: p for p in trace.params}
     rows = _Rows(trace, params, calls, carriers(owners, trace.param_uses, used), run.times)
+    rows.failed = None if failed is None else failed.path
     root = rows.tree(modules[0], display_order(modules, active, calls, holders))
     unused = unused_entries(modules, trace.params, used, active, owners)
     used_list = [p for p in trace.params if p.key in used]
@@ -114,6 +118,7 @@ def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
         uncounted_ops=trace.uncounted_ops,
         forward_pass=run.forward_pass,
         masked=trace.masked,
+        failure=failed,
     )
 
 
@@ -254,6 +259,22 @@ def used_params(trace: Trace, forward_pass: bool = True) -> set[int]:
     if not forward_pass:
         return {p.key for p in trace.params}
     return {key for key, _ in trace.param_uses}
+
+
+def failed_params(modules: Iterable[ModuleInfo], path: str) -> set[int]:
+    """The keys of the parameters registered on the module at ``path``: a pass that
+    failed in its call ran it with them, though no operator of it may have completed.
+
+    Examples:
+        >>> modules = [ModuleInfo("", "Net", None),
+        ...            ModuleInfo("fc", "Linear", "", (("weight", 0), ("bias", 1)))]
+        >>> failed_params(modules, "fc"), failed_params(modules, "")
+        ({0, 1}, set())
+    """
+    for m in modules:
+        if m.path == path:
+            return {key for _, key in m.param_keys}
+    return set()
 
 
 def carriers(
@@ -514,6 +535,8 @@ class _Rows:
         self.times = dict(times)
         self.param_uses = trace.param_uses
         self._users: dict[int, list[str]] | None = None
+        self.failed: str | None = None
+        """Path of the module whose call the pass failed in."""
 
     def tree(self, root: ModuleInfo, children: Mapping[str, tuple[str, ...]]) -> SummaryNode:
         """The node of ``root`` with every active module below it, in display order.
@@ -587,6 +610,7 @@ class _Rows:
             groups=info.groups,
             comm_bytes=comm_bytes,
             subtree_comm_bytes=subtree_comm_bytes,
+            failed=path == self.failed,
         )
 
     def row_params(self, info: ModuleInfo) -> tuple[list[ParamInfo], tuple[SharedParam, ...]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .._records import SeqSpec, ValueSpec, direct_init
+from .._records import FailedCall, SeqSpec, ValueSpec, direct_init
 from .._torchinfo import LayerInfoMethods
 
 
@@ -102,6 +102,8 @@ class SummaryNode(LayerInfoMethods):
     """Bytes the collectives moved in all calls, without the children's."""
     subtree_comm_bytes: int = 0
     """``comm_bytes`` of this row and every row below it."""
+    failed: bool = False
+    """The pass failed in a call of this module (its last call raised)."""
 
     @property
     def mult_adds_per_call(self) -> int:
@@ -243,3 +245,21 @@ class SummaryTree:
     masked: tuple[tuple[str, int], ...] = ()
     """``(parameter name, elements its mask zeroes)`` of parameters pruned with
     ``torch.nn.utils.prune`` (see `modelsummary._tree.pruning`); ``()`` when none is."""
+    failure: FailedCall | None = None
+    """The call the pass failed in, for the tree of a pass that raised: its rows are
+    the modules that ran until then, ``unused`` the parameters not reached, and the
+    totals cover that much (see `partial`)."""
+
+    @property
+    def partial(self) -> bool:
+        """The pass failed: the tree and its totals stop at the failure.
+
+        Examples:
+            >>> from modelsummary._records import FailedCall, SeqSpec
+            >>> SummaryTree(SummaryNode("", "Net", 0, 1)).partial
+            False
+            >>> SummaryTree(SummaryNode("", "Net", 0, 1),
+            ...             failure=FailedCall("", "Net", SeqSpec(()))).partial
+            True
+        """
+        return self.failure is not None
