@@ -20,12 +20,13 @@ from __future__ import annotations
 import copy
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import replace
 from typing import Any
 
 import torch
 from torch import nn
+from torch.export import ExportedProgram
 from torch.nn.parameter import is_lazy
 
 from ._errors import ModelSummaryError
@@ -48,6 +49,7 @@ from ._inputs import (
     normalize_device,
 )
 from ._present.render import COLUMNS, RenderOptions, format_inputs, module_name, origin_text
+from ._program import summarize_program
 from ._records import PassInfo, Trace
 from ._result import ModelSummary
 from ._trace.catalogue import Catalogue, current_catalogue
@@ -63,7 +65,7 @@ from ._tree.memory import check_optimizer
 
 
 def summary(
-    model: nn.Module,
+    model: nn.Module | ExportedProgram,
     input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
     input_data: torch.Tensor | Sequence[Any] | Mapping[str, Any] | None = None,
     batch_dim: int | None = None,
@@ -87,7 +89,9 @@ def summary(
 
     Args:
         model: The module to summarise. It is left exactly as it was; a model
-            with lazy modules is summarised on a copy, so it stays lazy.
+            with lazy modules is summarised on a copy, so it stays lazy. Or a
+            ``torch.export.ExportedProgram``, summarised from its graph without
+            running it (no input: the shapes are those it was exported with).
         input_size: One shape, or a list of shapes for several positional inputs
             (``[]`` in the list: a 0-d tensor).
         input_data: A tensor (or numpy array), a sequence of positional arguments,
@@ -145,6 +149,20 @@ def summary(
         >>> s.total_params
         36
     """
+    if isinstance(model, ExportedProgram):  # read from its graph: nothing runs
+        refused: dict[str, Any] = {"input_size": input_size, "input_data": input_data}
+        refused.update(batch_dim=batch_dim, device=device, dtypes=dtypes, mode=mode)
+        refused.update(optimizer=optimizer, **kwargs)
+        return summarize_program(
+            model,
+            col_names=col_names,
+            col_width=col_width,
+            depth=depth,
+            row_settings=row_settings,
+            verbose=verbose,
+            formulas=formulas,
+            refused=refused,
+        )
     check_model(model)
     # Under a process group every rank summarises, and by default only rank 0 prints.
     ranks = rank_and_world()
@@ -306,7 +324,7 @@ def _traced_pass(
             # train() is called only when a module's flag differs: it sets the flag
             # of every module through the slow Module.__setattr__.
             if mode != "same" and any(m.training != (mode == "train") for m in modules):
-                model.train(mode == "train")
+                _set_mode(model, mode == "train")
             if on_cuda:
                 torch.cuda.synchronize(target)
                 torch.cuda.reset_peak_memory_stats(target)
@@ -336,6 +354,13 @@ def _traced_pass(
     return trace, PassInfo(
         input_bytes=input_bytes, optimizer=optimizer, peak_bytes=peak, times=times
     )
+
+
+def _set_mode(model: nn.Module, training: bool) -> None:
+    """``model.train(training)``, unless the model refuses to switch (the module of an
+    exported program, whose graph was traced in one mode, raises): it then runs as it is."""
+    with suppress(NotImplementedError):
+        model.train(training)
 
 
 def _time_pass(

@@ -622,10 +622,10 @@ _FREE_ATEN = """
     argsort as_strided asin asinh atan atan2 atanh avg_pool1d avg_pool2d avg_pool3d
     adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d _adaptive_avg_pool2d
     _adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d adaptive_max_pool3d
-    bernoulli bitwise_and bitwise_not bitwise_or bitwise_xor broadcast_to bucketize
+    batch_norm bernoulli bitwise_and bitwise_not bitwise_or bitwise_xor broadcast_to bucketize
     cat ceil celu chunk clamp clamp_max clamp_min clip clone constant_pad_nd contiguous copy
     cos cosh count_nonzero cummax cummin cumprod cumsum deg2rad detach diag_embed diagonal
-    div dropout elu embedding embedding_bag _embedding_bag empty empty_like empty_strided
+    diff div dropout elu embedding embedding_bag _embedding_bag empty empty_like empty_strided
     eq erf erfc erfinv exp exp2 expand expand_as expm1 eye feature_dropout fill flatten flip
     floor floor_divide fmod frac full full_like gather ge gelu glu group_norm gt hardshrink
     hardsigmoid hardswish hardtanh index index_add index_copy index_fill index_put
@@ -667,6 +667,7 @@ _FREE_ATEN = """
     nll_loss nll_loss_forward nll_loss2d_forward cross_entropy_loss mse_loss l1_loss
     smooth_l1_loss huber_loss binary_cross_entropy binary_cross_entropy_with_logits kl_div
     soft_margin_loss
+    __and__ __or__ __xor__
 """
 
 
