@@ -26,13 +26,15 @@ from ._present.export import (
     layers_csv,
     layers_dataframe,
     render,
+    render_text,
     summary_dict,
     to_json_text,
     write_text,
 )
 from ._present.html import render_html
+from ._present.markdown import render_markdown
 from ._present.plot import plot as plot_summary
-from ._present.render import COLUMNS, RenderOptions, render_markdown, render_table
+from ._present.render import COLUMNS, RenderOptions
 from ._present.select import LayerSelection, select_layers
 from ._torchinfo import Units, float_to_megabytes, to_megabytes, to_readable
 from ._tree.nodes import SummaryNode, SummaryTree
@@ -398,7 +400,7 @@ class ModelSummary(ModelSummaryMethods):
         if not isinstance(width, _Unset):
             options = self._with(width=width).options
             options = replace(options, tablefmt=tablefmt)
-        return write_text(render_table(self.tree, options), path)
+        return write_text(render_text(self.tree, options), path)
 
     def render(self, fmt: str = "table", path: PathLike | None = None) -> str:
         """The summary in one of the formats of ``modelsummary._present.export.FORMATS``:
@@ -569,7 +571,7 @@ class ModelSummary(ModelSummaryMethods):
         )
 
     def __str__(self) -> str:
-        return render_table(self.tree, self.options)
+        return render_text(self.tree, self.options)
 
     def __repr__(self) -> str:
-        return render_table(self.tree, self.options)
+        return render_text(self.tree, self.options)

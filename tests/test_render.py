@@ -120,7 +120,8 @@ def test_the_no_input_note_is_one_sentence_in_every_format(no_pass_tree):
     from html.parser import HTMLParser
 
     from modelsummary._present.html import render_html
-    from modelsummary._present.render import NO_PASS_NOTE, render_markdown
+    from modelsummary._present.markdown import render_markdown
+    from modelsummary._present.render import NO_PASS_NOTE
 
     options = RenderOptions(columns=("num_params",))
     text = render_table(no_pass_tree, options).splitlines()
@@ -315,11 +316,13 @@ def test_the_footer_says_which_line_is_the_models_count(tree):
 
 @pytest.mark.parametrize("fmt", ["github", "pipe"])
 def test_pipe_formats_paste_as_markdown_without_rules(tree, fmt):
-    text = render_table(tree, RenderOptions(tablefmt=fmt))
+    from modelsummary._present.export import render_text
+
+    text = render_text(tree, RenderOptions(tablefmt=fmt))
     assert "====" not in text and "----\n" not in text
     blocks = text.split("\n\n")
     assert all(line.startswith("|") for line in blocks[0].splitlines())
-    assert "- Total params: 15" in text.splitlines()
+    assert "| Total params | 15 |" in [" ".join(line.split()) for line in text.splitlines()]
 
 
 # -- FLOPs ---------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 JSON, CSV and the DataFrame work from the dictionary
 `to_dict()` returns, without naming its fields:
 whatever a row or the totals hold flows through. Markdown draws the same cells
-as the text table (`modelsummary._present.render.render_markdown()`). `FORMATS`
-maps each format name to its renderer.
+as the text table (`modelsummary._present.markdown.render_markdown()`), and
+`render_text()` picks it for a pipe ``tablefmt``. `FORMATS` maps each format
+name to its renderer.
 
 Examples:
     >>> data = {"layers": [{"path": "", "type": "Net", "output": {"shape": [1, 2]}}]}
@@ -25,7 +26,8 @@ from typing import Any
 from .._records import MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from .._tree.nodes import SummaryNode, SummaryTree
 from .html import render_html
-from .render import RenderOptions, render_markdown, render_table
+from .markdown import render_markdown
+from .render import PIPE_FORMATS, RenderOptions, render_table
 
 PathLike = str | os.PathLike[str]
 """Where an exporter writes its text."""
@@ -212,11 +214,27 @@ def layers_dataframe(data: Mapping[str, Any]) -> Any:
     return pd.DataFrame.from_records(layer_records(data))
 
 
+def render_text(tree: SummaryTree, options: RenderOptions) -> str:
+    """The printed summary in ``options.tablefmt``: the text table, or for a pipe
+    format (``github``, ``pipe``) the Markdown of `render_markdown()`, to paste as it is.
+
+    Examples:
+        >>> from modelsummary._tree.nodes import SummaryNode
+        >>> tree = SummaryTree(SummaryNode("", "Net", 0, 1))
+        >>> options = RenderOptions(columns=("num_params",), tablefmt="github")
+        >>> render_text(tree, options) == render_markdown(tree, options)
+        True
+    """
+    if options.tablefmt in PIPE_FORMATS:
+        return render_markdown(tree, options)
+    return render_table(tree, options)
+
+
 Renderer = Callable[[SummaryTree, RenderOptions], str]
 """Draws a summary tree in one format."""
 
 FORMATS: dict[str, Renderer] = {
-    "table": render_table,
+    "table": render_text,
     "json": lambda tree, options: to_json_text(summary_dict(tree)),
     "csv": lambda tree, options: layers_csv(summary_dict(tree)),
     "markdown": render_markdown,

@@ -4,8 +4,8 @@ Presentation is data first: `COLUMNS` defines each column once (header,
 cell function, footnotes, whether it needs a pass), `table_cells()` turns a
 tree into rows of cells, `unused_cells()` the unused section, and
 `footer_groups()` the footer as groups of (label, value, kind). Every
-renderer draws from these: the text table here, Markdown (`render_markdown()`),
-HTML (`modelsummary._present.html`); JSON and CSV from
+renderer draws from these: the text table here, Markdown
+(`modelsummary._present.markdown`), HTML (`modelsummary._present.html`); JSON and CSV from
 `modelsummary._present.export.summary_dict()`.
 
 The text table sizes each column to its content and fits the whole table to a
@@ -1053,7 +1053,8 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
     Columns are as wide as their content (at least ``col_width`` when given); the
     whole is fitted to `available_width()` of ``options.width``. The ``====``
     rules are as wide as the table; a footer line longer than that wraps under it.
-    A pipe format (``github``, ``pipe``) gives `render_markdown()` instead.
+    Markdown is `modelsummary._present.markdown.render_markdown()`, which
+    `modelsummary._present.export.render_text()` draws for a pipe format.
 
     Args:
         tree: The summary tree.
@@ -1062,8 +1063,6 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
     Returns:
         The whole printed summary, without a trailing newline.
     """
-    if options.tablefmt in PIPE_FORMATS:
-        return _pipe_text(tree, options)
     limit = available_width(options.width)
     cells = table_cells(tree, options)
     marker = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).ellipsis
@@ -1108,75 +1107,3 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
         parts += [wrapped_line for line in group.lines for wrapped_line in wrapped(line.text)]
     parts.append(rule)
     return "\n".join(parts)
-
-
-def _pipe_text(tree: SummaryTree, options: RenderOptions) -> str:
-    """The printed summary in a pipe format: Markdown tables and lists, no rules."""
-    cells = table_cells(tree, options)
-    parts = [_pipe_table(cells.headers, cells.rows, cells.colalign, options.tablefmt)]
-    if cells.notes:
-        parts.append("\n".join(f"- {_md_text(note)}" for note in cells.notes))
-    headers, rows = unused_cells(tree, options)
-    if rows:
-        parts.append(_pipe_table(headers, rows, ("left", "right"), options.tablefmt))
-    quiet = unused_line(tree, options)
-    if quiet:
-        parts.append(_md_text(quiet))
-    for group in footer_groups(tree, options):
-        lines = [
-            _md_text(line.text) if line.kind in ("title", "note") else f"- {_md_text(line.text)}"
-            for line in group.lines
-        ]
-        parts.append("\n".join(lines))
-    return "\n\n".join(parts)
-
-
-# -- Markdown -----------------------------------------------------------------------------
-
-
-def _md_cell(text: str) -> str:
-    # A pipe ends a cell and a leading space is dropped by Markdown renderers:
-    # escape the one, and make the tree's indentation non-breaking.
-    stripped = text.lstrip(" ")
-    text = "\u00a0" * (len(text) - len(stripped)) + stripped
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def _md_text(text: str) -> str:
-    """A Markdown paragraph that shows ``text`` as it is."""
-    return "".join("\\" + ch if ch in "\\`*_[]<>|#" else ch for ch in text)
-
-
-def _pipe_table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], colalign: Sequence[str], fmt: str
-) -> str:
-    return _tabulate(
-        [[_md_cell(c) for c in row] for row in rows], [_md_cell(h) for h in headers], colalign, fmt
-    )
-
-
-def render_markdown(tree: SummaryTree, options: RenderOptions) -> str:
-    """The summary as GitHub-flavoured Markdown: pipe tables for the layers, the
-    unused section and the totals; footnotes as a list; notes as paragraphs.
-
-    Examples:
-        >>> tree = SummaryTree(SummaryNode("", "A|B", 0, 1))
-        >>> print(render_markdown(tree, RenderOptions(columns=("num_params",))).splitlines()[2])
-        | A\\|B           |        -- |
-    """
-    fmt = options.tablefmt if options.tablefmt in PIPE_FORMATS else "pipe"
-    cells = table_cells(tree, options)
-    parts = [_pipe_table(cells.headers, cells.rows, cells.colalign, fmt)]
-    if cells.notes:
-        parts.append("\n".join(f"- {_md_cell(note)}" for note in cells.notes))
-    headers, rows = unused_cells(tree, options)
-    if rows:
-        parts.append(_pipe_table(headers, rows, ("left", "right"), fmt))
-    quiet = unused_line(tree, options)
-    if quiet:
-        parts.append(_md_text(quiet))
-    groups = footer_groups(tree, options)
-    totals = [(line.label, line.value) for g in groups for line in g.lines if line.kind != "note"]
-    parts.append(_pipe_table(("Totals", ""), totals, ("left", "right"), fmt))
-    parts += [_md_text(line.value) for g in groups for line in g.lines if line.kind == "note"]
-    return "\n\n".join(parts)
