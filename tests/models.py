@@ -197,6 +197,17 @@ class Failing(nn.Module):
 _GENERATOR = torch.Generator().manual_seed(1234)
 
 
+class NeverRun(nn.Module):
+    """Fails the test if its forward is ever called: for arguments refused before a pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise AssertionError("the forward pass ran before the arguments were checked")
+
+
 def rand(*shape: int) -> torch.Tensor:
     """Uniform test input from a private generator, so the global RNG stream stays put."""
     return torch.rand(shape, generator=_GENERATOR)

@@ -1,4 +1,10 @@
-"""Wrong arguments fail before any forward pass; a failing forward names the module."""
+"""Errors, all in one place: wrong arguments fail before any forward pass, with the model
+left as it was; a failing forward names the module, its path and the shapes it got; errors
+the model catches itself do not confuse that; an interrupt mid-pass restores everything; odd
+inputs that are not errors pass through.
+
+docs/errors.md lists the cases.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +16,11 @@ from modelsummary import ModelSummaryError, summary
 from tests import models as M
 
 
-class NeverRun(nn.Module):
-    """Fails the test if its forward is ever called."""
+class NoForward(nn.Module):
+    pass
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(2, 2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        raise AssertionError("the forward pass ran before the arguments were checked")
+# -- wrong arguments: refused before any forward pass ------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -52,17 +54,63 @@ class NeverRun(nn.Module):
         ({"input_size": (1, 2), "verbose": 5}, ValueError, "verbose"),
         ({"input_size": (1, 2), "batch_dim": -1}, ValueError, "batch_dim"),
         ({"input_size": (1, 2), "cache_forward_pass": "yes"}, TypeError, "cache_forward_pass"),
+        ({"input_size": [(1, 2)] * 3}, TypeError, "do not fit NeverRun.forward"),
+        ({"input_size": (1, 2), "bogus": 1}, TypeError, "bogus"),
+        ({"input_data": {"y": torch.zeros(1, 2)}}, TypeError, "do not fit"),
+        ({"input_size": (1, 2), "batch_dim": 3}, ValueError, "past the end"),
+        (
+            {"input_data": [torch.zeros(2)], "dtypes": [torch.float]},
+            ValueError,
+            "dtypes applies",
+        ),
+        (
+            {"input_data": torch.zeros(2), "dtypes": [torch.float]},
+            ValueError,
+            "dtypes applies",
+        ),
+        ({"dtypes": [torch.float]}, ValueError, "dtypes applies"),
+        ({"input_size": (1, 2), "device": "cuda:99"}, ValueError, "not available"),
+        ({"input_size": (1, 2), "verbose": "1"}, TypeError, "verbose"),
+        ({"input_size": (1, 2), "verbose": 1.0}, TypeError, "verbose"),
+        ({"input_size": (1, 2), "col_names": 5}, TypeError, "col_names must be a list"),
+        ({"input_size": (1, 2), "row_settings": 5}, TypeError, "row_settings"),
+        ({"input_size": (1, 2), "depth": True}, ValueError, "depth"),
+        ({"input_size": (1, 2), "col_width": "wide"}, ValueError, "col_width"),
+        ({"input_size": [[(1, 2)]]}, TypeError, "integers"),
+        ({"input_size": (1, None)}, TypeError, "integers|one shape"),
+        ({"input_data": "text"}, TypeError, "input_data must be"),
+        ({"input_size": (1, 2), "mode": 3}, ValueError, "mode"),
     ],
     ids=lambda v: None,
 )
-def test_bad_arguments_raise_before_forward(kwargs, error, message):
+def test_bad_arguments_raise_before_forward(audit, kwargs, error, message):
+    model = audit(M.NeverRun())
     with pytest.raises(error, match=message):
-        summary(NeverRun(), **{"verbose": 0, **kwargs})
+        summary(model, **{"verbose": 0, **kwargs})
+
+
+@pytest.mark.parametrize(
+    "model, kwargs, error, message",
+    [
+        (nn.Linear, {"input_size": (1, 2)}, TypeError, "instance, got the class Linear"),
+        (None, {"input_size": (1, 2)}, TypeError, "torch.nn.Module, got NoneType"),
+        (NoForward(), {"input_size": (1, 2)}, TypeError, "defines no forward"),
+    ],
+    ids=lambda v: None,
+)
+def test_a_model_that_is_no_module_with_a_forward_is_refused(audit, model, kwargs, error, message):
+    if isinstance(model, nn.Module):
+        audit(model)
+    with pytest.raises(error, match=message):
+        summary(model, **{"verbose": 0, **kwargs})
 
 
 def test_model_must_be_a_module():
     with pytest.raises(TypeError, match=r"torch\.nn\.Module"):
         summary(lambda x: x, (1, 2))  # type: ignore[arg-type]
+
+
+# -- a failing forward: the module, its path and its shapes ------------------------------------
 
 
 def test_failing_forward_names_innermost_module_and_its_shapes():
@@ -82,6 +130,20 @@ def test_failure_in_the_root_itself():
 
     with pytest.raises(ModelSummaryError, match=r"the root module \(Root\).*ValueError: bad input"):
         summary(Root(), (1, 2), verbose=0)
+
+
+def test_failure_deep_inside_names_the_path_and_shapes(audit):
+    inner = nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.ReLU(), nn.Linear(5, 2)))
+    model = audit(nn.Sequential(nn.Sequential(inner)))
+    with pytest.raises(ModelSummaryError) as info:
+        summary(model, (3, 4), verbose=0)
+    message = str(info.value)
+    assert "module '0.0.1.1' (Linear)" in message
+    assert "[3, 4]" in message  # the shape it got
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+# -- errors the model catches itself ------------------------------------------------------------
 
 
 def test_child_error_caught_by_parent_does_not_confuse_attribution():
@@ -146,3 +208,51 @@ def test_an_error_caught_and_raised_anew_names_the_module_that_raised_it():
     model = nn.Sequential(Wraps())
     with pytest.raises(ModelSummaryError, match=r"module '0' \(Wraps\).*ValueError: wrapped"):
         summary(model, (3, 4), verbose=0)
+
+
+# -- an interrupt mid-pass --------------------------------------------------------------------
+
+
+class Interrupting(nn.Module):
+    """Flips state the summary must restore, then raises KeyboardInterrupt mid-pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Dropout(0.5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.body(x)
+        self.body[0].weight.requires_grad_(False)
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_keyboard_interrupt_mid_pass_restores_everything(audit, mode):
+    model = audit(Interrupting().train())
+    with pytest.raises(KeyboardInterrupt):
+        summary(model, (3, 4), mode=mode, verbose=0)
+    # the audit asserts modes, BN statistics, requires_grad, hooks and RNG at teardown;
+    # the model still works and is not left in the summary's mode
+    assert model.training and all(m.training for m in model.modules())
+
+
+# -- odd inputs that are not errors -----------------------------------------------------------
+
+
+def test_non_tensor_and_odd_inputs_pass_through(audit):
+    class Takes(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x, n: int, tag: str, opt=None):
+            return self.fc(x) * n if tag == "go" and opt is None else x
+
+    model = audit(Takes())
+    s = summary(model, input_data=[M.rand(1, 3), 2, "go"], verbose=0)
+    assert s.total_params == 12
+    assert s.to_dict()["layers"][0]["inputs"] == [
+        {"shape": [1, 3], "dtype": "float32"},
+        {"type": "int"},
+        {"type": "str"},
+    ]
