@@ -1,11 +1,13 @@
-"""The command line: ``modelsummary [PACKAGE.MODULE:FACTORY] [options]``.
+"""The command line: ``modelsummary [TARGET] [options]``.
 
-Without a model spec it prints the summary of the built-in demo model. With one,
-it imports ``PACKAGE.MODULE`` (which runs that module's top-level code, as any
-import does), takes ``FACTORY`` from it — an ``nn.Module`` subclass, a function
-returning a module, or a module instance — calls it with the ``--kwarg``
-values, and summarises the result. The current directory is searched first, as
-``python -m`` does.
+Without a target it prints the summary of the built-in demo model. With one, it
+builds the model the target names (see `modelsummary._targets`) and summarises it:
+``PACKAGE.MODULE:FACTORY`` or ``path/to/file.py:FACTORY`` (imported, which runs
+the module's top-level code, as any import does; ``FACTORY`` is an ``nn.Module``
+subclass, a function returning a module, or a module instance, called with the
+``--kwarg`` values), a ``model.pt2`` saved by ``torch.export.save()``,
+``hf:MODEL_TYPE`` (``--set`` overrides config fields), ``torchvision:NAME`` or
+``timm:NAME``. The current directory is searched first, as ``python -m`` does.
 
 A bad spec or argument prints one line on stderr and exits with status 2; a
 forward pass that fails exits with status 1.
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -34,12 +35,14 @@ from typing import Any, NoReturn
 import torch
 from tabulate import tabulate_formats
 from torch import nn
+from torch.export import ExportedProgram
 
 from ._demo import DEMO_INPUT, DEMO_INPUT_TEXT, DemoNet
 from ._errors import ModelSummaryError
 from ._present.export import FORMATS
 from ._present.render import PIPE_FORMATS
 from ._summary import DTYPE_HINT, summary
+from ._targets import TargetError, load_target
 
 CLI_DTYPE_HINT = (
     ". The inputs made from --input-size have the model's floating dtype unless --dtype"
@@ -62,8 +65,10 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="modelsummary",
-        description="Print the summary of a PyTorch model built by FACTORY in PACKAGE.MODULE"
-        " (the module is imported, so its top-level code runs). Without a spec, print the"
+        description="Print the summary of a PyTorch model: one built by FACTORY in"
+        " PACKAGE.MODULE or in a Python file (imported, so its top-level code runs), an"
+        " exported program saved as .pt2, or a Hugging Face, torchvision or timm model by"
+        " name, built on the meta device (no weights, no download). Without a target, print the"
         " summary of the built-in demo model: a block called twice, a head tied to the"
         " embedding, and a module the forward never calls.",
     )
@@ -71,9 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "spec",
         nargs="?",
-        metavar="PACKAGE.MODULE:FACTORY",
-        help="e.g. torchvision.models:resnet18; FACTORY is a module class, a function"
-        " returning a module, or a module instance",
+        metavar="TARGET",
+        help="PACKAGE.MODULE:FACTORY (torchvision.models:resnet18), path/to/file.py:FACTORY,"
+        " model.pt2, hf:MODEL_TYPE (hf:gpt2), torchvision:NAME or timm:NAME; FACTORY is a"
+        " module class, a function returning a module, or a module instance",
     )
     parser.add_argument(
         "--input-size",
@@ -117,6 +123,19 @@ def _parser() -> argparse.ArgumentParser:
         help="keyword argument for FACTORY; VALUE is a Python literal or else a string;"
         " repeat for several",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config field of an hf: target, e.g. n_layer=2; VALUE is a Python literal or"
+        " else a string; repeat for several",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("eval", "train", "same"),
+        help="mode of the pass: eval (default), train, or same (each module's own)",
+    )
     parser.add_argument("--ascii", action="store_true", help="draw the tree with ASCII only")
     parser.add_argument(
         "--list-unused",
@@ -145,10 +164,10 @@ def _dtype(text: str) -> torch.dtype:
     return value
 
 
-def _kwarg(text: str) -> tuple[str, Any]:
+def _kwarg(text: str, flag: str = "--kwarg", example: str = "num_classes=10") -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.isidentifier():
-        raise CommandLineError(f"bad --kwarg {text!r}: expected KEY=VALUE, e.g. num_classes=10")
+        raise CommandLineError(f"bad {flag} {text!r}: expected KEY=VALUE, e.g. {example}")
     try:
         value: Any = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
@@ -157,7 +176,7 @@ def _kwarg(text: str) -> tuple[str, Any]:
 
 
 def load_model(spec: str, kwargs: dict[str, Any]) -> nn.Module:
-    """Import ``PACKAGE.MODULE``, take ``FACTORY`` and build the model.
+    """Import ``PACKAGE.MODULE`` (or a ``path/to/file.py``), take ``FACTORY`` and build the model.
 
     Raises:
         CommandLineError: The spec is malformed, the module or attribute is
@@ -167,45 +186,13 @@ def load_model(spec: str, kwargs: dict[str, Any]) -> nn.Module:
         >>> load_model("torch.nn:Linear", {"in_features": 2, "out_features": 1})
         Linear(in_features=2, out_features=1, bias=True)
     """
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
+    if ":" not in spec or spec.partition(":")[0] in ("hf", "torchvision", "timm"):
         raise CommandLineError(f"bad model spec {spec!r}: expected PACKAGE.MODULE:FACTORY")
-    added = "" not in sys.path
-    if added:
-        sys.path.insert(0, "")  # like python -m: the current directory first
     try:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            raise CommandLineError(f"cannot import {module_name!r}: {err}") from None
-        except Exception as err:
-            raise CommandLineError(
-                f"importing {module_name!r} raised {type(err).__name__}: {err}"
-            ) from None
-        obj: Any = module
-        for part in attr.split("."):
-            if not hasattr(obj, part):
-                raise CommandLineError(f"{module_name!r} has no attribute {attr!r}")
-            obj = getattr(obj, part)
-        if isinstance(obj, nn.Module):
-            if kwargs:
-                raise CommandLineError(f"{spec} is a module instance; --kwarg needs a factory")
-            return obj
-        if not callable(obj):
-            raise CommandLineError(
-                f"{spec} is a {type(obj).__name__}, not an nn.Module or a factory of one"
-            )
-        try:
-            model = obj(**kwargs)
-        except Exception as err:
-            raise CommandLineError(
-                f"calling {spec} raised {type(err).__name__}: {err}".splitlines()[0]
-            ) from None
-    finally:
-        if added:
-            sys.path.remove("")
-    if not isinstance(model, nn.Module):
-        raise CommandLineError(f"{spec} returned a {type(model).__name__}, not an nn.Module")
+        model = load_target(spec, kwargs).model
+    except TargetError as err:
+        raise CommandLineError(str(err)) from None
+    assert isinstance(model, nn.Module)  # a FACTORY's result is checked to be one
     return model
 
 
@@ -220,14 +207,16 @@ def _run(argv: Sequence[str] | None) -> str:
     if args.width is not None and not args.width.isdigit():
         raise CommandLineError(f"bad --width {args.width!r}: expected a non-negative integer")
     kwargs = dict(_kwarg(k) for k in args.kwarg)
-    settings = [
+    settings = dict(_kwarg(k, "--set", "n_layer=2") for k in args.set)
+    rows = [
         name for name, on in (("ascii_only", args.ascii), ("list_unused", args.list_unused)) if on
     ]
     options: dict[str, Any] = {
         "depth": int(args.depth),
         "device": args.device,
-        "row_settings": settings,
+        "row_settings": rows,
         "verbose": 0,
+        "mode": args.mode,
     }
     if args.columns:
         options["col_names"] = [c.strip() for c in args.columns.split(",") if c.strip()]
@@ -244,18 +233,33 @@ def _run(argv: Sequence[str] | None) -> str:
             raise CommandLineError(f"got {len(dtypes)} --dtype for {count} --input-size")
         options["dtypes"] = dtypes
     heading = ""
+    blank = "\n" if args.tablefmt in PIPE_FORMATS else ""  # a blank line before Markdown
     if args.spec is None:
-        if kwargs:
-            raise CommandLineError("--kwarg needs a model spec")
-        model: nn.Module = DemoNet()
+        if kwargs or settings:
+            raise CommandLineError(f"{'--kwarg' if kwargs else '--set'} needs a model spec")
+        model: nn.Module | ExportedProgram = DemoNet()
         options.setdefault("col_names", ("output_size", "num_params", "calls"))
         if not args.input_size:
             options.update(DEMO_INPUT)
-            if args.format == "table":  # a blank line before a Markdown table
-                blank = "\n" if args.tablefmt in PIPE_FORMATS else ""
+            if args.format == "table":
                 heading = f"Demo: DemoNet on {DEMO_INPUT_TEXT}\n{blank}"
     else:
-        model = load_model(args.spec, kwargs)
+        try:
+            target = load_target(args.spec, kwargs, settings)
+        except TargetError as err:
+            raise CommandLineError(str(err)) from None
+        model = target.model
+        if not args.input_size:  # the target's own input, unless the user gives one
+            options.update(target.options)
+        elif "dtypes" not in options and "dtypes" in target.options:
+            options["dtypes"] = target.options["dtypes"][:1] * len(args.input_size)
+        if target.note and args.format == "table":
+            heading = f"{target.note}\n{blank}"
+        if isinstance(model, ExportedProgram):  # read, not run: no pass to set up
+            for name in ("device", "mode"):
+                if options[name] is not None:
+                    raise CommandLineError(f"--{name} needs a pass: a .pt2 program is only read")
+                del options[name]
     try:
         result = summary(model, **options)
         result = result.with_options(width=None if args.width is None else int(args.width))
