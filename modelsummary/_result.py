@@ -350,12 +350,20 @@ class ModelSummary(ModelSummaryMethods):
     def to_dataframe(self) -> Any:
         """Every layer as a row of a ``pandas.DataFrame`` (needs the ``pandas`` extra).
 
+        The columns are `to_dict()`'s layer fields as Python values (lists as tuples),
+        and the first call's tensors as ``input_shapes``, ``input_dtypes``,
+        ``output_shapes`` and ``output_dtypes`` (one entry per tensor), to filter on;
+        the root's ``path`` is ``"(root)"``
+        (`modelsummary._present.export.layer_rows()`, ``docs/outputs.md``).
+
         Examples:
-            >>> df = summary(nn.Linear(3, 2), (1, 3), verbose=0).to_dataframe()
-            >>> df[["path", "type", "num_params"]].values.tolist()
-            [['', 'Linear', 8]]
+            >>> df = summary(nn.Sequential(nn.Linear(3, 2)), (1, 3), verbose=0).to_dataframe()
+            >>> df[["path", "type", "num_params", "output_shapes"]].values.tolist()
+            [['(root)', 'Sequential', 0, ((1, 2),)], ['0', 'Linear', 8, ((1, 2),)]]
+            >>> list(df[df.output_shapes.map(lambda shapes: (1, 2) in shapes)].path)
+            ['(root)', '0']
         """
-        return layers_dataframe(self.to_dict())
+        return layers_dataframe(self.tree)
 
     def to_markdown(self, path: PathLike | None = None) -> str:
         """The table, unused section and totals as GitHub pipe tables.

@@ -14,10 +14,12 @@ import pytest
 import torch
 from tabulate import tabulate_formats
 from torch import nn
+from torch.utils._pytree import tree_leaves
 
 from modelsummary import ModelSummaryError, summary
-from modelsummary._present.export import layer_records, layers_csv
+from modelsummary._present.export import ROOT_MARKER, SHAPE_COLUMNS, layer_records, layers_csv
 from modelsummary._present.render import PIPE_FORMATS, table_cells
+from tests import models as M
 from tests.models import SeedCase3, Siamese, TiedLM, rand
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,9 +87,96 @@ def test_exporters_pass_through_fields_they_do_not_know():
 
 def test_dataframe_rows_are_the_layers(tied):
     df = tied.to_dataframe()
-    assert list(df["path"]) == [n.path for n in tied.layers]
+    assert list(df["path"]) == [n.path or ROOT_MARKER for n in tied.layers]
+    assert df["path"].iloc[0] == "(root)"  # the marker docs/outputs.md documents
     assert int(df["num_params"].sum()) == tied.total_params
-    assert list(df.columns) == list(tied.to_dict()["layers"][0])
+    fields = list(tied.to_dict()["layers"][0])
+    assert [c for c in df.columns if c not in SHAPE_COLUMNS] == fields
+    at = fields.index("output") + 1
+    assert list(df.columns) == [*fields[:at], *SHAPE_COLUMNS, *fields[at:]]
+
+
+def _tensors_of(value: object) -> list[torch.Tensor]:
+    return [leaf for leaf in tree_leaves(value) if isinstance(leaf, torch.Tensor)]
+
+
+def _first_calls(model: nn.Module, args: tuple[object, ...]) -> dict[str, tuple[list, list]]:
+    """The truth, from forward hooks on the model itself: each module's first call's input
+    and output tensors."""
+    seen: dict[str, tuple[list, list]] = {}
+
+    def hook(name):  # type: ignore[no-untyped-def]
+        def record(module, args, kwargs, output):  # type: ignore[no-untyped-def]
+            seen.setdefault(name, (_tensors_of((args, kwargs)), _tensors_of(output)))
+
+        return record
+
+    handles = [
+        m.register_forward_hook(hook(name), with_kwargs=True) for name, m in model.named_modules()
+    ]
+    with torch.no_grad():
+        model(*args)
+    for handle in handles:
+        handle.remove()
+    return seen
+
+
+def _shapes(tensors: list[torch.Tensor]) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(t.shape) for t in tensors)
+
+
+def _dtypes(tensors: list[torch.Tensor]) -> tuple[str, ...]:
+    return tuple(str(t.dtype).removeprefix("torch.") for t in tensors)
+
+
+DATAFRAME_MODELS = {
+    "mixed-inputs": (
+        M.MixedInputs,
+        lambda: (rand(2, 4), torch.tensor([1, 7]), torch.tensor([[True, False, True, False]] * 2)),
+    ),
+    "dict-of-a-tuple": (M.ManyOutputs, lambda: (rand(1, 3),)),
+    "tied": (TiedLM, lambda: (rand(2, 5).long(),)),
+}
+
+
+@pytest.mark.parametrize("name", list(DATAFRAME_MODELS))
+def test_dataframe_shapes_and_dtypes_are_the_tensors_themselves(name):
+    build, make_args = DATAFRAME_MODELS[name]
+    model, args = build(), make_args()
+    truth = _first_calls(model, args)
+    df = summary(model, input_data=list(args), verbose=0).to_dataframe()
+    for row in df.itertuples():
+        inputs, output = truth["" if row.path == ROOT_MARKER else row.path]
+        assert row.input_shapes == _shapes(inputs), row.path
+        assert row.input_dtypes == _dtypes(inputs), row.path
+        assert row.output_shapes == _shapes(output), row.path
+        assert row.output_dtypes == _dtypes(output), row.path
+    # filterable: the rows whose output holds a given shape, as the hooks saw them
+    shape = _shapes(truth[""][1])[0]
+    picked = df[df.output_shapes.map(lambda shapes: shape in shapes)].path
+    expected = [p or ROOT_MARKER for p, (_, out) in truth.items() if shape in _shapes(out)]
+    assert sorted(picked) == sorted(expected) and len(expected) >= 1
+
+
+def test_dataframe_cells_are_values_not_json_text(tied):
+    df = tied.to_dataframe()
+    layers = tied.to_dict()["layers"]
+    for column in ("inputs", "output", "param_names", "shared", "variants", "used_by"):
+        for cell, layer in zip(df[column], layers, strict=True):
+            assert not isinstance(cell, str), column
+            assert json.loads(json.dumps(cell)) == layer[column], column  # the same data
+    assert [tuple(n.param_names) for n in tied.layers] == list(df.param_names)
+    head = df[df.path == "head"].iloc[0]
+    assert (
+        head.shared
+        == tuple(
+            {"name": s.name, "param": s.param, "counted_at": s.counted_at}
+            for s in tied.layers[2].shared
+        )
+        != ()
+    )
+    assert df.output_shapes.map(len).tolist() == [1, 1, 1]
+    assert df.param_names.value_counts().sum() == len(df)  # tuples: hashable, countable
 
 
 def test_dataframe_without_pandas_names_the_extra(seed3, monkeypatch):

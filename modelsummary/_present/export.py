@@ -194,15 +194,83 @@ def layers_csv(data: Mapping[str, Any]) -> str:
     return out.getvalue()
 
 
-def layers_dataframe(data: Mapping[str, Any]) -> Any:
-    """The layers as a ``pandas.DataFrame`` (pandas is imported here, not before).
+ROOT_MARKER = "(root)"
+"""The root row's ``path`` in `layers_dataframe()`, as in ``diff()`` and ``top_layers()``.
+
+JSON and CSV keep ``""``, the ``state_dict`` convention that ``model.get_submodule()``
+takes and the schema documents; in a DataFrame an empty string shows as nothing and is
+easily taken for a missing value. The parentheses keep it apart from module names."""
+
+SHAPE_COLUMNS = ("input_shapes", "input_dtypes", "output_shapes", "output_dtypes")
+"""The columns `layer_rows()` adds after ``output``: the first call's tensors, in order."""
+
+
+def _tensors(spec: ValueSpec | None) -> list[TensorSpec]:
+    """The tensors of a recorded value, depth first, in the order of its items."""
+    if isinstance(spec, TensorSpec):
+        return [spec]
+    if isinstance(spec, SeqSpec):
+        return [t for item in spec.items for t in _tensors(item)]
+    if isinstance(spec, MapSpec):
+        return [t for _, item in spec.items for t in _tensors(item)]
+    return []
+
+
+def _tuples(value: Any) -> Any:
+    """Lists become tuples, at any depth (a dict keeps its keys): hashable where they can be."""
+    if isinstance(value, list):
+        return tuple(_tuples(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _tuples(item) for key, item in value.items()}
+    return value
+
+
+def layer_rows(tree: SummaryTree) -> list[dict[str, Any]]:
+    """One row per layer for a DataFrame: every field of ``to_dict()["layers"]`` as
+    Python values (lists as tuples, not JSON text), the root's ``path`` as
+    `ROOT_MARKER`, and after ``output`` the `SHAPE_COLUMNS`: the shapes (tuples of
+    ints) and dtypes of the first call's input and output tensors, one entry per
+    tensor, depth first; ``()`` where there is none.
+
+    Examples:
+        >>> from modelsummary._records import SeqSpec, TensorSpec
+        >>> x = TensorSpec((2, 3), "int64", 48)
+        >>> y = TensorSpec((2, 3, 4), "float32", 96)
+        >>> leaf = SummaryNode("emb", "Embedding", 1, 1, inputs=SeqSpec((x,)), output=y)
+        >>> rows = layer_rows(SummaryTree(SummaryNode("", "Net", 0, 1, children=(leaf,))))
+        >>> [(r["path"], r["input_shapes"], r["output_shapes"], r["output_dtypes"]) for r in rows]
+        [('(root)', (), (), ()), ('emb', ((2, 3),), ((2, 3, 4),), ('float32',))]
+    """
+    rows = []
+    layers = summary_dict(tree)["layers"]
+    for node, layer in zip(tree.root.walk(), layers, strict=True):
+        row: dict[str, Any] = {}
+        for key, value in layer.items():
+            row[key] = _tuples(value)
+            if key == "output":
+                inputs, output = _tensors(node.inputs), _tensors(node.output)
+                row["input_shapes"] = tuple(t.shape for t in inputs)
+                row["input_dtypes"] = tuple(t.dtype for t in inputs)
+                row["output_shapes"] = tuple(t.shape for t in output)
+                row["output_dtypes"] = tuple(t.dtype for t in output)
+        if node is tree.root:
+            row["path"] = ROOT_MARKER
+        rows.append(row)
+    return rows
+
+
+def layers_dataframe(tree: SummaryTree) -> Any:
+    """The layers as a ``pandas.DataFrame`` of `layer_rows()` (pandas is imported
+    here, not before).
 
     Raises:
         ImportError: pandas is not installed; the message names the extra to install.
 
     Examples:
-        >>> layers_dataframe({"layers": [{"path": "fc", "num_params": 6}]}).num_params.sum()
-        np.int64(6)
+        >>> leaf = SummaryNode("fc", "Linear", 1, 1, num_params=6)
+        >>> df = layers_dataframe(SummaryTree(SummaryNode("", "Net", 0, 1, children=(leaf,))))
+        >>> df.num_params.sum(), list(df.path)
+        (np.int64(6), ['(root)', 'fc'])
     """
     try:
         import pandas as pd  # type: ignore[import-untyped,unused-ignore]
@@ -211,7 +279,7 @@ def layers_dataframe(data: Mapping[str, Any]) -> Any:
             "to_dataframe() needs pandas: pip install 'modelsummary[pandas]'"
             " (or pip install pandas)"
         ) from err
-    return pd.DataFrame.from_records(layer_records(data))
+    return pd.DataFrame.from_records(layer_rows(tree))
 
 
 def render_text(tree: SummaryTree, options: RenderOptions) -> str:
