@@ -8,7 +8,7 @@ Examples:
 """
 
 from ._compare import Comparison, LayerChange, SummaryDiff, compare, diff
-from ._errors import ModelSummaryError
+from ._errors import ArgumentError, ModelSummaryError
 from ._present.render import RenderOptions
 from ._present.select import LayerSelection
 from ._result import ModelSummary
@@ -29,6 +29,7 @@ from ._watch import TrainableMove, WatchChange, Watcher, WatchRecord, watch
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentError",
     "ColumnSettings",
     "Comparison",
     "LayerChange",

@@ -3,6 +3,8 @@
 Examples:
     >>> issubclass(ModelSummaryError, RuntimeError)
     True
+    >>> issubclass(ArgumentError, ValueError), issubclass(ArgumentError, RuntimeError)
+    (True, True)
 """
 
 from __future__ import annotations
@@ -39,4 +41,22 @@ class ModelSummaryError(RuntimeError):
     """What the tracer recorded until the failure, for `summary` to be built from."""
 
 
+class ArgumentError(ValueError, RuntimeError):
+    """A wrong combination of arguments where torchinfo raises ``RuntimeError``: both
+    ``input_size`` and ``input_data``, or a device that is unknown or not available.
+
+    It is a ``ValueError``, as every wrong argument value here is, and a
+    ``RuntimeError``, so code written against torchinfo that catches
+    ``RuntimeError`` catches it too. Raised before anything runs.
+
+    Examples:
+        >>> try:
+        ...     raise ArgumentError("give input_size or input_data, not both")
+        ... except RuntimeError as error:
+        ...     isinstance(error, ValueError)
+        True
+    """
+
+
 ModelSummaryError.__module__ = "modelsummary"  # tracebacks name it where users import it
+ArgumentError.__module__ = "modelsummary"

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._errors import ArgumentError
 from ._present.render import COLUMNS, ROW_SETTINGS, RenderOptions
 from ._trace.values import branches, to_device
 
@@ -203,7 +204,7 @@ def normalize_device(device: object) -> torch.device | None:
         >>> normalize_device("nonsense")
         Traceback (most recent call last):
         ...
-        ValueError: device 'nonsense' is not a valid torch device
+        modelsummary.ArgumentError: device 'nonsense' is not a valid torch device
     """
     if device is None:
         return None
@@ -214,25 +215,25 @@ def normalize_device(device: object) -> torch.device | None:
     try:
         return torch.device(device)
     except RuntimeError as err:
-        raise ValueError(f"device {device!r} is not a valid torch device") from err
+        raise ArgumentError(f"device {device!r} is not a valid torch device") from err
 
 
 def check_available(device: torch.device) -> None:
-    """Raise ``ValueError`` if no tensor can be made on ``device`` in this process.
+    """Raise `ArgumentError` (a ``ValueError``) if no tensor can be made on ``device`` here.
 
     Examples:
         >>> check_available(torch.device("meta"))
         >>> check_available(torch.device("cuda", 99))
         Traceback (most recent call last):
         ...
-        ValueError: device 'cuda:99' is not available here: ...
+        modelsummary.ArgumentError: device 'cuda:99' is not available here: ...
     """
     if device.type in ("cpu", "meta"):
         return
     try:
         torch.empty(0, device=device)
     except (RuntimeError, AssertionError) as err:  # torch asserts when built without CUDA
-        raise ValueError(f"device '{device}' is not available here: {err}") from err
+        raise ArgumentError(f"device '{device}' is not available here: {err}") from err
 
 
 def make_inputs(
@@ -496,7 +497,7 @@ def build_inputs(
         ([(2, 3), ()], {})
     """
     if input_size is not None and input_data is not None:
-        raise ValueError("give input_size or input_data, not both")
+        raise ArgumentError("give input_size or input_data, not both")
     if input_data is not None:
         if dtypes is not None:
             raise ValueError("dtypes applies to input_size; input_data carries its own dtypes")

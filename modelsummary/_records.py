@@ -178,6 +178,9 @@ class ParamInfo:
     placement: str = ""
     """How an engine placed it (``"sharded over 2 ranks"``, ``"offloaded to disk"``);
     ``""`` for a plain parameter."""
+    uninitialised: bool = False
+    """An ``nn.UninitializedParameter`` (a lazy module's, before its first pass): its size
+    is unknown, and ``numel`` and ``nbytes`` are 0."""
 
 
 @direct_init
@@ -196,6 +199,8 @@ class BufferInfo:
     """Number of elements."""
     nbytes: int
     """``numel() * element_size()``."""
+    uninitialised: bool = False
+    """An ``nn.UninitializedBuffer``: its size is unknown, ``numel`` and ``nbytes`` are 0."""
 
 
 @direct_init

@@ -98,6 +98,43 @@ class Formatting:
         self._set(replace(self._summary.options, params_units=_unit(value)))
 
     @property
+    def params_count_units(self) -> Units:
+        """torchinfo's newer name for `params_units`: the unit of the footer's
+        parameter counts.
+
+        Examples:
+            >>> s = summary(torch.nn.Linear(1000, 1000), (1, 1000), verbose=0)
+            >>> s.formatting.params_count_units = Units.MEGABYTES
+            >>> s.formatting.params_units, s.options.params_units
+            (<Units.MEGABYTES: 'M'>, 'M')
+        """
+        return self.params_units
+
+    @params_count_units.setter
+    def params_count_units(self, value: Units | str) -> None:
+        self.params_units = value
+
+    @property
+    def params_size_units(self) -> Units:
+        """Unit of the footer's sizes in bytes (parameters, buffers, input, activations
+        and the totals): ``AUTO`` picks ``B``, ``kB``, ``MB`` or ``GB`` for each line;
+        ``MEGABYTES``, ``GIGABYTES``, ``TERABYTES`` write every size in that unit;
+        ``NONE`` in bytes (see `RenderOptions.size_units`). torchinfo's
+        ``params_size_units``, which there sets the unit of its ``Params size`` line.
+
+        Examples:
+            >>> s = summary(torch.nn.Linear(1000, 1000), (1, 1000), verbose=0)
+            >>> s.formatting.params_size_units = Units.MEGABYTES
+            >>> [line for line in str(s).splitlines() if line.startswith("Parameters size")]
+            ['Parameters size: 4.00 MB']
+        """
+        return Units(self._summary.options.size_units)
+
+    @params_size_units.setter
+    def params_size_units(self, value: Units | str) -> None:
+        self._set(replace(self._summary.options, size_units=_unit(value)))
+
+    @property
     def macs_units(self) -> Units:
         """Unit of the footer's mult-adds."""
         return Units(self._summary.options.macs_units)
@@ -510,6 +547,7 @@ class ModelSummary(ModelSummaryMethods):
             tablefmt=now.tablefmt,
             params_units=now.params_units,
             macs_units=now.macs_units,
+            size_units=now.size_units,
         )
         return replace(self, options=options)
 

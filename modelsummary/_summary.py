@@ -27,7 +27,6 @@ from typing import Any
 import torch
 from torch import nn
 from torch.export import ExportedProgram
-from torch.nn.parameter import is_lazy
 
 from ._errors import ModelSummaryError
 from ._failure import partial_trace, show_partial
@@ -263,14 +262,7 @@ def _registered_only(model: nn.Module, optimizer: str | None, options: RenderOpt
     if optimizer is not None:
         raise ValueError("optimizer= needs a forward pass: give input_size or input_data")
     check_columns_without_input(options.columns)
-    uninitialised = [name for name, t in _named_tensors(model) if is_lazy(t)]
-    if uninitialised:
-        raise ValueError(
-            "the model has lazy modules or uninitialised parameters"
-            f" ({', '.join(uninitialised)}), whose shapes come from a forward pass:"
-            " give input_size or input_data"
-        )
-    return take_census(model).trace()
+    return take_census(model).trace()  # a lazy module's parameters are listed unsized
 
 
 def _traced_pass(
@@ -380,11 +372,6 @@ def _normal_tensor(t: torch.Tensor) -> torch.Tensor:
 def _tensors(model: nn.Module) -> Iterable[torch.Tensor]:
     yield from model.parameters()
     yield from model.buffers()
-
-
-def _named_tensors(model: nn.Module) -> Iterable[tuple[str, torch.Tensor]]:
-    yield from model.named_parameters()
-    yield from model.named_buffers()
 
 
 def _forward_error(

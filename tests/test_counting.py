@@ -424,8 +424,8 @@ def test_without_an_input_columns_asked_for_are_kept():
     # a column only a pass fills is refused, as torchinfo refuses it (issue 14)
     with pytest.raises(ValueError, match="output_size needs a forward pass"):
         summary(nn.Linear(3, 2), col_names=("output_size", "num_params"), verbose=0)
-    with pytest.raises(ValueError, match="lazy modules"):
-        summary(nn.LazyLinear(2), verbose=0)
+    # a lazy module is listed, its parameters unsized (issue 25)
+    assert summary(nn.LazyLinear(2), verbose=0).tree.uninitialised == ("weight", "bias")
 
 
 class _Uninitialised(nn.Module):
@@ -443,8 +443,11 @@ class _Uninitialised(nn.Module):
 
 def test_without_an_input_uninitialised_tensors_are_named_not_a_crash():
     """``nn.UninitializedParameter`` has no size until something gives it one: without a
-    pass it is refused by name, as lazy modules are (it used to fail inside ``numel``)."""
+    pass it is listed by name and counted apart, as torchinfo lists the model (it used to
+    fail inside ``numel``, then was refused; issue 25)."""
     model = _Uninitialised()
-    with pytest.raises(ValueError, match=r"uninitialised.*\(param, stat\).*give input_size"):
-        summary(model, verbose=0)
+    s = summary(model, verbose=0)
+    assert s.tree.uninitialised == ("param", "stat")
+    assert s.total_params == sum(p.numel() for p in model.fc.parameters())
+    assert "param, stat" in str(s)
     assert isinstance(model.param, nn.UninitializedParameter)  # left as it was

@@ -59,7 +59,7 @@ from tabulate import tabulate
 from .._records import FailedCall, InputOrigin, MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from .._tree.nodes import SummaryNode, SummaryTree, Totals, UnusedEntry
 from .._tree.pruning import unmasked_params, unmasked_total
-from .units import format_bytes, format_count_in, format_int, format_seconds
+from .units import format_bytes, format_bytes_in, format_count_in, format_int, format_seconds
 
 T = TypeVar("T")
 
@@ -136,6 +136,10 @@ class RenderOptions:
     macs_units: str = "auto"
     """Unit of the footer's mult-adds (and FLOPs), as `params_units`; torchinfo's
     ``macs_units``."""
+    size_units: str = "auto"
+    """Unit of the footer's sizes in bytes, a ``torchinfo.Units`` value: ``"auto"``
+    (``B``, ``kB``, ``MB`` or ``GB``, whichever reads best), ``""`` (bytes), ``"M"``,
+    ``"G"`` or ``"T"`` (see `format_bytes_in()`); torchinfo's ``params_size_units``."""
 
 
 def loop_last(values: Iterable[T]) -> Iterator[tuple[bool, T]]:
@@ -387,10 +391,18 @@ def _join(path: str, name: str) -> str:
 def _param_cell(row: Row, tree: SummaryTree) -> str:
     params, _ = row.params
     text = format_int(params) if params else "--"
+    if tree.uninitialised and _holds_uninitialised(row, tree.uninitialised):
+        text = f"{text} + uninitialised" if params else "uninitialised"
     if tree.masked and params:  # pruned: the dense count, and what the masks leave
         left = unmasked_params(row.node, dict(tree.masked), subtree=row.collapsed)
         text += f" ({format_int(left)} unmasked)" if left != params else ""
     return text
+
+
+def _holds_uninitialised(row: Row, names: Sequence[str]) -> bool:
+    """Whether the row carries a lazy module's parameter not initialised yet."""
+    nodes = row.node.walk() if row.collapsed else (row.node,)
+    return any(name in names for node in nodes for name in node.param_names)
 
 
 def _param_notes(row: Row) -> tuple[str, ...]:
@@ -752,6 +764,9 @@ NO_PASS_NOTE = (
 )
 """The footer's last line for a summary made without a forward pass: one sentence."""
 
+UNINITIALISED_LABEL = "Uninitialised (lazy, sized by a first pass; not counted)"
+"""The footer's label of the lazy modules' parameters and buffers not initialised yet."""
+
 PARAMS_TITLE = "Parameters (the model's count is Total params)"
 """The heading of the footer's counts: which of its lines is the model's parameter count."""
 
@@ -799,6 +814,7 @@ def footer_groups(
     ran = tree.forward_pass  # without a pass: no unused, mult-adds, inputs or activations
     times = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).times
     p, macs = options.params_units, options.macs_units
+    size = options.size_units
     counts = [
         FooterLine(PARAMS_TITLE, "", "title"),
         FooterLine("Total params", _count(totals.total_params, p), "total"),
@@ -819,6 +835,8 @@ def footer_groups(
         if "flops" in options.columns:
             flops = _count(2 * totals.mult_adds, macs, ops=True)
             counts.append(FooterLine("Total FLOPs (2 × mult-adds)", flops, "count"))
+    if tree.uninitialised:  # a lazy module before its first pass: counted as 0
+        counts.append(FooterLine(UNINITIALISED_LABEL, ", ".join(tree.uninitialised), "list"))
     if tree.uncounted_ops:
         counts.append(
             FooterLine(
@@ -827,10 +845,10 @@ def footer_groups(
                 "list",
             )
         )
-    held = format_bytes(totals.param_bytes) + _held_here(totals)
+    held = format_bytes_in(totals.param_bytes, size) + _held_here(totals)
     sizes = [
         FooterLine("Parameters size", held, "size"),
-        FooterLine("Buffers size", format_bytes(totals.buffer_bytes), "size"),
+        FooterLine("Buffers size", format_bytes_in(totals.buffer_bytes, size), "size"),
     ]
     if totals.placements:
         placed = ", ".join(f"{_count(n, p)} {where}" for where, n in totals.placements)
@@ -843,17 +861,23 @@ def footer_groups(
             FooterGroup("sizes", tuple(sizes)),
             FooterGroup("note", (FooterLine("", NO_PASS_NOTE, "note"),)),
         )
-    sizes.insert(0, FooterLine("Input size", format_bytes(totals.input_bytes), "size"))
-    sizes.append(FooterLine("Forward activations", format_bytes(totals.activation_bytes), "size"))
-    sizes.append(FooterLine("Estimated total size", format_bytes(totals.total_bytes), "total"))
+    sizes.insert(0, FooterLine("Input size", format_bytes_in(totals.input_bytes, size), "size"))
+    sizes.append(
+        FooterLine("Forward activations", format_bytes_in(totals.activation_bytes, size), "size")
+    )
+    sizes.append(
+        FooterLine("Estimated total size", format_bytes_in(totals.total_bytes, size), "total")
+    )
     if totals.peak_bytes is not None:
         sizes.append(
             FooterLine(
-                "Measured CUDA peak during the pass", format_bytes(totals.peak_bytes), "size"
+                "Measured CUDA peak during the pass",
+                format_bytes_in(totals.peak_bytes, size),
+                "size",
             )
         )
     if totals.comm_bytes:
-        moved = format_bytes(totals.comm_bytes)
+        moved = format_bytes_in(totals.comm_bytes, size)
         sizes.append(FooterLine("Communication (collectives)", moved, "size"))
     groups = [FooterGroup("counts", tuple(counts)), FooterGroup("sizes", tuple(sizes))]
     if tree.failure is not None:  # the totals stop at the failure, which a note describes
@@ -866,13 +890,19 @@ def footer_groups(
                 "training",
                 (
                     FooterLine(f"Training estimate ({totals.optimizer})", "", "title"),
-                    FooterLine("Gradients", format_bytes(totals.grad_bytes), "size"),
-                    FooterLine("Optimizer state", format_bytes(totals.optimizer_bytes), "size"),
+                    FooterLine("Gradients", format_bytes_in(totals.grad_bytes, size), "size"),
                     FooterLine(
-                        "Activations saved for backward", format_bytes(totals.saved_bytes), "size"
+                        "Optimizer state", format_bytes_in(totals.optimizer_bytes, size), "size"
                     ),
                     FooterLine(
-                        "Estimated training size", format_bytes(totals.training_bytes), "total"
+                        "Activations saved for backward",
+                        format_bytes_in(totals.saved_bytes, size),
+                        "size",
+                    ),
+                    FooterLine(
+                        "Estimated training size",
+                        format_bytes_in(totals.training_bytes, size),
+                        "total",
                     ),
                 ),
             )

@@ -96,6 +96,29 @@ def format_bytes(n: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def format_bytes_in(n: int, unit: str = "auto") -> str:
+    """Format a byte count in one of torchinfo's units (``torchinfo.Units`` values).
+
+    Args:
+        n: A non-negative number of bytes.
+        unit: ``"auto"`` (`format_bytes()`), ``""`` (bytes, exact), or ``"M"``,
+            ``"G"``, ``"T"`` (megabytes, gigabytes, terabytes with two decimals).
+
+    Examples:
+        >>> format_bytes_in(4_004_000), format_bytes_in(4_004_000, "M")
+        ('4.00 MB', '4.00 MB')
+        >>> format_bytes_in(4_004_000, ""), format_bytes_in(4_004_000, "G")
+        ('4,004,000 B', '0.00 GB')
+    """
+    if unit == "auto":
+        return format_bytes(n)
+    if unit == "":
+        return f"{format_int(n)} B"
+    if unit not in _UNIT_FACTORS:
+        raise ValueError(f"unknown unit {unit!r}; choose from 'auto', '', 'M', 'G', 'T'")
+    return f"{n / _UNIT_FACTORS[unit]:,.2f} {unit}B"
+
+
 def format_int(n: int) -> str:
     """Format an integer with thousands separators.
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import is_lazy
 
 from .._records import BufferInfo, ModuleInfo, ParamInfo, Trace
 from .engines import (
@@ -137,7 +138,13 @@ def param_info(
     Examples:
         >>> fc = nn.Linear(3, 2)
         >>> param_info(0, "fc.weight", fc.weight, fc, "weight", 0)
-        ParamInfo(key=0, name='fc.weight', numel=6, nbytes=24, trainable=True, dtype='float32', local_nbytes=None, placement='')
+        ParamInfo(key=0, name='fc.weight', numel=6, nbytes=24, trainable=True, dtype='float32', local_nbytes=None, placement='', uninitialised=False)
+
+        A lazy module's parameter before its first pass has no size yet:
+
+        >>> lazy = nn.LazyLinear(2)
+        >>> param_info(0, "weight", lazy.weight, lazy, "weight", 0).uninitialised
+        True
     """  # noqa: E501
     if type(t) is _Parameter and not t.__dict__ and not t.is_meta and not copies:
         numel = t.numel()  # a plain parameter: the fast path
@@ -149,6 +156,8 @@ def param_info(
             t.requires_grad,
             DTYPE_NAMES.get(t.dtype) or dtype_name(t.dtype),
         )
+    if is_lazy(t):  # a lazy module's, before its first pass: no size yet
+        return ParamInfo(key, name, 0, 0, t.requires_grad, dtype_name(t.dtype), None, "", True)
     facts = param_facts(t, module, attr, copies)
     return ParamInfo(
         key,
@@ -167,8 +176,10 @@ def buffer_info(name: str, b: torch.Tensor) -> BufferInfo:
 
     Examples:
         >>> buffer_info("bn.running_mean", torch.zeros(4))
-        BufferInfo(name='bn.running_mean', numel=4, nbytes=16)
+        BufferInfo(name='bn.running_mean', numel=4, nbytes=16, uninitialised=False)
     """
+    if is_lazy(b):  # a lazy module's, before its first pass: no size yet
+        return BufferInfo(name, 0, 0, True)
     numel = b.numel()
     return BufferInfo(name, numel, numel * b.element_size())
 

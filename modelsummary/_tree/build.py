@@ -119,7 +119,24 @@ def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
         forward_pass=run.forward_pass,
         masked=trace.masked,
         failure=failed,
+        uninitialised=() if run.forward_pass else _uninitialised(trace),
     )
+
+
+def _uninitialised(trace: Trace) -> tuple[str, ...]:
+    """Names of the parameters and buffers a lazy module has not initialised yet.
+
+    Examples:
+        >>> from modelsummary._records import BufferInfo
+        >>> trace = Trace(modules=(), calls=(), param_uses=(),
+        ...               params=(ParamInfo(0, "fc.weight", 0, 0, True, "float32",
+        ...                                 uninitialised=True),),
+        ...               buffers=(BufferInfo("bn.running_mean", 0, 0, True),))
+        >>> _uninitialised(trace)
+        ('fc.weight', 'bn.running_mean')
+    """
+    names = [p.name for p in trace.params if p.uninitialised]
+    return tuple(names + [b.name for b in trace.buffers if b.uninitialised])
 
 
 def _totals(

@@ -245,6 +245,9 @@ class SummaryTree:
     masked: tuple[tuple[str, int], ...] = ()
     """``(parameter name, elements its mask zeroes)`` of parameters pruned with
     ``torch.nn.utils.prune`` (see `modelsummary._tree.pruning`); ``()`` when none is."""
+    uninitialised: tuple[str, ...] = ()
+    """Names of the lazy modules' parameters and buffers not initialised yet (in a
+    summary without a pass): listed, counted as 0, sizes unknown."""
     failure: FailedCall | None = None
     """The call the pass failed in, for the tree of a pass that raised: its rows are
     the modules that ran until then, ``unused`` the parameters not reached, and the
