@@ -61,12 +61,32 @@ def _format_change(key: str, change: int) -> str:
     return sign + _format_total(key, abs(change))
 
 
+def _format_difference(key: str, before: Any, after: Any) -> str:
+    """The change from ``before`` to ``after``, absolute and relative to ``before``.
+
+    Examples:
+        >>> _format_difference("total_params", 200, 250), _format_difference("param_bytes", 8, 4)
+        ('+50 (+25.0%)', '-4 B (-50.0%)')
+        >>> _format_difference("total_params", 0, 5), _format_difference("optimizer", None, "adam")
+        ('+5', '--')
+    """
+    if not _are_ints(before, after):
+        return "--"
+    change = after - before
+    if change == 0:
+        return "0"
+    relative = f" ({change / before:+.1%})" if before else ""
+    return _format_change(key, change) + relative
+
+
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """Totals of several summaries side by side: one row per total, one column per model.
 
     The rows are the ``totals`` of `ModelSummary.to_dict()`, so every total a
-    summary reports appears here.
+    summary reports appears here. Two summaries get a third column, ``difference``:
+    the second's total less the first's, and that change relative to the first
+    (`differences()` gives it as numbers).
 
     Examples:
         >>> from torch import nn
@@ -87,6 +107,32 @@ class Comparison:
             for name, s in zip(self.names, self.summaries, strict=True)
         }
 
+    def differences(self) -> dict[str, tuple[int, float | None]]:
+        """``{total: (second - first, (second - first) / first)}`` for two summaries, over
+        the totals both give as numbers; the relative change is ``None`` where the first
+        is 0.
+
+        Raises:
+            ValueError: Not exactly two summaries.
+
+        Examples:
+            >>> from torch import nn
+            >>> a = summary(nn.Linear(4, 2), (1, 4), verbose=0)
+            >>> b = summary(nn.Linear(4, 3), (1, 4), verbose=0)
+            >>> Comparison(("a", "b"), (a, b)).differences()["total_params"]
+            (5, 0.5)
+        """
+        if len(self.summaries) != 2:
+            raise ValueError(f"differences() needs two summaries, got {len(self.summaries)}")
+        first, second = self.to_dict().values()
+        changes: dict[str, tuple[int, float | None]] = {}
+        for key, before in first.items():
+            after = second.get(key)
+            if _are_ints(before, after):
+                change = after - before
+                changes[key] = (change, change / before if before else None)
+        return changes
+
     def __str__(self) -> str:
         totals = list(self.to_dict().values())
         # Totals no summary measured (``None`` everywhere, e.g. a CUDA peak on CPU) are left out.
@@ -99,12 +145,17 @@ class Comparison:
             [key, *(_format_total(key, t[key]) if key in t else "--" for t in totals)]
             for key in keys
         ]
+        headers = ["", *self.names]
+        if len(totals) == 2:
+            headers.append("difference")
+            for row, key in zip(rows, keys, strict=True):
+                row.append(_format_difference(key, totals[0].get(key), totals[1].get(key)))
         return tabulate(
             rows,
-            headers=["", *self.names],
+            headers=headers,
             tablefmt="simple",
             disable_numparse=True,
-            colalign=("left",) + ("right",) * len(self.names),
+            colalign=("left",) + ("right",) * (len(headers) - 1),
             preserve_whitespace=True,
         )
 
@@ -138,12 +189,13 @@ def compare(
         >>> from torch import nn
         >>> print(compare(nn.Linear(10, 2), nn.Linear(10, 4), names=["two", "four"],
         ...               input_size=(1, 10)))  # doctest: +ELLIPSIS
-                                two    four
-        --------------------  -----  ------
-        total_params             22      44
-        trainable_params         22      44
+                                two    four       difference
+        --------------------  -----  ------  ---------------
+        total_params             22      44    +22 (+100.0%)
+        trainable_params         22      44    +22 (+100.0%)
+        non_trainable_params      0       0                0
         ...
-        param_bytes            88 B   176 B
+        param_bytes            88 B   176 B  +88 B (+100.0%)
         ...
     """
     if len(items) == 1 and isinstance(items[0], Mapping):
@@ -218,9 +270,9 @@ class SummaryDiff:
     """
 
     added: tuple[SummaryNode, ...]
-    """Layers only the second summary has."""
+    """Layers only the second summary has (the layers inside an added one included)."""
     removed: tuple[SummaryNode, ...]
-    """Layers only the first summary has."""
+    """Layers only the first summary has (the layers inside a removed one included)."""
     changed: tuple[LayerChange, ...]
     """Fields that differ in layers both have."""
     totals: tuple[tuple[str, Any, Any], ...]
@@ -270,11 +322,14 @@ class SummaryDiff:
         )
 
     def lines(self) -> Iterator[str]:
-        """The listing, one line per change."""
-        for node in self.removed:
-            yield f"- {_label(node)}: {format_int(node.num_params)} params"
-        for node in self.added:
-            yield f"+ {_label(node)}: {format_int(node.num_params)} params"
+        """The listing, one line per change. An added or removed layer shows the
+        parameters of its whole subtree, and the layers inside it are not listed again."""
+        for sign, nodes in (("-", self.removed), ("+", self.added)):
+            paths = {n.path for n in nodes}
+            for node in nodes:
+                if node.path and node.path.rpartition(".")[0] in paths:
+                    continue  # inside a container listed already
+                yield f"{sign} {_label(node)}: {format_int(node.subtree_params)} params"
         by_path: dict[str, list[LayerChange]] = {}
         for change in self.changed:
             by_path.setdefault(change.path, []).append(change)
@@ -302,8 +357,10 @@ def diff(
     """What changed between two summaries (or models) of the same model family.
 
     Layers are matched by dotted path. A layer only in ``after`` is added, one
-    only in ``before`` removed; for layers in both, a different type, input or
-    output shape, parameter count, call count or mult-adds is a change.
+    only in ``before`` removed (listed with the parameters of its whole subtree:
+    ``+ layer1.2 (BasicBlock): 73,984 params``); for layers in both, a different
+    type, input or output shape, parameter count, call count or mult-adds is a
+    change.
 
     Args:
         before: The earlier summary or model.

@@ -155,3 +155,58 @@ def test_diff_gives_each_change_in_its_total_s_unit():
     lines = str(diff(before, after)).splitlines()
     assert "  total_params: 1,001,000 -> 10,010 (-990,990)" in lines
     assert "  param_bytes: 4.00 MB -> 40.04 kB (-3.96 MB)" in lines
+
+
+def _params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_diff_lists_an_added_container_with_its_subtree_count():
+    import torchvision
+
+    small, large = torchvision.models.resnet18(), torchvision.models.resnet34()
+    d = diff(small, large, input_size=(1, 3, 32, 32))
+    lines = str(d).splitlines()
+    added_blocks = [
+        f"layer{i}.{j}"
+        for i, (n18, n34) in enumerate([(2, 3), (2, 4), (2, 6), (2, 3)], 1)
+        for j in range(n18, n34)
+    ]
+    for path in added_blocks:
+        block = large.get_submodule(path)
+        assert f"+ {path} (BasicBlock): {_params(block):,} params" in lines
+    assert f"+ layer1.2 (BasicBlock): {73_984:,} params" in lines
+    assert _params(large.layer1[2]) == 73_984
+    # The layers inside an added block are in d.added, and not listed again.
+    assert "layer1.2.conv1" in [n.path for n in d.added]
+    assert not any(line.startswith("+ layer1.2.") for line in lines)
+    totals = {k: (a, b) for k, a, b in d.totals}
+    assert totals["total_params"] == (_params(small), _params(large))
+
+
+def test_diff_lists_a_removed_container_with_its_subtree_count():
+    before = nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 4)))
+    after = nn.Sequential(nn.Linear(4, 4))
+    lines = str(diff(before, after, input_size=(1, 4))).splitlines()
+    assert f"- 1 (Sequential): {_params(before[1])} params" in lines
+    assert not any(line.startswith("- 1.") for line in lines)
+
+
+def test_compare_two_models_has_a_difference_column():
+    a, b = _a(), _b()
+    table = compare(a, b, names=["a", "b"], input_size=(1, 10))
+    change = _params(b) - _params(a)
+    assert table.differences()["total_params"] == (change, change / _params(a))
+    lines = str(table).splitlines()
+    assert lines[0].split() == ["a", "b", "difference"]
+    row = next(line for line in lines if line.startswith("total_params"))
+    assert row.split()[-2:] == [f"+{change:,}", f"(+{change / _params(a):.1%})"]
+    unchanged = next(line for line in lines if line.startswith("input_bytes"))
+    assert unchanged.split()[-1] == "0"
+
+
+def test_difference_column_only_for_two():
+    table = compare(_a(), _b(), _a(), input_size=(1, 10))
+    assert "difference" not in str(table).splitlines()[0]
+    with pytest.raises(ValueError, match="two summaries"):
+        table.differences()
