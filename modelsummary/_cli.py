@@ -142,6 +142,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list each parameter-free module that never ran (default: one line counts them)",
     )
+    parser.add_argument(
+        "--fold",
+        action="store_true",
+        help="draw each run of identical consecutive blocks as one row (0-11 (GPT2Block) x12)",
+    )
     return parser
 
 
@@ -209,7 +214,13 @@ def _run(argv: Sequence[str] | None) -> str:
     kwargs = dict(_kwarg(k) for k in args.kwarg)
     settings = dict(_kwarg(k, "--set", "n_layer=2") for k in args.set)
     rows = [
-        name for name, on in (("ascii_only", args.ascii), ("list_unused", args.list_unused)) if on
+        name
+        for name, on in (
+            ("ascii_only", args.ascii),
+            ("list_unused", args.list_unused),
+            ("fold_repeats", args.fold),
+        )
+        if on
     ]
     options: dict[str, Any] = {
         "depth": int(args.depth),

@@ -416,6 +416,7 @@ def check_options(
         col_width=col_width,
         width=width,
         list_unused="list_unused" in settings,
+        fold_repeats="fold_repeats" in settings,
     )
     return options, verbose
 

@@ -523,6 +523,7 @@ class ModelSummary(ModelSummaryMethods):
                 ("ascii_only", now.ascii_only),
                 ("depth", now.show_depth_index),
                 ("list_unused", now.list_unused),
+                ("fold_repeats", now.fold_repeats),
             )
             if on
         ]

@@ -121,7 +121,9 @@ def summary(
             module's current mode). Modes are restored afterwards.
         row_settings: ``ascii_only`` (ASCII tree), ``depth`` (append
             ``depth-index``), ``list_unused`` (list each parameter-free module that
-            never ran, instead of one line that counts them); ``var_names`` and
+            never ran, instead of one line that counts them), ``fold_repeats`` (each
+            run of identical consecutive siblings as one row, ``0-11 (GPT2Block) x12`` in ASCII,
+            with the run's summed counts); ``var_names`` and
             ``hide_recursive_layers`` are accepted and always in effect.
         verbose: 0 prints nothing, 1 prints the table, 2 prints every depth.
             Default: 1 in scripts, 0 in an interactive session, where the

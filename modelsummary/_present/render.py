@@ -59,14 +59,16 @@ from tabulate import tabulate
 from .._records import FailedCall, InputOrigin, MapSpec, OtherSpec, SeqSpec, TensorSpec, ValueSpec
 from .._tree.nodes import SummaryNode, SummaryTree, Totals, UnusedEntry
 from .._tree.pruning import unmasked_params, unmasked_total
+from .._tree.repeats import fold_repeats
 from .units import format_bytes, format_bytes_in, format_count_in, format_int, format_seconds
 
 T = TypeVar("T")
 
 ROW_SETTINGS = frozenset(
-    {"depth", "var_names", "ascii_only", "hide_recursive_layers", "list_unused"}
+    {"depth", "var_names", "ascii_only", "hide_recursive_layers", "list_unused", "fold_repeats"}
 )
-"""Row settings accepted in ``row_settings`` (torchinfo's spellings, plus ``list_unused``)."""
+"""Row settings accepted in ``row_settings`` (torchinfo's spellings, plus ``list_unused``
+and ``fold_repeats``)."""
 
 LIST_WIDTH = 80
 """A footer list (the uncounted operators) longer than the table widens the rules up to
@@ -97,10 +99,14 @@ class Guides:
     """Between a name and its call count."""
     ellipsis: str
     """Marks the middle of a cell elided to fit."""
+    through: str = "–"
+    """Between the first and the last name of a folded run (``0–11``)."""
 
 
 UNICODE_GUIDES = Guides(branch="├─", last="└─", line="│ ", space="  ", times="×", ellipsis="…")
-ASCII_GUIDES = Guides(branch="|-", last="`-", line="| ", space="  ", times="x", ellipsis="...")
+ASCII_GUIDES = Guides(
+    branch="|-", last="`-", line="| ", space="  ", times="x", ellipsis="...", through="-"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +135,10 @@ class RenderOptions:
     width when printing to a terminal or when ``COLUMNS`` is set, else no limit."""
     list_unused: bool = False
     """List each parameter-free module that never ran, instead of one summary line."""
+    fold_repeats: bool = False
+    """Draw each run of identical consecutive siblings (a transformer's blocks) as one row
+    with the run's summed counts and one copy of the inner rows (see
+    `modelsummary._tree.repeats.fold_repeats()`)."""
     params_units: str = "auto"
     """Unit of the footer's parameter counts, a ``torchinfo.Units`` value: ``"auto"``
     (exact and short, ``21,840 (21.84K)``), ``""`` (exact), ``"M"``, ``"G"`` or ``"T"``
@@ -585,7 +595,8 @@ def table_cells(tree: SummaryTree, options: RenderOptions, *, complete: bool = F
         Headers, cells and footnotes, shared by every renderer.
     """
     guides = ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES
-    rows = visible_rows(tree.root, options.depth, guides, complete)
+    root = fold_repeats(tree.root) if options.fold_repeats else tree.root
+    rows = visible_rows(root, options.depth, guides, complete)
     columns = [COLUMNS[key] for key in options.columns]
     notes: list[str] = []
     body = []
@@ -613,7 +624,12 @@ def table_cells(tree: SummaryTree, options: RenderOptions, *, complete: bool = F
 def _name_cell(row: Row, guides: Guides, options: RenderOptions) -> str:
     node = row.node
     label = node.type_name if node.path == "" else f"{node.name} ({node.type_name})"
-    if node.calls > 1:
+    if node.folded:  # a run of identical siblings: "0-11 (GPT2Block) x12" in ASCII
+        last = node.folded[-1].rpartition(".")[2]
+        label = f"{node.name}{guides.through}{last} ({node.type_name}) {guides.times}{node.copies}"
+        if node.calls > node.copies:
+            label += f" ({guides.times}{node.calls // node.copies} calls each)"
+    elif node.calls > 1:
         label += f" {guides.times}{node.calls}"
     if not node.traced:
         label += " [not traced]"

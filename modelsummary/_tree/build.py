@@ -628,6 +628,7 @@ class _Rows:
             comm_bytes=comm_bytes,
             subtree_comm_bytes=subtree_comm_bytes,
             failed=path == self.failed,
+            folded=(),  # folding is a way of drawing the tree (_tree.repeats), not a count
         )
 
     def row_params(self, info: ModuleInfo) -> tuple[list[ParamInfo], tuple[SharedParam, ...]]:

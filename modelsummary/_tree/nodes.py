@@ -104,6 +104,15 @@ class SummaryNode(LayerInfoMethods):
     """``comm_bytes`` of this row and every row below it."""
     failed: bool = False
     """The pass failed in a call of this module (its last call raised)."""
+    folded: tuple[str, ...] = ()
+    """Paths of the identical siblings after this one that a folded row stands for (see
+    `modelsummary._tree.repeats.fold_repeats()`); its counts are then the run's sums and
+    its children the first sibling's. ``()`` for an ordinary row."""
+
+    @property
+    def copies(self) -> int:
+        """How many siblings the row stands for: 1, or the length of a folded run."""
+        return 1 + len(self.folded)
 
     @property
     def mult_adds_per_call(self) -> int:
