@@ -595,12 +595,15 @@ class ModelSummary(ModelSummaryMethods):
         mult_adds: bool = False,
         max_label: int = 40,
         path: PathLike | None = None,
+        top: int | None = None,
     ) -> Any:
         """Parameters per layer as a bar chart: a ``matplotlib.figure.Figure``.
 
         Needs the ``plot`` extra. ``depth`` defaults to the summary's depth; rows
         below it fold into their ancestor's bar. Unused entries are grey and
-        hatched. See `modelsummary._present.plot.plot()` for the arguments.
+        hatched. ``top=20`` shows the 20 layers with the most parameters and sums the
+        rest in one bar; by default every layer, or the 20 largest when there are more
+        than 40. See `modelsummary._present.plot.plot()` for the arguments.
 
         Examples:
             >>> fig = summary(nn.Linear(3, 2), (1, 3), verbose=0).plot(log=True)
@@ -613,8 +616,16 @@ class ModelSummary(ModelSummaryMethods):
             raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
         if isinstance(max_label, bool) or not isinstance(max_label, int) or max_label < 5:
             raise ValueError(f"max_label must be an integer >= 5, got {max_label!r}")
+        if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 0):
+            raise ValueError(f"top must be a non-negative integer or None, got {top!r}")
         return plot_summary(
-            self.tree, depth, log=log, mult_adds=mult_adds, max_label=max_label, path=path
+            self.tree,
+            depth,
+            log=log,
+            mult_adds=mult_adds,
+            max_label=max_label,
+            path=path,
+            top=top,
         )
 
     def __str__(self) -> str:

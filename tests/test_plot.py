@@ -14,7 +14,7 @@ from matplotlib.image import imread
 from torch import nn
 
 from modelsummary import summary
-from modelsummary._present.plot import format_tick, plot_bars, shorten
+from modelsummary._present.plot import format_tick, plot_bars, shorten, top_bars
 from tests.models import TiedLM
 
 matplotlib.use("Agg")
@@ -105,7 +105,9 @@ def test_plot_saves_to_a_path(wide, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"depth": -1}, {"depth": "2"}, {"max_label": 2}], ids=["neg", "str", "label"]
+    "kwargs",
+    [{"depth": -1}, {"depth": "2"}, {"max_label": 2}, {"top": -1}, {"top": 2.5}, {"top": True}],
+    ids=["neg", "str", "label", "top-neg", "top-float", "top-bool"],
 )
 def test_bad_plot_arguments(wide, kwargs):
     with pytest.raises(ValueError):
@@ -267,3 +269,84 @@ def test_figure_shows_itself_as_a_png_of_its_own_size(wide):
     image = imread(io.BytesIO(png), format="png")
     width, height = fig.get_size_inches() * fig.dpi
     assert image.shape[:2] == (round(height), round(width))
+
+
+def _ladder(n: int) -> nn.Sequential:
+    """``n`` layers of growing width: layer ``i`` holds ``(i + 1) * 4 + 4`` parameters."""
+    return nn.Sequential(*(nn.Linear(4, i + 1) for i in range(n)))
+
+
+class _Fan(nn.Module):
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.layers = _ladder(n)
+
+    def forward(self, x):
+        return [layer(x) for layer in self.layers]
+
+
+@pytest.fixture(scope="module")
+def fan():
+    return summary(_Fan(60), (1, 4), verbose=0)
+
+
+def _bar_count(fig) -> int:
+    return len(fig.axes[0].patches)
+
+
+def test_top_keeps_the_largest_layers_and_sums_the_rest(fan):
+    model_sizes = sorted(((i + 1) * 4 + i + 1 for i in range(60)), reverse=True)
+    fig = fan.plot(top=5)
+    widths = [p.get_width() for p in fig.axes[0].patches]
+    assert _bar_count(fig) == 6
+    assert sorted(widths[:5], reverse=True) == model_sizes[:5]
+    assert widths[5] == sum(model_sizes[5:])
+    assert sum(widths) == fan.total_params
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[-1] == "55 other layers"
+    assert "the 5 largest of 60" in fig._suptitle.get_text()
+
+
+def test_a_model_of_more_than_40_rows_shows_the_20_largest_by_default(fan):
+    full = fan.plot(top=0)
+    fig = fan.plot()
+    assert _bar_count(full) == 60 and _bar_count(fig) == 21
+    assert sum(p.get_width() for p in fig.axes[0].patches) == fan.total_params
+    height = fig.get_size_inches()[1] * fig.dpi
+    assert height <= 800 < full.get_size_inches()[1] * fig.dpi
+    small = summary(_Fan(40), (1, 4), verbose=0).plot()
+    assert _bar_count(small) == 40  # 40 rows: every one
+
+
+def test_top_of_resnet50_is_a_short_figure():
+    import torchvision
+
+    s = summary(torchvision.models.resnet50(), (1, 3, 32, 32), verbose=0, depth=3)
+    full, default = s.plot(top=0), s.plot()
+    assert _bar_count(full) > 40
+    assert _bar_count(default) == 21
+    assert default.get_size_inches()[1] < full.get_size_inches()[1] / 2
+    assert sum(p.get_width() for p in default.axes[0].patches) == s.total_params
+
+
+def test_the_rest_of_unused_entries_is_a_bar_of_its_own():
+    class Spare(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used = _ladder(3)
+            self.spare = nn.ModuleList(nn.Linear(4, 2) for _ in range(4))
+
+        def forward(self, x):
+            return self.used[2](x)
+
+    s = summary(Spare(), (1, 4), verbose=0, row_settings=("list_unused",))
+    bars = plot_bars(s.tree, 3)
+    shown = top_bars(bars, 1)
+    # the largest is the unused list (4 x 10); the used rest, then the unused rest
+    assert [(b.label, b.unused) for b in shown] == [
+        ("spare (ModuleList)", True),
+        ("1 other layer", False),
+        ("2 other unused entries", True),
+    ]
+    assert sum(b.params for b in shown if not b.unused) == s.total_params
+    assert sum(b.params for b in shown) == s.all_params

@@ -60,6 +60,42 @@ class Bar:
     counted_in: tuple[str, ...] = ()
     """Rows that carry the count of tied parameters this bar's modules register
     (the bar leaves them out)."""
+    rest: int = 0
+    """For the bar of the smaller layers `top_bars()` sums: how many it stands for."""
+
+
+AUTO_ROWS = 40
+"""A chart of more bars than this shows the `AUTO_TOP` largest by default."""
+AUTO_TOP = 20
+"""How many of the largest layers a chart of a big model shows by default, the rest
+summed in one bar: about 7 inches tall instead of 0.28 inch a layer."""
+
+
+def top_bars(bars: list[Bar], top: int) -> list[Bar]:
+    """The ``top`` bars with the most parameters, in their order, and one bar that sums
+    the rest (a second one for the rest of the unused entries, so that the used bars
+    still add up to ``total_params``); ``bars`` when there are no more than ``top``.
+
+    Examples:
+        >>> bars = [Bar(f"l{i} (Linear)", p, 2 * p, False) for i, p in enumerate([5, 90, 7, 60])]
+        >>> [(b.label, b.params, b.mult_adds) for b in top_bars(bars, 2)]
+        [('l1 (Linear)', 90, 180), ('l3 (Linear)', 60, 120), ('2 other layers', 12, 24)]
+    """
+    if len(bars) <= top:
+        return bars
+    ranked = sorted(range(len(bars)), key=lambda i: -bars[i].params)  # stable: ties in order
+    kept = set(ranked[:top])
+    shown = [bar for i, bar in enumerate(bars) if i in kept]
+    for unused in (False, True):
+        rest = [bar for i, bar in enumerate(bars) if i not in kept and bar.unused == unused]
+        if rest:
+            label = f"{len(rest)} other {'unused entries' if unused else 'layers'}"
+            if len(rest) == 1:
+                label = f"1 other {'unused entry' if unused else 'layer'}"
+            params = sum(b.params for b in rest)
+            macs = sum(b.mult_adds for b in rest)
+            shown.append(Bar(label, params, macs, unused, rest=len(rest)))
+    return shown
 
 
 def plot_bars(tree: SummaryTree, depth: int) -> list[Bar]:
@@ -135,6 +171,7 @@ def plot(
     mult_adds: bool = False,
     max_label: int = 40,
     path: str | os.PathLike[str] | None = None,
+    top: int | None = None,
 ) -> SummaryFigure:
     """Draw parameters per layer as horizontal bars, unused entries hatched in grey.
 
@@ -148,6 +185,10 @@ def plot(
         mult_adds: Add a second panel with each row's mult-adds.
         max_label: Longer layer names are cut in the middle to this many characters.
         path: Save the figure there (format from the suffix, e.g. ``.png``, ``.svg``).
+        top: Show the ``top`` layers with the most parameters and one bar that sums
+            the rest (see `top_bars()`); ``0`` shows every layer. By default every
+            layer, unless there are more than `AUTO_ROWS`: then the `AUTO_TOP`
+            largest, so a big model gives a chart to read, not one 3,000 pixels tall.
 
     Returns:
         A ``matplotlib.figure.Figure`` (not registered with pyplot) that a notebook
@@ -167,6 +208,11 @@ def plot(
             "plot() needs matplotlib: pip install 'modelsummary[plot]' (or pip install matplotlib)"
         ) from err
     bars = plot_bars(tree, depth)
+    layers = len(bars)
+    if top is None:
+        top = AUTO_TOP if layers > AUTO_ROWS else 0
+    if top:
+        bars = top_bars(bars, top)
     labels = [shorten(b.label, max_label) for b in bars]
     positions = list(range(len(bars)))
     panels = 2 if mult_adds else 1
@@ -223,7 +269,10 @@ def plot(
             ],
             loc="lower right",
         )
-    fig.suptitle(f"{tree.root.type_name}: layers at depth {depth}")
+    title = f"{tree.root.type_name}: layers at depth {depth}"
+    if len(bars) < layers:
+        title += f", the {top} largest of {layers}"
+    fig.suptitle(title)
     if path is not None:
         fig.savefig(path)
     return fig
