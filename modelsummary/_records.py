@@ -341,6 +341,25 @@ class Trace:
 
 
 @dataclass(frozen=True, slots=True)
+class OptimizerState:
+    """What an optimizer object keeps for each parameter of the model in its groups.
+
+    Read from a ``torch.optim.Optimizer`` before the pass (`optimizer_state()`): a
+    parameter's state as it is, or, before its first step, as a step would make it.
+
+    Examples:
+        >>> OptimizerState("Adam", (("fc.weight", 1604),)).state_bytes[0]
+        ('fc.weight', 1604)
+    """
+
+    name: str
+    """The optimizer's class name (``"Adam"``)."""
+    state_bytes: tuple[tuple[str, int], ...]
+    """``(parameter name, bytes of its state after a step)`` of every parameter of the
+    model in one of its param groups, frozen or not, by the name `ParamInfo` gives it."""
+
+
+@dataclass(frozen=True, slots=True)
 class PassInfo:
     """Facts about the pass as a whole, known beside the tracer: how it was run and
     what was measured around it.
@@ -362,6 +381,9 @@ class PassInfo:
     """Bytes of the input tensors handed to the model."""
     optimizer: str | None = None
     """Optimizer named for the training-memory estimate (``None``: no estimate)."""
+    optimizer_state: OptimizerState | None = None
+    """The state of the optimizer object given for the estimate (``None``: a name was
+    given, and the state follows the name's rule)."""
     peak_bytes: int | None = None
     """Peak bytes the CUDA allocator held during the pass (``None``: not on CUDA)."""
     times: tuple[tuple[str, float], ...] = ()

@@ -49,12 +49,13 @@ from ._inputs import (
 )
 from ._present.render import COLUMNS, RenderOptions, format_inputs, module_name, origin_text
 from ._program import summarize_program
-from ._records import PassInfo, Trace
+from ._records import OptimizerState, PassInfo, Trace
 from ._result import ModelSummary
 from ._trace.catalogue import Catalogue, current_catalogue
 from ._trace.census import take_census
 from ._trace.engines import execution_device, rank_and_world
 from ._trace.meta import META_HINT, MetaPass, fails_only_on_meta, meta_stand_ins
+from ._trace.optim import optimizer_state
 from ._trace.state import preserved_state
 from ._trace.timing import time_modules
 from ._trace.tracer import Tracer
@@ -78,7 +79,7 @@ def summary(
     row_settings: Iterable[str] | None = None,
     verbose: int | None = None,
     *,
-    optimizer: str | None = None,
+    optimizer: str | torch.optim.Optimizer | None = None,
     formulas: Mapping[Any, Callable[..., int]] | None = None,
     **kwargs: Any,
 ) -> ModelSummary:
@@ -131,7 +132,11 @@ def summary(
         optimizer: Add a training-memory estimate for this optimizer (``"sgd"``,
             ``"momentum"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"``):
             gradients, optimizer state, and the activations autograd saves for
-            backward, measured by running the pass with grad enabled.
+            backward, measured by running the pass with grad enabled. Or the
+            ``torch.optim.Optimizer`` itself: the state then follows its class, its
+            groups' settings and its state after steps, only the trainable
+            parameters in its groups keep state, and the footer names trainable
+            parameters in no group and frozen ones still in one.
         formulas: Mult-add formulas for this call only, ``{operator: formula}``,
             on top of the built-in ones and those added with
             `register_formula()` (see there for the forms).
@@ -172,7 +177,7 @@ def summary(
     if quiet_rank:
         verbose = 0
     mode = check_mode(mode)
-    optimizer = check_optimizer(optimizer)
+    optimizer, optimizer_state = _check_optimizer(optimizer, model)
     if cache_forward_pass not in (None, True, False):
         raise TypeError(f"cache_forward_pass must be a bool or None, got {cache_forward_pass!r}")
     if batch_dim is not None and (not is_int(batch_dim) or batch_dim < 0):
@@ -231,13 +236,25 @@ def summary(
         except ModelSummaryError as error:  # the table up to the failure, then the error
             show_partial(error, options, shapes, ranks, verbose)
             raise
-        tree = build_tree(trace, replace(run, ranks=ranks))
+        tree = build_tree(trace, replace(run, ranks=ranks, optimizer_state=optimizer_state))
         # Freed while the collector is paused: it resumes with only the tree to look at.
         del trace
     result = ModelSummary(tree, options, input_size=shapes)
     if verbose:
         print(result)
     return result
+
+
+def _check_optimizer(
+    optimizer: object, model: nn.Module
+) -> tuple[str | None, OptimizerState | None]:
+    """The optimizer's name for the estimate, and an optimizer object's state per parameter."""
+    if isinstance(optimizer, torch.optim.Optimizer) or isinstance(
+        getattr(optimizer, "optimizer", None), torch.optim.Optimizer
+    ):  # an optimizer, or a trainer's wrapper of one (LightningOptimizer)
+        state = optimizer_state(optimizer, model)  # type: ignore[arg-type]
+        return state.name, state
+    return check_optimizer(optimizer), None
 
 
 @contextmanager

@@ -181,6 +181,12 @@ class WatchChange:
     """The new summary."""
     forced: bool = False
     """Taken with ``step(force=True)`` while the fingerprint was the same."""
+    not_in_optimizer: tuple[str, ...] = ()
+    """Trainable parameters in none of the optimizer's param groups (a new head the
+    optimizer was not told of): they get gradients and are never updated. Known when
+    the watcher was given the optimizer object (``optimizer=``)."""
+    frozen_in_optimizer: tuple[str, ...] = ()
+    """Frozen parameters still in one of its param groups."""
 
     def lines(self) -> Iterator[str]:
         """The report, one line per change: objects replaced, trainable <-> frozen
@@ -193,6 +199,12 @@ class WatchChange:
             yield f"* {path or '(root)'}: a new object"
         for move in self.moves:
             yield str(move)
+        if self.not_in_optimizer:
+            names = ", ".join(self.not_in_optimizer)
+            yield f"! trainable, in no param group of the optimizer (never updated): {names}"
+        if self.frozen_in_optimizer:
+            names = ", ".join(self.frozen_in_optimizer)
+            yield f"! frozen, still in a param group of the optimizer: {names}"
         listed = False
         for line in self.diff.lines():
             listed = True
@@ -267,6 +279,9 @@ class _Snapshot:
 
 CALLBACK_INTERVALS = ("epoch", "step")
 """How often the training callbacks check the structure."""
+
+TRAINER_OPTIMIZER = "trainer"
+"""``optimizer=`` of the training callbacks: read the Trainer's own optimizer."""
 
 
 def check_callback_options(interval: str, kwargs: dict[str, Any]) -> None:
@@ -399,9 +414,18 @@ class Watcher:
         self._rows = _History()
         self._changes: list[WatchChange] = []
         self._summary = self._take()
-        self._fingerprint = fingerprint(model)
+        self._fingerprint = self._fingerprint_now()
         self._snapshot = _Snapshot.of(model)
         self._totals = _record(self._summary, 0, False)
+
+    def _fingerprint_now(self) -> list[object]:
+        """The model's fingerprint, and which tensors an optimizer object's groups hold
+        (a param group added is a change too)."""
+        parts = fingerprint(self.model)
+        optimizer = self._kwargs.get("optimizer")
+        if isinstance(optimizer, torch.optim.Optimizer):
+            parts.append(tuple(id(p) for g in optimizer.param_groups for p in g["params"]))
+        return parts
 
     def _take(self) -> ModelSummary:
         # summary() leaves the model, its modes and the RNG streams as they were
@@ -469,7 +493,7 @@ class Watcher:
             step = self._rows[-1].step + 1 if self._rows else 0
         elif isinstance(step, bool) or not isinstance(step, int):
             raise TypeError(f"step must be an integer, got {step!r}")
-        now = fingerprint(self.model)
+        now = self._fingerprint_now()
         same = now == self._fingerprint
         if same and not force:
             if self._rows:
@@ -483,6 +507,7 @@ class Watcher:
         self._totals = _record(self._summary, step, True)
         self._rows.begin(self._totals)
         diff = SummaryDiff.between(before, self._summary)
+        totals = self._summary.tree.totals
         listed = {n.path for n in (*diff.added, *diff.removed)} | {c.path for c in diff.changed}
         change = WatchChange(
             step,
@@ -491,6 +516,8 @@ class Watcher:
             snapshot.replaced(self._snapshot, listed),
             self._summary,
             forced=same,
+            not_in_optimizer=totals.not_in_optimizer or (),
+            frozen_in_optimizer=totals.frozen_in_optimizer or (),
         )
         self._changes.append(change)
         if self._print is not None:
@@ -634,7 +661,11 @@ def watch(
             ``None`` for none.
         show_summary: Print the new table after each change report too.
         **kwargs: Passed to `summary()` (``dtypes``,
-            ``device``, ``mode``, ``col_names``, ``depth`` ...).
+            ``device``, ``mode``, ``col_names``, ``depth`` ...). With the
+            ``optimizer=`` object that trains the model, each change report names
+            the trainable parameters in none of its param groups and the frozen ones
+            still in one (`WatchChange.not_in_optimizer`), and a param group added
+            to it is a change.
 
     Returns:
         The `Watcher`.

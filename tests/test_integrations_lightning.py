@@ -146,3 +146,41 @@ def test_without_an_example_input_the_counts_are_registered_and_checked_per_step
     for _, metrics, counts in recorder.rows:
         assert {k: metrics[k] for k in counts} == counts
         assert "modelsummary/total_mult_adds" not in metrics
+
+
+class AdamNet(Net):
+    """Net trained with Adam over the parameters that are trainable at fit start."""
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam([p for p in self.parameters() if p.requires_grad], lr=0.01)
+
+
+def test_trainer_optimizer_read_for_the_estimate_and_the_report(tmp_path):
+    """``optimizer="trainer"``: the head replaced at epoch 1 and the body unfrozen at 2
+    are in none of the Trainer's optimizer's groups, and the reports say so."""
+    model = AdamNet()
+    printed: list[str] = []
+    callback = SummaryCallback(print_fn=printed.append, optimizer="trainer")
+    trainer = fit(model, callback, tmp_path, epochs=3)
+    w = callback.watcher
+    assert w is not None
+    (optimizer,) = trainer.optimizers
+    assert w.summary.tree.totals.optimizer == "Adam"
+    grouped = {id(p) for g in optimizer.param_groups for p in g["params"]}
+    missed = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in grouped]
+    head, body = w.changes
+    assert list(head.not_in_optimizer) == ["head.weight", "head.bias"]
+    assert (
+        list(body.not_in_optimizer)
+        == missed
+        == [
+            "body.weight",
+            "body.bias",
+            "head.weight",
+            "head.bias",
+        ]
+    )
+    assert any("in no param group of the optimizer" in line for line in printed[1].splitlines())
+    # the state it holds is the old head's: none of it is the model's now
+    assert body.summary.tree.totals.optimizer_bytes == 0
+    assert any(optimizer.state[p] for p in optimizer.param_groups[0]["params"])

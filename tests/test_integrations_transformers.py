@@ -132,3 +132,53 @@ def test_peft_lora_counts_agree_with_peft(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"trainable params: {row.trainable_params:,}" in printed
     assert f"all params: {row.all_params:,}" in printed
+
+
+def real_state_bytes(optimizer: Any, model: nn.Module) -> int:
+    mine = {id(p) for p in model.parameters()}
+    return sum(
+        v.numel() * v.element_size()
+        for p, state in optimizer.state.items()
+        if id(p) in mine
+        for v in state.values()
+        if isinstance(v, torch.Tensor)
+    )
+
+
+def test_trainer_optimizer_read_for_the_estimate_and_the_report(tmp_path):
+    """``optimizer="trainer"``: the estimate follows the Trainer's own optimizer, and the
+    report names the embedding frozen while still in one of its param groups."""
+    model = tiny_gpt2()
+    callback = SummaryCallback(
+        input_data={"input_ids": torch.tensor([[1, 2, 3, 4]])},
+        interval="step",
+        print_fn=None,
+        optimizer="trainer",
+    )
+    foreseen: list[int] = []
+
+    class AtTrainBegin(TrainerCallback):  # type: ignore[misc]
+        """After SummaryCallback: the estimate made before the optimizer's first step."""
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            assert callback.watcher is not None and not kw["optimizer"].state
+            foreseen.append(callback.watcher.summary.tree.totals.optimizer_bytes)
+
+    trainer = train(
+        model, tmp_path, [AtTrainBegin(), FreezeEmbeddings()], max_steps=4, first=callback
+    )
+    w = callback.watcher
+    assert w is not None
+    (change,) = w.changes
+    assert change.step == 3
+    grouped = {id(p) for g in trainer.optimizer.param_groups for p in g["params"]}
+    frozen = [n for n, p in model.named_parameters() if not p.requires_grad and id(p) in grouped]
+    assert list(change.frozen_in_optimizer) == frozen == ["transformer.wte.weight"]
+    assert change.not_in_optimizer == ()
+    real = real_state_bytes(trainer.optimizer, model)
+    assert real > 0
+    assert foreseen == [real]  # foreseen before the first step (every weight trainable then)
+    assert w.summary.tree.totals.optimizer_bytes == real  # read from the state it holds
+    assert w.summary.tree.totals.optimizer == type(trainer.optimizer.optimizer).__name__
+    training = w.summary.to_dict()["training"]
+    assert training["frozen_in_optimizer"] == ["transformer.wte.weight"]

@@ -310,3 +310,121 @@ def test_a_view_of_a_childs_output_counts_its_storage_once(audit, shape):
     assert truth == 100 * 20 * 4
     s = summary(audit(model), shape, verbose=0)
     assert s.to_dict()["totals"]["activation_bytes"] == truth
+
+
+# -- the optimizer object itself (issue 25 item 3) ------------------------------------------
+
+OBJECT_CTORS = {
+    "sgd": lambda groups: torch.optim.SGD(groups, lr=0.1),
+    "sgd-momentum": lambda groups: torch.optim.SGD(groups, lr=0.1, momentum=0.9),
+    "adam": lambda groups: torch.optim.Adam(groups),
+    "adamw-amsgrad": lambda groups: torch.optim.AdamW(groups, amsgrad=True),
+    "rmsprop-centered": lambda groups: torch.optim.RMSprop(groups, centered=True, momentum=0.5),
+    "adagrad": lambda groups: torch.optim.Adagrad(groups),
+    "nadam": lambda groups: torch.optim.NAdam(groups),
+    "adam-groups-differ": lambda groups: torch.optim.Adam(
+        [groups[0], {**groups[1], "amsgrad": True}]
+    ),
+}
+
+
+def three_layers() -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4)
+    )
+
+
+def real_state_bytes(opt: torch.optim.Optimizer, model: nn.Module) -> int:
+    """The bytes of the state the optimizer holds now, for the model's parameters."""
+    mine = {id(p) for p in model.parameters()}
+    return sum(
+        v.numel() * v.element_size()
+        for p, per_param in opt.state.items()
+        if id(p) in mine
+        for v in per_param.values()
+        if isinstance(v, torch.Tensor)
+    )
+
+
+def one_step(model: nn.Module, opt: torch.optim.Optimizer) -> None:
+    opt.zero_grad()
+    model(rand(2, 8)).sum().backward()
+    opt.step()
+
+
+@pytest.mark.parametrize("name", sorted(OBJECT_CTORS))
+def test_optimizer_object_state_matches_its_real_step(name):
+    """Layer 0 frozen but in a group, layer 2 trainable in another group, the head
+    trainable in none: only layer 2 gets state, as a real step shows."""
+    model = three_layers()
+    model[0].requires_grad_(False)
+    opt = OBJECT_CTORS[name](
+        [{"params": list(model[0].parameters())}, {"params": list(model[2].parameters())}]
+    )
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    state = {id(p): {k: v.clone() for k, v in st.items()} for p, st in opt.state.items()}
+    before = summary(model, (2, 8), optimizer=opt, verbose=0).tree.totals
+    # the optimizer, the weights and the gradients as they were (Adagrad has state at once)
+    assert {id(p): dict(st) for p, st in opt.state.items()}.keys() == state.keys()
+    for p, st in opt.state.items():
+        assert all(torch.equal(v, state[id(p)][k]) for k, v in st.items())
+    assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+
+    one_step(model, opt)
+    truth = real_state_bytes(opt, model)
+    grads = sum(
+        p.grad.numel() * p.grad.element_size() for p in model.parameters() if p.grad is not None
+    )
+    after = summary(model, (2, 8), optimizer=opt, verbose=0).tree.totals
+
+    assert before.optimizer_bytes == after.optimizer_bytes == truth
+    assert before.grad_bytes == grads  # every trainable parameter gets a gradient
+    assert before.optimizer == type(opt).__name__
+    assert before.not_in_optimizer == ("4.weight", "4.bias")
+    assert before.frozen_in_optimizer == ("0.weight", "0.bias")
+
+
+def test_optimizer_state_after_steps_is_read_as_it_is():
+    """After steps the state is the optimizer's own (Adam's step count included), and a
+    parameter with state that is no longer the model's is left out."""
+    model = three_layers()
+    opt = torch.optim.Adam(model.parameters())
+    for _ in range(3):
+        one_step(model, opt)
+    old_head = model[4]
+    model[4] = nn.Linear(16, 4)
+    opt.add_param_group({"params": list(model[4].parameters())})
+    s = summary(model, (2, 8), optimizer=opt, verbose=0)
+    one_step(model, opt)
+    assert s.tree.totals.optimizer_bytes == real_state_bytes(opt, model)
+    assert s.tree.totals.not_in_optimizer == ()
+    assert all(p in opt.state for p in old_head.parameters())  # held, but not the model's
+
+
+def test_optimizer_object_in_footer_and_to_dict():
+    model = three_layers()
+    opt = torch.optim.SGD(model[0].parameters(), lr=0.1, momentum=0.9)
+    s = summary(model, (2, 8), optimizer=opt, verbose=0)
+    text = str(s)
+    assert "Training estimate (SGD):" in text
+    assert (
+        "Trainable, in no param group (never updated): 2.weight, 2.bias, 4.weight, 4.bias" in text
+    )
+    training = s.to_dict()["training"]
+    assert training["optimizer"] == "SGD"
+    assert training["not_in_optimizer"] == ["2.weight", "2.bias", "4.weight", "4.bias"]
+    assert training["frozen_in_optimizer"] == []
+
+
+def test_optimizer_that_cannot_be_foreseen_is_refused_before_the_pass():
+    model = CountingNet()
+    opt = torch.optim.ASGD(model.parameters())  # its step reads a value: not on meta
+    with pytest.raises(ValueError, match="cannot foresee the state ASGD keeps"):
+        summary(model, (2, 4), optimizer=opt, verbose=0)
+    assert model.passes == 0 and not opt.state
+    model(torch.ones(2, 4)).sum().backward()
+    opt.step()  # with state, it is read as it is
+    s = summary(model, (2, 4), optimizer=opt, verbose=0)
+    assert s.tree.totals.optimizer_bytes == real_state_bytes(opt, model)

@@ -161,7 +161,15 @@ def test_pass_facts_travel_beside_the_trace_not_in_it():
     observed = {f.name for f in dataclasses.fields(Trace)}
     beside = {f.name for f in dataclasses.fields(PassInfo)}
     assert observed.isdisjoint(beside)
-    assert beside == {"forward_pass", "input_bytes", "optimizer", "peak_bytes", "times", "ranks"}
+    assert beside == {
+        "forward_pass",
+        "input_bytes",
+        "optimizer",
+        "optimizer_state",
+        "peak_bytes",
+        "times",
+        "ranks",
+    }
     t = trace(
         [ModuleInfo("", "Net", None), ModuleInfo("fc", "Linear", "", (("weight", 0),))],
         [param(0, "fc.weight", 6)],

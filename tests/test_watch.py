@@ -312,3 +312,64 @@ def test_a_lazy_model_is_watched_before_and_after_it_materialises():
     assert stepped(w, 1) is not None
     assert stepped(w, 2) is None
     assert w.history[-1].all_params == truth(model)[0] == 4 * 3 + 3 + 3 * 2 + 2
+
+
+def test_watch_names_parameters_the_optimizer_misses_in_a_training_loop():
+    """A real loop replaces the head and unfreezes a layer without telling the optimizer:
+    the report names both; once a param group holds them, the estimate is the state the
+    optimizer then really keeps (issue 25 item 3)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+    model[0].requires_grad_(False)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    reports: list[str] = []
+    w = watch(model, input_size=(3, 4), optimizer=opt, print_fn=reports.append)
+    x = torch.randn(16, 4)
+
+    def train_step() -> None:
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        opt.step()
+
+    def outside_the_optimizer() -> tuple[list[str], list[str]]:
+        grouped = {id(p) for g in opt.param_groups for p in g["params"]}
+        named = list(model.named_parameters())
+        missed = [n for n, p in named if p.requires_grad and id(p) not in grouped]
+        frozen = [n for n, p in named if not p.requires_grad and id(p) in grouped]
+        return missed, frozen
+
+    train_step()
+    w.step(0)
+    model[4] = nn.Linear(8, 3)  # a new head the optimizer was not told of
+    model[0].requires_grad_(True)  # unfrozen, and in no group
+    model[2].requires_grad_(False)  # frozen, still in its group
+    train_step()
+    w.step(1)
+
+    change = w.changes[-1]
+    missed, frozen = outside_the_optimizer()
+    assert missed == ["0.weight", "0.bias", "4.weight", "4.bias"]
+    assert list(change.not_in_optimizer) == missed
+    assert list(change.frozen_in_optimizer) == frozen == ["2.weight", "2.bias"]
+    assert (
+        "! trainable, in no param group of the optimizer (never updated):"
+        " 0.weight, 0.bias, 4.weight, 4.bias"
+    ) in reports[-1].splitlines()
+    assert "! frozen, still in a param group of the optimizer: 2.weight, 2.bias" in reports[-1]
+
+    # The loop tells the optimizer: a param group added is a change of its own.
+    opt.add_param_group({"params": [*model[0].parameters(), *model[4].parameters()]})
+    w.step(2)
+    assert [c.step for c in w.changes] == [1, 2]
+    assert w.changes[-1].not_in_optimizer == ()
+    estimate = w.summary.tree.totals.optimizer_bytes  # foreseen for the new group
+    train_step()
+    mine = {id(p) for p in model.parameters()}
+    real = sum(
+        v.numel() * v.element_size()
+        for p, state in opt.state.items()
+        if id(p) in mine
+        for v in state.values()
+        if isinstance(v, torch.Tensor)
+    )
+    assert estimate == real

@@ -84,6 +84,14 @@ def summary_dict(tree: SummaryTree) -> dict[str, Any]:
             "optimizer_bytes": t.optimizer_bytes,
             "saved_activation_bytes": t.saved_bytes,
             "total_bytes": t.training_bytes,
+            **(
+                {}
+                if t.not_in_optimizer is None
+                else {
+                    "not_in_optimizer": list(t.not_in_optimizer),
+                    "frozen_in_optimizer": list(t.frozen_in_optimizer or ()),
+                }
+            ),
         },
         "layers": [_layer_dict(node) for node in tree.root.walk()],
         "unused": [{"path": e.path, "type": e.type_name, "params": e.params} for e in tree.unused],

@@ -901,29 +901,59 @@ def footer_groups(
         notes = failure_lines(tree.failure)
         groups.append(FooterGroup("note", tuple(FooterLine("", n, "note") for n in notes)))
     if totals.optimizer is not None:
-        groups.append(
-            FooterGroup(
-                "training",
-                (
-                    FooterLine(f"Training estimate ({totals.optimizer})", "", "title"),
-                    FooterLine("Gradients", format_bytes_in(totals.grad_bytes, size), "size"),
-                    FooterLine(
-                        "Optimizer state", format_bytes_in(totals.optimizer_bytes, size), "size"
-                    ),
-                    FooterLine(
-                        "Activations saved for backward",
-                        format_bytes_in(totals.saved_bytes, size),
-                        "size",
-                    ),
-                    FooterLine(
-                        "Estimated training size",
-                        format_bytes_in(totals.training_bytes, size),
-                        "total",
-                    ),
-                ),
+        groups.append(FooterGroup("training", _training_lines(totals, size)))
+    return tuple(groups)
+
+
+def _training_lines(totals: Totals, size: str = "auto") -> tuple[FooterLine, ...]:
+    """The training estimate's lines; with an optimizer object, the parameters it misses
+    (trainable, in no param group) and those it still holds frozen.
+
+    Examples:
+        >>> t = Totals(optimizer="Adam", not_in_optimizer=("head.weight", "head.bias"))
+        >>> [line.label for line in _training_lines(t)][2:4]
+        ['Optimizer state', 'Trainable, in no param group (never updated)']
+        >>> _training_lines(t)[3].value
+        'head.weight, head.bias'
+    """
+    lines = [
+        FooterLine(f"Training estimate ({totals.optimizer})", "", "title"),
+        FooterLine("Gradients", format_bytes_in(totals.grad_bytes, size), "size"),
+        FooterLine("Optimizer state", format_bytes_in(totals.optimizer_bytes, size), "size"),
+    ]
+    if totals.not_in_optimizer:
+        lines.append(
+            FooterLine(
+                "Trainable, in no param group (never updated)",
+                _some_names(totals.not_in_optimizer),
+                "list",
             )
         )
-    return tuple(groups)
+    if totals.frozen_in_optimizer:
+        lines.append(
+            FooterLine(
+                "Frozen, still in a param group",
+                _some_names(totals.frozen_in_optimizer),
+                "list",
+            )
+        )
+    saved = format_bytes_in(totals.saved_bytes, size)
+    lines.append(FooterLine("Activations saved for backward", saved, "size"))
+    total = format_bytes_in(totals.training_bytes, size)
+    lines.append(FooterLine("Estimated training size", total, "total"))
+    return tuple(lines)
+
+
+def _some_names(names: Sequence[str], shown: int = 6) -> str:
+    """Names, the first few of a long list and how many more.
+
+    Examples:
+        >>> _some_names(["a", "b", "c"], shown=2)
+        'a, b and 1 more'
+    """
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
 
 
 # -- a pass that failed -------------------------------------------------------------------

@@ -108,7 +108,13 @@ def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
     training = (
         None
         if run.optimizer is None
-        else estimate_training(run.optimizer, used_list, trace.saved_bytes or 0)
+        else estimate_training(
+            run.optimizer,
+            used_list,
+            trace.saved_bytes or 0,
+            run.optimizer_state,
+            trace.params,
+        )
     )
     return SummaryTree(
         root=root,
@@ -175,6 +181,8 @@ def _totals(
         optimizer=None if training is None else training.optimizer,
         grad_bytes=0 if training is None else training.grad_bytes,
         optimizer_bytes=0 if training is None else training.optimizer_bytes,
+        not_in_optimizer=None if training is None else training.not_in_optimizer,
+        frozen_in_optimizer=None if training is None else training.frozen_in_optimizer,
         saved_bytes=0 if training is None else training.saved_bytes,
         peak_bytes=run.peak_bytes,
         local_param_bytes=_local_bytes(trace.params) if placed else None,

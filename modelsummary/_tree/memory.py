@@ -12,6 +12,12 @@ name                  state tensors the size of the parameter       scalar ``ste
 ``adagrad``           ``sum``                                        one float32
 ====================  ===========================================  =====================
 
+An optimizer object (a ``torch.optim.Optimizer``) brings its own rule, read before the
+pass into an `OptimizerState`: the bytes each parameter in its groups keeps, as its
+class and its groups' settings make them (Adam's two moments, SGD's momentum or none).
+A frozen parameter gets state only where the optimizer made it at once (``Adagrad``);
+trainable parameters in no group and frozen ones in a group are named.
+
 Examples:
     >>> from modelsummary._records import ParamInfo
     >>> w = ParamInfo(0, "fc.weight", 200, 800, True, "float32")
@@ -28,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .._records import ParamInfo
+from .._records import OptimizerState, ParamInfo
 
 OPTIMIZERS: dict[str, tuple[int, int]] = {
     "sgd": (0, 0),
@@ -104,28 +110,60 @@ class TrainingEstimate:
     """Bytes of the optimizer's state for those parameters."""
     saved_bytes: int
     """Bytes of the distinct tensors the pass made that autograd saved for backward."""
+    not_in_optimizer: tuple[str, ...] | None = None
+    """Trainable parameters in none of an optimizer object's groups (``None``: a name
+    was given)."""
+    frozen_in_optimizer: tuple[str, ...] | None = None
+    """Frozen parameters still in one of its groups (``None``: a name was given)."""
 
 
 def estimate_training(
-    optimizer: str, params: Iterable[ParamInfo], saved_bytes: int
+    optimizer: str,
+    params: Iterable[ParamInfo],
+    saved_bytes: int,
+    state: OptimizerState | None = None,
+    registered: Iterable[ParamInfo] = (),
 ) -> TrainingEstimate:
     """The training estimate for ``params`` (the parameters the pass used).
 
     Args:
-        optimizer: A name `check_optimizer()` accepts, lower case.
+        optimizer: A name `check_optimizer()` accepts, lower case, or an optimizer
+            object's class name when ``state`` is given.
         params: The parameters the pass used, each tensor once.
         saved_bytes: Bytes autograd saved for backward during the pass.
+        state: An optimizer object's state per parameter in its groups (what it
+            holds, or what a step would make: nothing for a frozen parameter
+            without state); the used parameters keep that. ``None``: the rule of
+            the name, for the used trainable parameters.
+        registered: Every parameter of the model, used or not, for the names of the
+            trainable ones in no group and the frozen ones in one (with ``state``).
 
     Examples:
         >>> w = ParamInfo(0, "fc.weight", 200, 800, True, "float32")
         >>> frozen = ParamInfo(1, "fc.bias", 4, 16, False, "float32")
-        >>> estimate_training("momentum", [w, frozen], saved_bytes=96)
-        TrainingEstimate(optimizer='momentum', grad_bytes=800, optimizer_bytes=800, saved_bytes=96)
+        >>> estimate_training("momentum", [w, frozen], saved_bytes=96)  # doctest: +ELLIPSIS
+        TrainingEstimate(optimizer='momentum', grad_bytes=800, optimizer_bytes=800, ...)
+        >>> head = ParamInfo(2, "head.weight", 10, 40, True, "float32")
+        >>> adam = OptimizerState("Adam", (("fc.weight", 1604), ("fc.bias", 0)))
+        >>> e = estimate_training("Adam", [w, frozen, head], 0, adam, [w, frozen, head])
+        >>> e.optimizer_bytes, e.not_in_optimizer, e.frozen_in_optimizer
+        (1604, ('head.weight',), ('fc.bias',))
     """
     params = tuple(params)
+    if state is None:
+        return TrainingEstimate(
+            optimizer=optimizer,
+            grad_bytes=gradient_bytes(params),
+            optimizer_bytes=optimizer_state_bytes(optimizer, params),
+            saved_bytes=saved_bytes,
+        )
+    held = dict(state.state_bytes)
+    every = tuple(registered) or params
     return TrainingEstimate(
         optimizer=optimizer,
         grad_bytes=gradient_bytes(params),
-        optimizer_bytes=optimizer_state_bytes(optimizer, params),
+        optimizer_bytes=sum(held.get(p.name, 0) for p in params),
         saved_bytes=saved_bytes,
+        not_in_optimizer=tuple(p.name for p in every if p.trainable and p.name not in held),
+        frozen_in_optimizer=tuple(p.name for p in every if not p.trainable and p.name in held),
     )

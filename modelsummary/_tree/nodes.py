@@ -184,6 +184,12 @@ class Totals:
     """Bytes of the gradients of the used trainable parameters (training estimate)."""
     optimizer_bytes: int = 0
     """Bytes of the optimizer's state for those parameters (training estimate)."""
+    not_in_optimizer: tuple[str, ...] | None = None
+    """Trainable parameters in none of the optimizer's param groups: they get gradients
+    but are never updated. ``None`` unless an optimizer object was given."""
+    frozen_in_optimizer: tuple[str, ...] | None = None
+    """Frozen parameters still in one of its param groups. ``None`` unless an optimizer
+    object was given."""
     saved_bytes: int = 0
     """Bytes of the distinct tensors the pass made that autograd saved for backward
     (training estimate); inputs it saves are in ``input_bytes``."""

@@ -17,7 +17,14 @@ from typing import Any
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import ModelSummary
 
-from .._watch import PrintFn, Watcher, as_print_fn, check_callback_options, watch
+from .._watch import (
+    TRAINER_OPTIMIZER,
+    PrintFn,
+    Watcher,
+    as_print_fn,
+    check_callback_options,
+    watch,
+)
 
 
 class SummaryCallback(ModelSummary):
@@ -42,7 +49,11 @@ class SummaryCallback(ModelSummary):
             ``print``, a `logging.Logger`, a callable taking text, or ``None``.
         log: Send the totals to the Trainer's loggers.
         **kwargs: Passed to `summary()` (``depth``,
-            ``col_names``, ``dtypes`` ...).
+            ``col_names``, ``dtypes`` ...). ``optimizer="trainer"`` reads the
+            Trainer's optimizer (the first of ``trainer.optimizers``) at fit start:
+            the training estimate follows it, and each change report names the
+            trainable parameters in none of its param groups (a head replaced while
+            the optimizer still holds the old one).
 
     Raises:
         ValueError: An unknown ``interval``.
@@ -79,12 +90,15 @@ class SummaryCallback(ModelSummary):
         data = self._input_data
         if data is None and self._input_size is None:
             data = pl_module.example_input_array
+        kwargs = dict(self._kwargs)
+        if kwargs.get("optimizer") == TRAINER_OPTIMIZER:
+            kwargs["optimizer"] = trainer.optimizers[0] if trainer.optimizers else None
         self.watcher = watch(
             pl_module,
             input_size=self._input_size,
             input_data=data,
             print_fn=self._print_fn if trainer.is_global_zero else None,
-            **self._kwargs,
+            **kwargs,
         )
         if trainer.is_global_zero and self._print_fn is not None:
             self._print_fn(str(self.watcher.summary))

@@ -18,7 +18,14 @@ from typing import Any
 from torch import nn
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from .._watch import PrintFn, Watcher, as_print_fn, check_callback_options, watch
+from .._watch import (
+    TRAINER_OPTIMIZER,
+    PrintFn,
+    Watcher,
+    as_print_fn,
+    check_callback_options,
+    watch,
+)
 
 
 class SummaryCallback(TrainerCallback):  # type: ignore[misc,unused-ignore]
@@ -43,7 +50,9 @@ class SummaryCallback(TrainerCallback):  # type: ignore[misc,unused-ignore]
             ``print``, a `logging.Logger`, a callable taking text, or ``None``.
         log: Add the totals to what the Trainer logs.
         **kwargs: Passed to `summary()` (``depth``,
-            ``col_names`` ...).
+            ``col_names`` ...). ``optimizer="trainer"`` reads the Trainer's optimizer
+            at train begin: the training estimate follows it, and each change report
+            names the trainable parameters in none of its param groups.
 
     Raises:
         ValueError: An unknown ``interval``.
@@ -85,12 +94,15 @@ class SummaryCallback(TrainerCallback):  # type: ignore[misc,unused-ignore]
         if model is None:
             return
         main = state.is_world_process_zero
+        options = dict(self._kwargs)
+        if options.get("optimizer") == TRAINER_OPTIMIZER:
+            options["optimizer"] = kwargs.get("optimizer")
         self.watcher = watch(
             model,
             input_size=self._input_size,
             input_data=self._input_data,
             print_fn=self._print_fn if main else None,
-            **self._kwargs,
+            **options,
         )
         if main and self._print_fn is not None:
             self._print_fn(str(self.watcher.summary))
