@@ -41,6 +41,7 @@ from ._demo import DEMO_INPUT, DEMO_INPUT_TEXT, DemoNet
 from ._errors import ModelSummaryError
 from ._present.export import FORMATS
 from ._present.render import PIPE_FORMATS
+from ._result import ModelSummary
 from ._summary import DTYPE_HINT, summary
 from ._targets import TargetError, load_target
 
@@ -271,11 +272,19 @@ def _run(argv: Sequence[str] | None) -> str:
                 if options[name] is not None:
                     raise CommandLineError(f"--{name} needs a pass: a .pt2 program is only read")
                 del options[name]
-    try:
-        result = summary(model, **options)
+
+    def drawn(result: ModelSummary) -> str:
         result = result.with_options(width=None if args.width is None else int(args.width))
         result = replace(result, options=replace(result.options, tablefmt=args.tablefmt))
         return heading + result.render(args.format).rstrip("\n")
+
+    try:
+        try:
+            return drawn(summary(model, **options))
+        except ModelSummaryError as err:  # the table up to the failure, then the error
+            if err.summary is not None and args.format == "table":
+                print(drawn(err.summary))
+            raise
     except (TypeError, ValueError) as err:
         raise CommandLineError(str(err)) from None
 

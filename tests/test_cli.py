@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from modelsummary import summary
+from modelsummary import ModelSummaryError, summary
 from modelsummary._cli import main
 from modelsummary._demo import DEMO_INPUT, DEMO_INPUT_TEXT, DemoNet
-from tests.models import TiedLM
+from modelsummary._present.render import FAILED_MARK
+from tests.models import Failing, TiedLM
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,6 +148,20 @@ def test_failing_forward_exits_1_with_the_module_path(capsys):
     assert main(args) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "forward pass failed in the root module (Linear)" in err
+
+
+def test_a_failing_forward_prints_the_table_up_to_the_failure(capsys):
+    assert main(["tests.models:Failing", "--input-size", "3,4"]) == 1
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "module 'body.1' (Linear) with inputs [3, 4]" in err
+    assert "Input [3, 4] came from 'body.0'" in err
+    # the same partial table summary() keeps on the error, as this interface draws it
+    with pytest.raises(ModelSummaryError) as info:
+        summary(Failing(), (3, 4), verbose=0)
+    assert out == str(info.value.summary) + "\n"
+    assert FAILED_MARK in out and "Total params (partial)" in out
+    assert main(["tests.models:Failing", "--input-size", "3,4", "--format", "json"]) == 1
+    assert capsys.readouterr().out == ""  # no text table where data was asked for
 
 
 @pytest.mark.parametrize("fmt", ["table", "json", "csv", "markdown", "html"])
