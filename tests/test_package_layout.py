@@ -1,11 +1,13 @@
 """The package's layout rules, read from the source with ``ast`` (nothing is imported).
 
-- No import circle among the package's modules. Every import statement counts, at any
-  level: a function-level import or one under ``TYPE_CHECKING`` that closes a circle
-  still ties the two modules together.
+- No import circle among the package's modules. Every import that runs counts, at any
+  level: a function-level import that closes a circle (the old way around one) still
+  ties the two modules together. An import under ``if TYPE_CHECKING:`` never runs and
+  only names a type (the error type names the summary it carries), so it is no edge of
+  a circle.
 - The pure stages, ``modelsummary/_tree/`` and ``modelsummary/_present/``, never import
   torch or the tracing stage ``modelsummary._trace``, neither themselves nor through
-  another module of the package they import.
+  another module of the package they import; here ``TYPE_CHECKING`` imports count too.
 
 The modules are found by walking the package folder; no list of them is kept here. The
 checker is tried on small packages written to a temporary folder first, so a rule it
@@ -36,10 +38,27 @@ def _module_names(root: Path) -> dict[str, Path]:
     return modules
 
 
-def _imports(module: str, path: Path, known: set[str]) -> Iterator[str]:
-    """The absolute names ``module`` imports, at any depth of its code."""
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """The ids of the nodes under an ``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``)."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in {
+            "TYPE_CHECKING",
+            "typing.TYPE_CHECKING",
+        }:
+            inside |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return inside
+
+
+def _imports(module: str, path: Path, known: set[str], *, typing_only: bool) -> Iterator[str]:
+    """The absolute names ``module`` imports, at any depth of its code; with
+    ``typing_only=False``, not those under ``if TYPE_CHECKING:``."""
     is_package = path.name == "__init__.py"
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    skipped = set() if typing_only else _type_checking_only(tree)
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -56,15 +75,18 @@ def _imports(module: str, path: Path, known: set[str]) -> Iterator[str]:
                     yield f"{base}.{alias.name}"
 
 
-def import_graph(root: Path) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+def import_graph(
+    root: Path, *, typing_only: bool = False
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """``(edges, outside)``: for each module of the package under ``root``, the package's
-    modules it imports, and the names from outside the package it imports."""
+    modules it imports, and the names from outside the package it imports; the imports
+    under ``if TYPE_CHECKING:`` only with ``typing_only=True``."""
     modules = _module_names(root)
     known = set(modules)
     edges: dict[str, set[str]] = {}
     outside: dict[str, set[str]] = {}
     for module, path in modules.items():
-        names = set(_imports(module, path, known))
+        names = set(_imports(module, path, known, typing_only=typing_only))
         edges[module] = {name for name in names if name in known and name != module}
         outside[module] = {name for name in names if name.partition(".")[0] != root.name}
     return edges, outside
@@ -109,7 +131,7 @@ def circles(edges: dict[str, set[str]]) -> list[list[str]]:
 def pure_stage_breaches(root: Path) -> list[str]:
     """``"module -> ... -> forbidden"`` for each pure-stage module that reaches torch or
     the tracing stage, directly or through the package's other modules."""
-    edges, outside = import_graph(root)
+    edges, outside = import_graph(root, typing_only=True)
     trace = f"{root.name}._trace"
 
     def forbidden(name: str) -> bool:
@@ -183,7 +205,7 @@ def _package(tmp_path: Path, files: dict[str, str]) -> Path:
                 "a.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.b\n",
                 "b.py": "import pkg.a\n",
             },
-            [["pkg.a", "pkg.b"]],
+            [],
         ),
         (
             {
@@ -195,7 +217,7 @@ def _package(tmp_path: Path, files: dict[str, str]) -> Path:
         ),
         ({"a.py": "from . import b\n", "b.py": "import os\n"}, []),
     ],
-    ids=["module-level", "function-level", "type-checking", "across-folders", "none"],
+    ids=["module-level", "function-level", "type-checking-only", "across-folders", "none"],
 )
 def test_the_checker_finds_a_circle(tmp_path, files, expected):
     edges, _ = import_graph(_package(tmp_path, files))
@@ -226,9 +248,24 @@ def test_the_checker_finds_a_circle(tmp_path, files, expected):
             },
             ["pkg._tree.n -> pkg._io -> torch"],
         ),
+        (
+            {
+                "_tree/__init__.py": "",
+                "_tree/n.py": "import typing\nif typing.TYPE_CHECKING:\n    import torch\n",
+            },
+            ["pkg._tree.n -> torch"],
+        ),
         ({"_tree/__init__.py": "", "_tree/n.py": "import math\n", "_io.py": "import torch"}, []),
     ],
-    ids=["torch", "torch-in-a-function", "tracer", "tracer-package", "through-a-module", "none"],
+    ids=[
+        "torch",
+        "torch-in-a-function",
+        "tracer",
+        "tracer-package",
+        "through-a-module",
+        "torch-for-types",
+        "none",
+    ],
 )
 def test_the_checker_finds_torch_in_a_pure_stage(tmp_path, files, expected):
     root = _package(tmp_path, {"_trace/__init__.py": "", "_trace/tracer.py": "", **files})
