@@ -17,7 +17,6 @@ Examples:
 
 from __future__ import annotations
 
-import copy
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
@@ -56,7 +55,7 @@ from ._trace.census import take_census
 from ._trace.engines import execution_device, rank_and_world
 from ._trace.meta import META_HINT, MetaPass, fails_only_on_meta, meta_stand_ins
 from ._trace.optim import optimizer_state
-from ._trace.state import preserved_state
+from ._trace.state import lazy_copy, preserved_state
 from ._trace.timing import time_modules
 from ._trace.tracer import Tracer
 from ._trace.values import iter_tensors, map_tensors, tensor_nbytes
@@ -315,7 +314,7 @@ def _traced_pass(
     if census.has_lazy():
         # A lazy model's first pass materialises it and changes its classes: run a copy.
         # A copy is small then, since the lazy tensors hold no data yet.
-        model = copy.deepcopy(model)
+        model = lazy_copy(model)
         census = take_census(model)
     tracer = Tracer(model, census=census, saved_tensors=optimizer is not None, catalogue=catalogue)
     on_cuda = target.type == "cuda"

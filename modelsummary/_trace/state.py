@@ -12,6 +12,7 @@ Examples:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -135,6 +136,29 @@ class WrittenValues:
                     t.data = old
                 _set_versions((t,), (version,))
         self._kept.clear()
+
+
+def lazy_copy(model: nn.Module) -> nn.Module:
+    """A copy of a model with lazy modules, for a pass to materialise instead of the model.
+
+    ``copy.deepcopy()`` refuses an ``nn.UninitializedBuffer`` (a lazy BatchNorm's
+    statistics); each is copied as a new uninitialised buffer of its dtype and device
+    (it holds no data to copy).
+
+    Examples:
+        >>> lazy = nn.Sequential(nn.LazyLinear(2), nn.LazyBatchNorm1d())
+        >>> twin = lazy_copy(lazy)
+        >>> _ = twin(torch.ones(4, 3))
+        >>> type(twin[1]).__name__, type(lazy[1]).__name__, is_lazy(lazy[1].running_mean)
+        ('BatchNorm1d', 'LazyBatchNorm1d', True)
+    """
+    fresh: Callable[..., torch.Tensor] = nn.UninitializedBuffer  # its stub omits device, dtype
+    memo: dict[int, Any] = {
+        id(b): fresh(requires_grad=b.requires_grad, device=b.device, dtype=b.dtype)
+        for b in model.buffers()
+        if isinstance(b, nn.UninitializedBuffer)
+    }
+    return copy.deepcopy(model, memo)
 
 
 def _no_version_reset(tensors: Sequence[torch.Tensor], versions: Sequence[int]) -> None:
