@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from modelsummary._present.render import RenderOptions, render_table
@@ -196,16 +198,22 @@ def _wide_tree() -> SummaryTree:
 
 
 @pytest.mark.parametrize("width", [72, 80, 120])
-def test_the_table_fits_the_width_eliding_in_the_middle(width):
+def test_the_table_fits_the_width_without_cutting(width):
+    from tests.test_layout import _printed_rows
+
     options = RenderOptions(
         columns=("input_size", "output_size", "num_params", "mult_adds"), width=width
     )
-    out = render_table(_wide_tree(), options).splitlines()
+    text = render_table(_wide_tree(), options)
+    out = text.splitlines()
     assert max(len(line) for line in out) <= width
     assert out[0] == "=" * len(out[0]) and len(out[0]) == max(len(line) for line in out)
-    assert any("123,456,789" in line for line in out)  # numbers are never cut
-    if width < 100:
-        assert any("…" in line for line in out)  # a cut is marked, never silent
+    assert any("123,456,789" in line for line in out)  # the exact count, in the footer
+    assert not any("…" in line for line in out)  # nothing is cut
+    name, inputs, output, params, _ = _printed_rows(text)[-1]  # wrapped cells, joined
+    assert name == "└─a_rather_long_module_name_for_a_layer(SomeVeryLongAttentionImplementation)"
+    assert inputs == "[1,128,768],{position_ids:[1,128,768]}" and output == "[1,128,768]"
+    assert params in ("123,456,789", "123.5M")
     # the long footer line wraps under the rule, and nothing of it is lost
     start = next(i for i, line in enumerate(out) if line.startswith("Uncounted operators"))
     joined = " ".join(line.strip() for line in out[start : start + 8])
@@ -346,3 +354,58 @@ def test_groups_column_shows_a_convolutions_groups():
     out = lines(render_table(tree, RenderOptions(columns=("groups",))))
     assert next(line for line in out if "conv (Conv2d)" in line).endswith(" 4")
     assert next(line for line in out if "fc (Linear)" in line).endswith("--")
+
+
+# -- nothing cut: a long mapping, the unused section, ASCII -----------------------------------
+
+
+def _many_outputs_tree() -> SummaryTree:
+    from modelsummary._records import MapSpec, TensorSpec
+
+    outputs = MapSpec(
+        tuple((f"hidden_{i}", TensorSpec((1, 128, 768), "float32", 0)) for i in range(10))
+    )
+    leaf = node("encoder", "Encoder", 1, output=outputs, num_params=10)
+    return SummaryTree(node("", "Net", 0, [leaf], output=outputs), totals=Totals(total_params=10))
+
+
+@pytest.mark.parametrize(
+    ("ascii_only", "marker"), [(False, "…"), (True, "...")], ids=["unicode", "ascii"]
+)
+def test_a_long_mapping_ends_in_how_many_more_after_whole_entries(ascii_only, marker):
+    from modelsummary._present.layout import MAX_SHAPE_LINES
+    from tests.test_layout import _printed_rows
+
+    options = RenderOptions(columns=("output_size", "num_params"), width=50, ascii_only=ascii_only)
+    text = render_table(_many_outputs_tree(), options)
+    assert max(len(line) for line in text.splitlines()) <= 50
+    lines = text.splitlines()
+    first_row = next(i for i, line in enumerate(lines) if line.startswith("Net"))
+    assert not lines[first_row + MAX_SHAPE_LINES].startswith("│ ")  # at most four lines
+    if not ascii_only:
+        output = _printed_rows(text)[0][1]
+        kept = re.fullmatch(r"\{(.*),…,\+(\d+)more\}", output)
+        assert kept, output
+        entries = kept[1].split("],")
+        assert len(entries) + int(kept[2]) == 10  # whole entries, then how many more
+        assert all(e.startswith(f"hidden_{i}:[1,128,768") for i, e in enumerate(entries))
+    assert f"{marker}, +" in text
+
+
+def test_the_unused_section_wraps_a_long_name_instead_of_cutting_it():
+    from modelsummary._tree.nodes import UnusedEntry
+
+    long = "encoder.layers.11.a_rather_long_module_name_for_a_layer"
+    tree = SummaryTree(
+        node("", "Net", 0), (UnusedEntry(long, "SomeVeryLongAttentionImplementation", 123_456),)
+    )
+    text = render_table(tree, RenderOptions(columns=("num_params",), width=40, list_unused=True))
+    assert max(len(line) for line in text.splitlines()) <= 40
+    assert "…" not in text and "123,456" in text
+    lines = text.splitlines()
+    rule = next(i for i, line in enumerate(lines) if line.startswith("Unused")) + 1
+    name_width = lines[rule].index(" ")
+    rows = lines[rule + 1 : next(i for i in range(rule, len(lines)) if lines[i][0] == "=")]
+    assert "".join(line[:name_width].strip() for line in rows) == (
+        long + "(SomeVeryLongAttentionImplementation)"  # lines joined: each piece in order
+    )

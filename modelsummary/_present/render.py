@@ -9,8 +9,9 @@ renderer draws from these: the text table here, Markdown
 `modelsummary._present.export.summary_dict()`.
 
 The text table sizes each column to its content and fits the whole table to a
-width (`available_width()`: the terminal's, when printing to one), shrinking
-the widest shape or name cells first and eliding them in the middle with ``…``.
+width (`available_width()`: the terminal's, when printing to one) without losing a
+character (`modelsummary._present.layout`): compact shapes and counts, two-line
+headings, then cells wrapped onto continuation lines.
 Tree glyphs are data (`UNICODE_GUIDES`, `ASCII_GUIDES`);
 `loop_last()` says whether a child is the last one, so it gets ``└─``.
 
@@ -51,7 +52,7 @@ import sys
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from tabulate import tabulate
@@ -60,7 +61,15 @@ from .._records import FailedCall, InputOrigin, MapSpec, OtherSpec, SeqSpec, Ten
 from .._tree.nodes import SummaryNode, SummaryTree, Totals, UnusedEntry
 from .._tree.pruning import unmasked_params, unmasked_total
 from .._tree.repeats import fold_repeats
-from .units import format_bytes, format_bytes_in, format_count_in, format_int, format_seconds
+from .layout import fit_table
+from .units import (
+    format_bytes,
+    format_bytes_in,
+    format_count_in,
+    format_int,
+    format_seconds,
+    format_short,
+)
 
 T = TypeVar("T")
 
@@ -173,13 +182,16 @@ def loop_last(values: Iterable[T]) -> Iterator[tuple[bool, T]]:
 # -- values as text ---------------------------------------------------------------------
 
 
-def format_value(spec: ValueSpec | None, *, nested: bool = False, dtypes: bool = False) -> str:
+def format_value(
+    spec: ValueSpec | None, *, nested: bool = False, dtypes: bool = False, compact: bool = False
+) -> str:
     """Format a recorded value in full, the way torchinfo users read shapes.
 
     A top-level tuple (a call's arguments, a module's outputs) is listed bare;
     tuples inside it are parenthesised, so ``(out, (h, c))`` stays readable.
     Error messages and `diff()` use this; table cells use
-    `shape_text()`, which leaves out what is not a shape.
+    `shape_text()`, which leaves out what is not a shape. ``compact`` writes a
+    shape without spaces (``[1,64,112,112]``), as a narrow table does.
 
     Examples:
         >>> format_value(TensorSpec((1, 3, 224, 224), "float32", 0))
@@ -197,18 +209,25 @@ def format_value(spec: ValueSpec | None, *, nested: bool = False, dtypes: bool =
 
         >>> format_value(SeqSpec((TensorSpec((2,), "int64", 16),)), dtypes=True)
         '[2] int64'
+        >>> format_value(TensorSpec((1, 64, 112, 112), "float32", 0), compact=True)
+        '[1,64,112,112]'
     """
     if spec is None:
         return "--"
     if isinstance(spec, TensorSpec):
-        shape = "[" + ", ".join(str(s) for s in spec.shape) + "]"
+        shape = "[" + ("," if compact else ", ").join(str(s) for s in spec.shape) + "]"
         return f"{shape} {spec.dtype}" if dtypes and spec.dtype != "float32" else shape
     if isinstance(spec, OtherSpec):
         return "None" if spec.type_name == "NoneType" else spec.type_name
     if isinstance(spec, SeqSpec):
-        inner = ", ".join(format_value(item, nested=True, dtypes=dtypes) for item in spec.items)
+        inner = ", ".join(
+            format_value(item, nested=True, dtypes=dtypes, compact=compact) for item in spec.items
+        )
         return f"({inner})" if nested or not inner else inner
-    inner = ", ".join(f"{k}: {format_value(v, nested=True, dtypes=dtypes)}" for k, v in spec.items)
+    inner = ", ".join(
+        f"{k}: {format_value(v, nested=True, dtypes=dtypes, compact=compact)}"
+        for k, v in spec.items
+    )
     return "{" + inner + "}"
 
 
@@ -265,11 +284,12 @@ def _without_noise(spec: ValueSpec, inputs: bool, keyword: bool = False) -> Valu
     return spec
 
 
-def shape_text(spec: ValueSpec | None, *, inputs: bool = False) -> str:
+def shape_text(spec: ValueSpec | None, *, inputs: bool = False, compact: bool = False) -> str:
     """A recorded value as a table cell shows it: caches (``DynamicCache``) are left
     out, and of a call's ``inputs`` also ``None`` and flags or settings passed by
     keyword (``use_cache: bool``), at any level. Hugging Face models pass each of these to
     every layer, which says nothing about shapes; the records and the JSON keep them.
+    ``compact`` writes shapes without spaces (see `format_value()`).
 
     Examples:
         >>> ids, none = TensorSpec((1, 8), "int64", 64), OtherSpec("NoneType")
@@ -284,7 +304,7 @@ def shape_text(spec: ValueSpec | None, *, inputs: bool = False) -> str:
     if spec is None:
         return "--"
     kept = _without_noise(spec, inputs)
-    return format_value(spec if kept is None else kept)
+    return format_value(spec if kept is None else kept, compact=compact)
 
 
 def first_of(texts: Iterable[str], complete: bool = False) -> str:
@@ -302,29 +322,6 @@ def first_of(texts: Iterable[str], complete: bool = False) -> str:
         return " | ".join(distinct) or "--"
     more = f" (+{len(distinct) - 1} more)" if len(distinct) > 1 else ""
     return distinct[0] + more if distinct else "--"
-
-
-def elide(text: str, width: int, marker: str = "…") -> str:
-    """``text`` cut to ``width`` characters in the middle, where ``marker`` says so.
-
-    A closing count of more call shapes, `` (+2 more)``, is kept whole.
-
-    Examples:
-        >>> elide("transformer.h.11.attn.c_attn (Conv1D)", 20)
-        'transforme… (Conv1D)'
-        >>> elide("[1, 64, 56, 56] (+1 more)", 20), elide("short", 20)
-        ('[1, 6… 56] (+1 more)', 'short')
-    """
-    if len(text) <= width:
-        return text
-    body, more = text, ""
-    if text.endswith(" more)") and " (+" in text:
-        cut = text.rindex(" (+")
-        if width - (len(text) - cut) >= len(marker) + 4:
-            body, more = text[:cut], text[cut:]
-    room = max(width - len(more) - len(marker), 2)
-    head = (room + 1) // 2
-    return body[:head] + marker + body[len(body) - (room - head) :] + more
 
 
 # -- columns ------------------------------------------------------------------------------
@@ -349,6 +346,9 @@ class Row:
     """Position among its siblings, from 1."""
     complete: bool = False
     """Show every value (the HTML view): all of a module's distinct call shapes."""
+    continuation: str = ""
+    """The tree glyphs before a continuation line of the row (a wrapped cell): the
+    guides go on, down to its children when they are shown."""
 
     @property
     def params(self) -> tuple[int, int]:
@@ -391,21 +391,28 @@ class Column:
     needs_timing: bool = False
     """Needs the timed passes only `summary()` runs."""
     elidable: bool = False
-    """May be cut in the middle to fit the width (shapes); numbers never are."""
+    """Shapes or words that the HTML view may let wrap; the text table never cuts a cell."""
+    kind: str = "text"
+    """How the text table may shorten and wrap the cells (`modelsummary._present.layout`):
+    ``"shape"``, ``"count"`` (a compact form such as ``118.0M``), ``"number"`` (never
+    broken) or ``"text"``."""
+    short: Callable[[Row, SummaryTree], str] | None = None
+    """The cell in its compact form (shapes without spaces, counts as ``118.0M``),
+    used only when the table does not fit its width; ``None``: the cell itself."""
 
 
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _param_cell(row: Row, tree: SummaryTree) -> str:
+def _param_text(row: Row, tree: SummaryTree, count: Callable[[int], str]) -> str:
     params, _ = row.params
-    text = format_int(params) if params else "--"
+    text = count(params) if params else "--"
     if tree.uninitialised and _holds_uninitialised(row, tree.uninitialised):
         text = f"{text} + uninitialised" if params else "uninitialised"
     if tree.masked and params:  # pruned: the dense count, and what the masks leave
         left = unmasked_params(row.node, dict(tree.masked), subtree=row.collapsed)
-        text += f" ({format_int(left)} unmasked)" if left != params else ""
+        text += f" ({count(left)} unmasked)" if left != params else ""
     return text
 
 
@@ -413,6 +420,14 @@ def _holds_uninitialised(row: Row, names: Sequence[str]) -> bool:
     """Whether the row carries a lazy module's parameter not initialised yet."""
     nodes = row.node.walk() if row.collapsed else (row.node,)
     return any(name in names for node in nodes for name in node.param_names)
+
+
+def _param_cell(row: Row, tree: SummaryTree) -> str:
+    return _param_text(row, tree, format_int)
+
+
+def _param_short(row: Row, tree: SummaryTree) -> str:
+    return _param_text(row, tree, format_short)
 
 
 def _param_notes(row: Row) -> tuple[str, ...]:
@@ -443,26 +458,33 @@ def _trainable_cell(row: Row, tree: SummaryTree) -> str:
     return "True" if trainable == params else "False" if trainable == 0 else "Partial"
 
 
-def _inputs_cell(row: Row, tree: SummaryTree) -> str:
+def _inputs_text(row: Row, compact: bool) -> str:
     node = row.node
     if node.variants:
         return first_of(
-            (shape_text(inputs, inputs=True) for inputs, _ in node.variants), row.complete
+            (shape_text(inputs, inputs=True, compact=compact) for inputs, _ in node.variants),
+            row.complete,
         )
-    return shape_text(node.inputs, inputs=True)
+    return shape_text(node.inputs, inputs=True, compact=compact)
 
 
-def _output_cell(row: Row, tree: SummaryTree) -> str:
+def _output_text(row: Row, compact: bool) -> str:
     node = row.node
     if node.variants:
-        return first_of((shape_text(output) for _, output in node.variants), row.complete)
+        return first_of(
+            (shape_text(output, compact=compact) for _, output in node.variants), row.complete
+        )
     if node.failed and node.output is None:
         return "failed"
-    return shape_text(node.output)
+    return shape_text(node.output, compact=compact)
 
 
 def _count_cell(n: int) -> str:
     return format_int(n) if n else "--"
+
+
+def _count_short(n: int, ops: bool = False) -> str:
+    return format_short(n, ops=ops) if n else "--"
 
 
 def _groups_cell(row: Row, tree: SummaryTree) -> str:
@@ -470,9 +492,9 @@ def _groups_cell(row: Row, tree: SummaryTree) -> str:
     return str(groups) if groups is not None else "--"
 
 
-def _kernel_cell(row: Row, tree: SummaryTree) -> str:
+def _kernel_text(row: Row, compact: bool) -> str:
     kernel = row.node.kernel_size
-    return format_value(TensorSpec(kernel, "", 0)) if kernel else "--"
+    return format_value(TensorSpec(kernel, "", 0), compact=compact) if kernel else "--"
 
 
 def _comm_cell(row: Row, tree: SummaryTree) -> str:
@@ -496,22 +518,73 @@ def _columns(*columns: Column) -> dict[str, Column]:
 
 
 COLUMNS: dict[str, Column] = _columns(
-    Column(key="input_size", header="Input Shape", cell=_inputs_cell, elidable=True),
-    Column(key="output_size", header="Output Shape", cell=_output_cell, elidable=True),
     Column(
-        key="num_params", header="Param #", cell=_param_cell, notes=_param_notes, needs_pass=False
+        key="input_size",
+        header="Input Shape",
+        cell=lambda r, t: _inputs_text(r, False),
+        short=lambda r, t: _inputs_text(r, True),
+        elidable=True,
+        kind="shape",
     ),
-    Column(key="params_percent", header="Param %", cell=_percent_cell, needs_pass=False),
-    Column(key="kernel_size", header="Kernel Shape", cell=_kernel_cell, needs_pass=False),
-    Column(key="groups", header="Groups", cell=_groups_cell, needs_pass=False),
-    Column(key="mult_adds", header="Mult-Adds", cell=lambda r, t: _count_cell(r.mult_adds)),
-    Column(key="flops", header="FLOPs", cell=lambda r, t: _count_cell(2 * r.mult_adds)),
+    Column(
+        key="output_size",
+        header="Output Shape",
+        cell=lambda r, t: _output_text(r, False),
+        short=lambda r, t: _output_text(r, True),
+        elidable=True,
+        kind="shape",
+    ),
+    Column(
+        key="num_params",
+        header="Param #",
+        cell=_param_cell,
+        short=_param_short,
+        notes=_param_notes,
+        needs_pass=False,
+        kind="count",
+    ),
+    Column(
+        key="params_percent",
+        header="Param %",
+        cell=_percent_cell,
+        needs_pass=False,
+        kind="number",
+    ),
+    Column(
+        key="kernel_size",
+        header="Kernel Shape",
+        cell=lambda r, t: _kernel_text(r, False),
+        short=lambda r, t: _kernel_text(r, True),
+        needs_pass=False,
+        kind="shape",
+    ),
+    Column(key="groups", header="Groups", cell=_groups_cell, needs_pass=False, kind="number"),
+    Column(
+        key="mult_adds",
+        header="Mult-Adds",
+        cell=lambda r, t: _count_cell(r.mult_adds),
+        short=lambda r, t: _count_short(r.mult_adds, ops=True),
+        kind="count",
+    ),
+    Column(
+        key="flops",
+        header="FLOPs",
+        cell=lambda r, t: _count_cell(2 * r.mult_adds),
+        short=lambda r, t: _count_short(2 * r.mult_adds, ops=True),
+        kind="count",
+    ),
     Column(
         key="trainable", header="Trainable", cell=_trainable_cell, needs_pass=False, elidable=True
     ),
-    Column(key="calls", header="Calls", cell=lambda r, t: _count_cell(r.node.calls)),
-    Column(key="time", header="Time", cell=_time_cell, needs_timing=True),
-    Column(key="comm_bytes", header="Comm Bytes", cell=_comm_cell),
+    Column(
+        key="calls",
+        header="Calls",
+        cell=lambda r, t: _count_cell(r.node.calls),
+        short=lambda r, t: _count_short(r.node.calls),
+        kind="count",
+    ),
+    Column(key="time", header="Time", cell=_time_cell, needs_timing=True, kind="number"),
+    Column(key="comm_bytes", header="Comm Bytes", cell=_comm_cell, kind="number"),
 )
 """Every column ``col_names`` accepts (torchinfo's spellings, plus ``groups``, ``flops``,
 ``calls``, ``time`` and ``comm_bytes``), by name. ``flops`` is twice ``mult_adds``;
@@ -539,14 +612,16 @@ def visible_rows(
     while pending:
         node, glyph, indent, index = pending.pop()
         collapsed = node.depth >= depth and bool(node.children)
-        rows.append(Row(node, indent + glyph, collapsed, index, complete))
-        if node.depth >= depth:
-            continue
         child_indent = (
             indent
             if node.depth == 0
             else indent + (guides.space if glyph == guides.last else guides.line)
         )
+        shows_children = node.depth < depth and bool(node.children)
+        continuation = child_indent + (guides.line if shows_children else guides.space)
+        rows.append(Row(node, indent + glyph, collapsed, index, complete, continuation))
+        if node.depth >= depth:
+            continue
         children = list(enumerate(loop_last(node.children), start=1))
         for i, (last, child) in reversed(children):
             pending.append((child, guides.last if last else guides.branch, child_indent, i))
@@ -579,7 +654,13 @@ class TableCells:
     prefixes: tuple[str, ...] = ()
     """Per row: the tree glyphs at the start of its first cell."""
     elidable: tuple[bool, ...] = ()
-    """Per column: its cells may be cut in the middle to fit a width."""
+    """Per column: shapes or words the HTML view may wrap."""
+    short_rows: tuple[tuple[str, ...], ...] = ()
+    """``rows`` in compact form (`Column.short`), for a table that does not fit its width."""
+    kinds: tuple[str, ...] = ()
+    """Per column: ``"name"`` for the first, then each column's `Column.kind`."""
+    continuations: tuple[str, ...] = ()
+    """Per row: the tree glyphs of its continuation lines (`Row.continuation`)."""
 
 
 def table_cells(tree: SummaryTree, options: RenderOptions, *, complete: bool = False) -> TableCells:
@@ -599,16 +680,21 @@ def table_cells(tree: SummaryTree, options: RenderOptions, *, complete: bool = F
     rows = visible_rows(root, options.depth, guides, complete)
     columns = [COLUMNS[key] for key in options.columns]
     notes: list[str] = []
-    body = []
+    body, short_body = [], []
     for row in rows:
         cells = [_name_cell(row, guides, options)]
+        short = list(cells)
         for column in columns:
             text = column.cell(row, tree)
+            compact = text if column.short is None else column.short(row, tree)
             for note in column.notes(row):
                 notes.append(f"[{len(notes) + 1}] {note}")
                 text += f" [{len(notes)}]"
+                compact += f" [{len(notes)}]"
             cells.append(text)
+            short.append(compact)
         body.append(tuple(cells))
+        short_body.append(tuple(short))
     return TableCells(
         headers=("Layer (type)", *(c.header for c in columns)),
         rows=tuple(body),
@@ -618,6 +704,9 @@ def table_cells(tree: SummaryTree, options: RenderOptions, *, complete: bool = F
         notes=tuple(notes),
         prefixes=tuple(row.prefix for row in rows),
         elidable=(True, *(c.elidable for c in columns)),
+        short_rows=tuple(short_body),
+        kinds=("name", *(c.kind for c in columns)),
+        continuations=tuple(row.continuation for row in rows),
     )
 
 
@@ -1084,43 +1173,18 @@ def _text_width(text: str) -> int:
 
 
 def _fitted_table(cells: TableCells, options: RenderOptions, limit: int | None) -> str:
-    """The table, its widest elidable cells cut in the middle until it fits ``limit``."""
-    marker = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).ellipsis
+    """The table: as wide as its content (each value column at least ``col_width``),
+    or, where that is wider than ``limit``, shortened without losing a character
+    (`modelsummary._present.layout.fit_table()`)."""
     headers = list(cells.headers)
     if options.col_width:
         headers[1:] = [h.rjust(options.col_width) for h in headers[1:]]
     rows = [list(row) for row in cells.rows]
     table = _tabulate(rows, headers, cells.colalign, options.tablefmt)
-    if limit is None or not rows:
+    if limit is None or not rows or _text_width(table) <= limit:
         return table
-    natural = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    widths = list(natural)
-    prefix = max((len(p) for p in cells.prefixes), default=0)
-    floors = [
-        max(len(h) + 2, (prefix if i == 0 else 0) + 10) if cells.elidable[i] else natural[i]
-        for i, h in enumerate(headers)
-    ]
-    for _ in range(4):  # tabulate's padding is measured, not assumed: recheck after each cut
-        excess = _text_width(table) - limit
-        shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
-        if excess <= 0 or not shrinkable:
-            break
-        for _ in range(excess):
-            # the widest first; a name counts without its tree glyphs, which stay
-            widest = max(shrinkable, key=lambda i: (widths[i] - (prefix if i == 0 else 0), i))
-            widths[widest] -= 1
-            if widths[widest] <= floors[widest]:
-                shrinkable.remove(widest)
-                if not shrinkable:
-                    break
-        fitted = []
-        for row, glyphs in zip(cells.rows, cells.prefixes, strict=True):
-            name = glyphs + elide(row[0][len(glyphs) :], widths[0] - len(glyphs), marker)
-            fitted.append(
-                [name, *(elide(c, w, marker) for c, w in zip(row[1:], widths[1:], strict=True))]
-            )
-        table = _tabulate(fitted, headers, cells.colalign, options.tablefmt)
-    return table
+    marker = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).ellipsis
+    return fit_table(cells, limit, tablefmt=options.tablefmt, ellipsis=marker)
 
 
 def render_table(tree: SummaryTree, options: RenderOptions) -> str:
@@ -1141,15 +1205,24 @@ def render_table(tree: SummaryTree, options: RenderOptions) -> str:
     """
     limit = available_width(options.width)
     cells = table_cells(tree, options)
-    marker = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).ellipsis
     table = _fitted_table(cells, options, limit)
     headers, unused_rows = unused_cells(tree, options)
     quiet = unused_line(tree, options)
     unused_table = ""
     if unused_rows:
-        room = None if limit is None else max(limit - 12, 20)
-        rows = [(elide(a, room, marker) if room else a, b) for a, b in unused_rows]
-        unused_table = _tabulate(rows, headers, ("left", "right"), options.tablefmt)
+        unused_table = _fitted_table(
+            TableCells(
+                headers=headers,
+                rows=unused_rows,
+                nodes=(),
+                collapsed=(False,) * len(unused_rows),
+                colalign=("left", "right"),
+                notes=(),
+                kinds=("name", "number"),
+            ),
+            replace(options, col_width=None),
+            limit,
+        )
     groups = footer_groups(tree, options)
     plain = [line.text for g in groups for line in g.lines if line.kind not in ("list", "note")]
     notes = [len(note) for note in cells.notes]
