@@ -144,3 +144,16 @@ def test_the_readme_pins_one_torch_for_both_commands():
     pins = {pin for command in commands for pin in re.findall(r"\btorch==([\w.+]+)", command)}
     assert len(pins) == 1, f"the README pins several torch versions: {sorted(pins)}"
     assert "torchvision==" in test and f"torch=={pins.pop()}" in main
+
+
+TORCHINFO_NAMES = [
+    *(f"SummaryNode.{name}" for name in ("class_name", "var_name", "macs", "is_leaf_layer")),
+    *(f"SummaryNode.{name}" for name in ("input_size", "output_size", "num_params_to_str")),
+    "ModelSummary.formatting",
+    "ModelSummary.unmasked_params",
+]
+
+
+@pytest.mark.parametrize("name", TORCHINFO_NAMES)
+def test_api_page_shows_the_torchinfo_names_the_classes_inherit(api_html, name):
+    assert f'id="modelsummary.{name}"' in api_html
