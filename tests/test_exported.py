@@ -44,6 +44,23 @@ def _bert() -> nn.Module:
     return transformers.BertModel(config)
 
 
+def _llama() -> nn.Module:
+    """Its rotary embedding runs under ``torch.no_grad()``: a subgraph in the program."""
+    import transformers
+
+    config = transformers.LlamaConfig(
+        num_hidden_layers=2,
+        hidden_size=32,
+        intermediate_size=64,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        vocab_size=50,
+        max_position_embeddings=16,
+        use_cache=False,
+    )
+    return transformers.LlamaForCausalLM(config)
+
+
 def _small_vit() -> nn.Module:
     return VisionTransformer(
         image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64
@@ -56,6 +73,7 @@ ZOO: dict[str, tuple[Callable[[], nn.Module], Callable[[], tuple[Any, ...]]]] = 
     "vit": (_small_vit, lambda: (_images(1, 3, 32, 32),)),
     "gpt2": (lambda: tiny_gpt2(use_cache=False), lambda: (_tokens(2, 8),)),
     "bert": (_bert, lambda: (_tokens(2, 8),)),
+    "llama": (_llama, lambda: (_tokens(2, 8),)),
     "tied": (TiedLM, lambda: (_tokens(3, 5),)),
 }
 
@@ -189,3 +207,28 @@ def test_module_of_a_program_runs_with_the_default_mode():
     assert s.total_params == _unique_params(model)
     assert s.total_mult_adds == summary(model, (2, 6), verbose=0).total_mult_adds
     assert [m.training for m in module.modules()] == flags
+
+
+class _NoGrad(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.frozen = nn.Linear(4, 3)
+        self.head = nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            y = self.frozen(x)
+        return self.head(y)
+
+
+def test_a_no_grad_region_is_read_in_place_of_its_operator():
+    model = _NoGrad()
+    program = torch.export.export(model, (_images(5, 4),))
+    regions = [n for n in program.graph.nodes if "wrap_with_set_grad_enabled" in str(n.target)]
+    assert regions  # the region is a higher-order operator with a subgraph
+    read = summary(program, verbose=0, col_names=("input_size", "output_size", "mult_adds"))
+    eager = summary(model, (5, 4), verbose=0, col_names=("input_size", "output_size", "mult_adds"))
+    assert read.total_mult_adds == eager.total_mult_adds == 5 * (4 * 3 + 3 * 2)
+    assert read.tree.uncounted_ops == ()
+    rows = [(n.path, n.inputs, n.output, n.num_params, n.mult_adds) for n in read.layers]
+    assert rows == [(n.path, n.inputs, n.output, n.num_params, n.mult_adds) for n in eager.layers]

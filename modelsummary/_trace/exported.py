@@ -23,8 +23,8 @@ state dict holds them (a tied weight under each of its names, one tensor).
 
 A module that runs no operator (``nn.Identity``) leaves no node, so no row; a module
 known only by a parameter's name (never called) has no recorded class, shown as
-``?``. Operators inside a higher-order operator's subgraph (a region under
-``torch.no_grad()``) are listed as uncounted under that operator's name.
+``?``. The nodes of a higher-order operator's subgraph (a region under
+``torch.no_grad()`` or ``autocast``) are read in its place.
 
 Examples:
     >>> import torch
@@ -143,6 +143,14 @@ class _Reader:
         self.names = _dimension_names(program)
         self.kernels: dict[str, tuple[tuple[int, ...], int]] = {}
         """``{module path: (kernel size, groups)}`` read off its convolution node."""
+        self.alias: dict[Node, Node] = {}
+        """``{a subgraph's placeholder or a pick from its results: the node it stands for}``"""
+        self.results: dict[Node, list[Any]] = {}
+        """``{higher-order operator node: the nodes its subgraph returns}``"""
+        self.picks: dict[Node, list[Node]] = {}
+        """``{a node a subgraph returns: the picks of it from the operator's results}``"""
+        self.entries: dict[tuple[Node, Node], Node] = {}
+        """``{(higher-order operator node, operand): the subgraph's placeholder for it}``"""
 
     # -- values ------------------------------------------------------------------------
     def spec(self, value: Any) -> ValueSpec:
@@ -164,7 +172,7 @@ class _Reader:
 
     # -- the graph ---------------------------------------------------------------------
     def read(self) -> tuple[Trace, PassInfo]:
-        nodes = [n for n in self.graph.nodes if n.op == "call_function"]
+        nodes = self.flatten(self.program.graph_module)
         root = _Call("", "", 0, nodes)
         open_calls = [root]
         calls = [root]
@@ -244,7 +252,7 @@ class _Reader:
         if op_name(node.target) not in _CONVOLUTIONS or len(node.args) < 2:
             return
         weight = node.args[1]
-        value = weight.meta.get("val") if isinstance(weight, Node) else None
+        value = self.resolve(weight).meta.get("val") if isinstance(weight, Node) else None
         if not isinstance(value, torch.Tensor):
             return
         at = 6 if op_name(node.target) in {"aten.conv1d", "aten.conv2d", "aten.conv3d"} else 8
@@ -252,16 +260,93 @@ class _Reader:
         kernel = tuple(_hint(s) for s in value.shape[2:])
         self.kernels[path] = (kernel, groups if isinstance(groups, int) else 1)
 
+    # -- subgraphs ---------------------------------------------------------------------
+    def flatten(self, owner: torch.fx.GraphModule) -> list[Node]:
+        """The operator nodes of ``owner``'s graph in order, with the nodes of each
+        higher-order operator's subgraph in its place (a region under ``no_grad`` or
+        ``autocast``: they carry their own module stacks); the operator's results are
+        read through `resolve()` as the subgraph's outputs."""
+        nodes: list[Node] = []
+        for node in owner.graph.nodes:
+            if node.op != "call_function":
+                continue
+            if node.target is operator.getitem and node.args[0] in self.results:
+                picked = self.results[node.args[0]][node.args[1]]
+                self.alias[node] = picked
+                self.picks.setdefault(picked, []).append(node)
+                continue
+            inner = self.subgraph(node, owner)
+            if inner is None:
+                nodes.append(node)
+                if _returns_its_input(node):  # later reads of it read the tensor it got
+                    self.alias[node] = node.args[0]
+            else:
+                nodes += self.flatten(inner)
+        return nodes
+
+    def subgraph(self, node: Node, owner: torch.fx.GraphModule) -> torch.fx.GraphModule | None:
+        """The subgraph a higher-order operator node runs on its operands (the arguments
+        after it), its placeholders aliased to them; ``None`` for any other node."""
+        if isinstance(node.target, OpOverload) or node.target in _FREE_TARGETS:
+            return None
+        attributes = [
+            (at, getattr(owner, str(arg.target), None))
+            for at, arg in enumerate(node.args)
+            if isinstance(arg, Node) and arg.op == "get_attr"
+        ]
+        if len(attributes) != 1:
+            return None
+        at, inner = attributes[0]
+        if not isinstance(inner, torch.fx.GraphModule):
+            return None
+        operands = node.args[at + 1 :]
+        placeholders = [n for n in inner.graph.nodes if n.op == "placeholder"]
+        if len(operands) != len(placeholders) or not all(isinstance(o, Node) for o in operands):
+            return None
+        for placeholder, operand in zip(placeholders, operands, strict=True):
+            self.alias[placeholder] = operand  # type: ignore[assignment]
+            self.entries[(node, operand)] = placeholder  # type: ignore[index]
+        output = next(n for n in inner.graph.nodes if n.op == "output")
+        returned = output.args[0]
+        self.results[node] = list(returned) if isinstance(returned, (tuple, list)) else [returned]
+        return inner
+
+    def readers(self, node: Node) -> list[Node]:
+        """The nodes that read ``node``'s value, across subgraph boundaries: into a
+        subgraph through its placeholder, out of one through the picks of its results."""
+        found: list[Node] = []
+        for user in node.users:
+            if user.op == "output" and user.graph is not self.graph:  # a subgraph's result
+                for pick in self.picks.get(node, ()):
+                    found += self.readers(pick)
+            elif user in self.results:
+                found += self.readers(self.entries[(user, node)])
+            elif self.alias.get(user) is node:  # the same tensor, read on
+                found += [user, *self.readers(user)]
+            else:
+                found.append(user)
+        return found
+
+    def resolve(self, node: Node) -> Node:
+        """The node whose value ``node`` stands for, across subgraph boundaries."""
+        while node in self.alias:
+            node = self.alias[node]
+        return node
+
     # -- calls -------------------------------------------------------------------------
     def outputs(self, call: _Call) -> list[Node]:
         inside = set(call.nodes)
-        return [n for n in call.nodes if any(user not in inside for user in n.users)]
+        return [
+            n
+            for n in call.nodes
+            if n not in self.alias and any(user not in inside for user in self.readers(n))
+        ]
 
     def call_record(self, call: _Call) -> CallRecord:
         inside = set(call.nodes)
         inputs: dict[Node, None] = {}
         for n in call.nodes:
-            for arg in n.all_input_nodes:
+            for arg in map(self.resolve, n.all_input_nodes):
                 if arg not in inside and arg.name not in self.state_inputs and arg.op != "get_attr":
                     inputs[arg] = None
         outputs = self.outputs(call)
@@ -274,7 +359,9 @@ class _Reader:
 
     def root_record(self, root: _Call, user_inputs: list[Node]) -> CallRecord:
         output = next(n for n in self.graph.nodes if n.op == "output")
-        returned = [a for a in output.all_input_nodes if a.name in self.user_outputs()]
+        returned = [
+            self.resolve(a) for a in output.all_input_nodes if a.name in self.user_outputs()
+        ]
         return CallRecord(
             "",
             SeqSpec(tuple(self.spec(n.meta.get("val")) for n in user_inputs)),
@@ -330,23 +417,15 @@ class _Reader:
         for call in calls:  # calls start in order; a nested one comes later and wins
             for n in call.nodes:
                 innermost[n] = call.path
+        placeholders = {n: name for n, name in self.param_inputs.items()}
         uses: dict[tuple[int, str], None] = {}
-        for placeholder, name in self.param_inputs.items():
-            t = tensors.get(name)
-            key = keys.get(id(t))
-            if key is None:
-                continue
-            node = self.placeholder(placeholder)
-            for user in node.users:
-                uses[(key, innermost.get(user, ""))] = None
+        for node in calls[0].nodes:  # in the order the operators ran
+            for arg in map(self.resolve, node.all_input_nodes):
+                name = placeholders.get(arg.name) if arg.op == "placeholder" else None
+                key = None if name is None else keys.get(id(tensors.get(name)))
+                if key is not None:
+                    uses[(key, innermost.get(node, ""))] = None
         return tuple(params), by_module, uses
-
-    def placeholder(self, name: str) -> Node:
-        for n in self.graph.nodes:
-            if n.op == "placeholder" and n.name == name:
-                found: Node = n
-                return found
-        raise KeyError(name)
 
     def buffers(self) -> tuple[tuple[BufferInfo, ...], dict[str, int]]:
         seen: dict[int, BufferInfo] = {}
@@ -396,6 +475,40 @@ class _Reader:
             )
             pending.extend(reversed(children.get(path, [])))
         return tuple(infos)
+
+
+_SAME_TENSOR = frozenset({"aten.to", "aten.type_as", "aten.contiguous"})
+"""Operators that return their input itself when it already is what they ask for."""
+
+
+def _returns_its_input(node: Node) -> bool:
+    """Whether an operator node returned its input tensor itself (``x.to(torch.float32)``
+    of a float32 ``x``): export then records the model's later uses of that tensor as
+    uses of this node, wherever they are.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> class Cast(nn.Module):
+        ...     def forward(self, x):
+        ...         return x.to(torch.float32) + x.to(torch.float64)
+        >>> program = torch.export.export(Cast(), (torch.zeros(2),))
+        >>> [n.name for n in program.graph.nodes if _returns_its_input(n)]
+        ['to']
+    """
+    if not isinstance(node.target, OpOverload) or op_name(node.target) not in _SAME_TENSOR:
+        return False
+    source = node.args[0] if node.args else None
+    before = source.meta.get("val") if isinstance(source, Node) else None
+    after = node.meta.get("val")
+    if not isinstance(before, torch.Tensor) or not isinstance(after, torch.Tensor):
+        return False
+    return (before.dtype, before.device, before.shape, before.stride()) == (
+        after.dtype,
+        after.device,
+        after.shape,
+        after.stride(),
+    )
 
 
 def _class_name(cls: Any) -> str:
