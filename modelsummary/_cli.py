@@ -44,6 +44,7 @@ from ._present.render import PIPE_FORMATS
 from ._result import ModelSummary
 from ._summary import DTYPE_HINT, summary
 from ._targets import TargetError, load_target
+from ._tree.weights_as import WEIGHT_FORMATS
 
 CLI_DTYPE_HINT = (
     ". The inputs made from --input-size have the model's floating dtype unless --dtype"
@@ -136,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
         "--mode",
         choices=("eval", "train", "same"),
         help="mode of the pass: eval (default), train, or same (each module's own)",
+    )
+    parser.add_argument(
+        "--weights-as",
+        choices=sorted(WEIGHT_FORMATS),
+        help="size the weights as if stored in this format, e.g. nf4 (see docs/quantization.md)",
     )
     parser.add_argument("--ascii", action="store_true", help="draw the tree with ASCII only")
     parser.add_argument(
@@ -230,6 +236,8 @@ def _run(argv: Sequence[str] | None) -> str:
         "verbose": 0,
         "mode": args.mode,
     }
+    if args.weights_as:
+        options["weights_as"] = args.weights_as
     if args.columns:
         options["col_names"] = [c.strip() for c in args.columns.split(",") if c.strip()]
     if args.input_size:

@@ -360,6 +360,22 @@ class OptimizerState:
 
 
 @dataclass(frozen=True, slots=True)
+class WeightsAs:
+    """Which weights ``summary(weights_as=...)`` sizes in another storage format.
+
+    Examples:
+        >>> WeightsAs("nf4", (("fc.weight", 128),)).weights[0]
+        ('fc.weight', 128)
+    """
+
+    format: str
+    """A name of `WEIGHT_FORMATS`."""
+    weights: tuple[tuple[str, int], ...]
+    """``(parameter name, output rows)`` of the weights the format stores, by the name
+    `ParamInfo` gives them; every other parameter keeps its size."""
+
+
+@dataclass(frozen=True, slots=True)
 class PassInfo:
     """Facts about the pass as a whole, known beside the tracer: how it was run and
     what was measured around it.
@@ -381,6 +397,8 @@ class PassInfo:
     """Bytes of the input tensors handed to the model."""
     optimizer: str | None = None
     """Optimizer named for the training-memory estimate (``None``: no estimate)."""
+    weights_as: WeightsAs | None = None
+    """The weights to size in another storage format (``None``: as they are)."""
     optimizer_state: OptimizerState | None = None
     """The state of the optimizer object given for the estimate (``None``: a name was
     given, and the state follows the name's rule)."""

@@ -48,7 +48,7 @@ from ._inputs import (
 )
 from ._present.render import COLUMNS, RenderOptions, format_inputs, module_name, origin_text
 from ._program import summarize_program
-from ._records import OptimizerState, PassInfo, Trace
+from ._records import OptimizerState, PassInfo, Trace, WeightsAs
 from ._result import ModelSummary
 from ._trace.catalogue import Catalogue, current_catalogue
 from ._trace.census import take_census
@@ -59,8 +59,10 @@ from ._trace.state import lazy_copy, preserved_state
 from ._trace.timing import time_modules
 from ._trace.tracer import Tracer
 from ._trace.values import iter_tensors, map_tensors, tensor_nbytes
+from ._trace.whatif import floating_weights, linear_weights
 from ._tree.build import build_tree
 from ._tree.memory import check_optimizer
+from ._tree.weights_as import WEIGHT_FORMATS, check_weights_as
 
 
 def summary(
@@ -80,6 +82,7 @@ def summary(
     *,
     optimizer: str | torch.optim.Optimizer | None = None,
     formulas: Mapping[Any, Callable[..., int]] | None = None,
+    weights_as: str | None = None,
     **kwargs: Any,
 ) -> ModelSummary:
     """Summarise ``model``: run one forward pass and count what it used.
@@ -136,6 +139,12 @@ def summary(
             groups' settings and its state after steps, only the trainable
             parameters in its groups keep state, and the footer names trainable
             parameters in no group and frozen ones still in one.
+        weights_as: Size the weights as if stored in this format (``"int8"``,
+            ``"int4"``, ``"nf4"``, ``"fp4"``, ``"float8_e4m3fn"``, ``"bfloat16"``,
+            ``"float16"``), the way the quantization libraries store them: the
+            linear layers' weights with their scales, the output head, embeddings
+            and norms kept (see docs/quantization.md). Nothing is converted; on the
+            meta device it needs no memory and no library.
         formulas: Mult-add formulas for this call only, ``{operator: formula}``,
             on top of the built-in ones and those added with
             `register_formula()` (see there for the forms).
@@ -157,7 +166,7 @@ def summary(
     if isinstance(model, ExportedProgram):  # read from its graph: nothing runs
         refused: dict[str, Any] = {"input_size": input_size, "input_data": input_data}
         refused.update(batch_dim=batch_dim, device=device, dtypes=dtypes, mode=mode)
-        refused.update(optimizer=optimizer, **kwargs)
+        refused.update(optimizer=optimizer, weights_as=weights_as, **kwargs)
         return summarize_program(
             model,
             col_names=col_names,
@@ -177,6 +186,7 @@ def summary(
         verbose = 0
     mode = check_mode(mode)
     optimizer, optimizer_state = _check_optimizer(optimizer, model)
+    stored_as = _weights_as(check_weights_as(weights_as), model)
     if cache_forward_pass not in (None, True, False):
         raise TypeError(f"cache_forward_pass must be a bool or None, got {cache_forward_pass!r}")
     if batch_dim is not None and (not is_int(batch_dim) or batch_dim < 0):
@@ -210,7 +220,7 @@ def summary(
             kept = tuple(c for c in options.columns if not COLUMNS[c].needs_pass)
             options = replace(options, columns=kept)
         trace = _registered_only(model, optimizer, options)
-        tree = build_tree(trace, PassInfo(forward_pass=False, ranks=ranks))
+        tree = build_tree(trace, PassInfo(forward_pass=False, ranks=ranks, weights_as=stored_as))
         result = ModelSummary(tree, options, input_size=shapes)
         if verbose:
             print(result)
@@ -235,13 +245,22 @@ def summary(
         except ModelSummaryError as error:  # the table up to the failure, then the error
             show_partial(error, options, shapes, ranks, verbose)
             raise
-        tree = build_tree(trace, replace(run, ranks=ranks, optimizer_state=optimizer_state))
+        run = replace(run, ranks=ranks, optimizer_state=optimizer_state, weights_as=stored_as)
+        tree = build_tree(trace, run)
         # Freed while the collector is paused: it resumes with only the tree to look at.
         del trace
     result = ModelSummary(tree, options, input_size=shapes)
     if verbose:
         print(result)
     return result
+
+
+def _weights_as(name: str | None, model: nn.Module) -> WeightsAs | None:
+    """The weights ``weights_as=name`` sizes in its format (see `WEIGHT_FORMATS`)."""
+    if name is None:
+        return None
+    every = WEIGHT_FORMATS[name].every_float
+    return WeightsAs(name, floating_weights(model) if every else linear_weights(model))
 
 
 def _check_optimizer(

@@ -271,3 +271,15 @@ def test_width_and_list_unused_flags(capsys):
     assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 58
     assert main([*args, "--list-unused"]) == 0
     assert main([*args, "--width", "wide"]) == 2
+
+
+def test_weights_as_sizes_the_weights_in_a_format(capsys):
+    """``--weights-as nf4`` is ``summary(weights_as="nf4")``: the Linear's weight half a
+    byte an element with a float32 absmax a block of 64 and a code table, its bias kept."""
+    linear = ["torch.nn:Linear", "--kwarg", "in_features=256", "--kwarg", "out_features=64"]
+    assert main([*linear, "--input-size", "1,256", "--weights-as", "nf4", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["totals"]["weights_as"] == "nf4"
+    assert data["totals"]["param_bytes"] == 256 * 64 // 2 + 256 * 64 // 64 * 4 + 16 * 4 + 64 * 4
+    assert main([*linear, "--weights-as", "int3"]) == 2
+    assert "invalid choice: 'int3'" in capsys.readouterr().err

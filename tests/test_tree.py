@@ -166,6 +166,7 @@ def test_pass_facts_travel_beside_the_trace_not_in_it():
         "input_bytes",
         "optimizer",
         "optimizer_state",
+        "weights_as",
         "peak_bytes",
         "times",
         "ranks",

@@ -67,6 +67,7 @@ def summary_dict(tree: SummaryTree) -> dict[str, Any]:
             "total_bytes": t.total_bytes,
             "cuda_peak_bytes": t.peak_bytes,
             "local_param_bytes": t.local_param_bytes,
+            "weights_as": t.weights_as,
             "comm_bytes": t.comm_bytes if t.comm_bytes or t.world_size is not None else None,
         },
         "placements": dict(t.placements),

@@ -951,6 +951,8 @@ def footer_groups(
             )
         )
     held = format_bytes_in(totals.param_bytes, size) + _held_here(totals)
+    if totals.weights_as is not None:  # an estimate: the weights sized in another format
+        held += f" (weights as {totals.weights_as})"
     sizes = [
         FooterLine("Parameters size", held, "size"),
         FooterLine("Buffers size", format_bytes_in(totals.buffer_bytes, size), "size"),

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from .._records import (
     CallRecord,
@@ -58,6 +59,7 @@ from .._records import (
 )
 from .memory import TrainingEstimate, estimate_training
 from .nodes import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
+from .weights_as import weights_as
 
 _A_PASS = PassInfo()
 """What `build_tree()` assumes when told nothing: a pass ran, nothing else is known."""
@@ -90,6 +92,8 @@ def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
         >>> tree.totals.total_params, tree.forward_pass
         (4, False)
     """
+    if run.weights_as is not None:  # sized as if stored in another format
+        trace = replace(trace, params=weights_as(trace.params, run.weights_as))
     modules = trace.modules
     calls = calls_by_module(trace.calls)
     owners = param_owners(modules)
@@ -181,6 +185,7 @@ def _totals(
         optimizer=None if training is None else training.optimizer,
         grad_bytes=0 if training is None else training.grad_bytes,
         optimizer_bytes=0 if training is None else training.optimizer_bytes,
+        weights_as=None if run.weights_as is None else run.weights_as.format,
         not_in_optimizer=None if training is None else training.not_in_optimizer,
         frozen_in_optimizer=None if training is None else training.frozen_in_optimizer,
         saved_bytes=0 if training is None else training.saved_bytes,

@@ -184,6 +184,9 @@ class Totals:
     """Bytes of the gradients of the used trainable parameters (training estimate)."""
     optimizer_bytes: int = 0
     """Bytes of the optimizer's state for those parameters (training estimate)."""
+    weights_as: str | None = None
+    """The storage format the sizes assume for the weights (``summary(weights_as=...)``);
+    ``None``: the weights as they are."""
     not_in_optimizer: tuple[str, ...] | None = None
     """Trainable parameters in none of the optimizer's param groups: they get gradients
     but are never updated. ``None`` unless an optimizer object was given."""
