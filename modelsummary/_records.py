@@ -95,8 +95,9 @@ class TensorSpec:
         'int64'
     """
 
-    shape: tuple[int, ...]
-    """Sizes of each dimension."""
+    shape: tuple[int | str, ...]
+    """Sizes of each dimension; a dynamic dimension of an exported program by its name
+    (``"batch"``, ``"s0"``)."""
     dtype: str
     """The dtype without the ``torch.`` prefix, e.g. ``"float32"``."""
     nbytes: int

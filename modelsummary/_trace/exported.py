@@ -157,7 +157,7 @@ class _Reader:
         if isinstance(value, torch.Tensor):
             shape = tuple(self.dimension(s) for s in value.shape)
             numel = math.prod(_hint(s) for s in value.shape)
-            return TensorSpec(shape, dtype_name(value.dtype), numel * value.element_size())  # type: ignore[arg-type]
+            return TensorSpec(shape, dtype_name(value.dtype), numel * value.element_size())
         if isinstance(value, (tuple, list)):
             return SeqSpec(tuple(self.spec(v) for v in value))
         return OtherSpec(type(value).__name__)
