@@ -57,7 +57,8 @@ def control(*args: str) -> None:
 
 
 def counted(label: str, fn: Callable[[], object]) -> None:
-    """Run ``fn`` twice to warm up, then ``REPEAT`` times counted, and dump the count."""
+    """Run ``fn`` twice to warm up, then ``REPEAT`` times counted, and dump the count.
+    (``--repeat`` sets ``REPEAT``: under callgrind each call is slow.)"""
     fn()
     fn()
     control("--zero")
@@ -193,12 +194,15 @@ def report(
 
 
 def main() -> None:
+    global REPEAT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="valgrind's --callgrind-out-file")
     parser.add_argument("--baseline", help="another checkout to count side by side")
     parser.add_argument("--models", nargs="*", default=["resnet50", "gpt2", "linears"])
     parser.add_argument("--phases", action="store_true", help="also count the tracer's parts")
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="counted calls of each")
     opts = parser.parse_args()
+    REPEAT = opts.repeat
     try:
         control("--instr=off")
     except (OSError, RuntimeError):

@@ -39,10 +39,11 @@ from torch.export import ExportedProgram
 
 from ._demo import DEMO_INPUT, DEMO_INPUT_TEXT, DemoNet
 from ._errors import ModelSummaryError
+from ._pass import DTYPE_HINT
 from ._present.export import FORMATS
 from ._present.render import PIPE_FORMATS
 from ._result import ModelSummary
-from ._summary import DTYPE_HINT, summary
+from ._summary import summary
 from ._targets import TargetError, load_target
 from ._tree.weights_as import WEIGHT_FORMATS
 
@@ -50,7 +51,7 @@ CLI_DTYPE_HINT = (
     ". The inputs made from --input-size have the model's floating dtype unless --dtype"
     " says otherwise: token ids and other indices need e.g. --dtype long"
 )
-"""The command line's form of `modelsummary._summary.DTYPE_HINT`: its own flag."""
+"""The command line's form of `modelsummary._pass.DTYPE_HINT`: its own flag."""
 
 
 class CommandLineError(Exception):

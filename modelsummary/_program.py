@@ -20,7 +20,7 @@ from typing import Any
 
 from torch.export import ExportedProgram
 
-from ._inputs import check_options
+from ._present.options import check_options
 from ._result import ModelSummary
 from ._trace.catalogue import current_catalogue
 from ._trace.engines import rank_and_world

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 from tabulate import tabulate_formats
 
-from ._inputs import check_columns_without_input, check_options
 from ._present.export import (
     PathLike,
     layers_csv,
@@ -33,6 +32,7 @@ from ._present.export import (
 )
 from ._present.html import render_html
 from ._present.markdown import render_markdown
+from ._present.options import check_columns_without_input, check_options
 from ._present.plot import plot as plot_summary
 from ._present.render import COLUMNS, RenderOptions
 from ._present.select import LayerSelection, select_layers

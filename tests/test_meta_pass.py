@@ -8,6 +8,7 @@ import pytest
 import torch
 import transformers
 from torch import nn
+from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
 
 from modelsummary import ModelSummaryError, summary
 from modelsummary._trace.meta import META_HINT, MetaPass, _runs_on_a_real_device
@@ -114,3 +115,47 @@ def test_a_shape_error_inside_an_operator_on_meta_gives_no_meta_advice():
     with pytest.raises(ModelSummaryError) as info:
         summary(Mismatched(), (2, 4), device="meta", verbose=0)
     assert META_HINT not in str(info.value)
+
+
+class _Experts(nn.Module):
+    """A float32 grouped matrix product, as the mixture-of-experts layers of transformers 5
+    run it, and a note of the dispatch modes each forward ran under."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.Linear(4, 4)
+        self.experts = nn.Parameter(torch.randn(3, 4, 8))
+        self.modes: list[list[str]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.modes.append([type(m).__name__ for m in _get_current_dispatch_mode_stack()])
+        offs = torch.tensor([4, 8, 12], dtype=torch.int32, device=x.device)
+        return torch._grouped_mm(self.up(x), self.experts, offs=offs)
+
+
+class _Plain(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.modes: list[list[str]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.modes.append([type(m).__name__ for m in _get_current_dispatch_mode_stack()])
+        return self.fc(x).relu()
+
+
+def test_a_meta_pass_that_needs_no_help_runs_without_meta_pass(audit):
+    model = audit(_Plain())
+    on_meta = summary(model, (12, 4), device="meta", verbose=0)
+    assert model.modes == [[]]  # one pass, under no dispatch mode of ours
+    assert on_meta.to_dict() == summary(model, (12, 4), verbose=0).to_dict()
+
+
+def test_a_meta_failure_that_meta_pass_fixes_is_run_again_under_it(audit):
+    model = audit(_Experts())
+    on_cpu = summary(model, (12, 4), verbose=0)
+    model.modes.clear()
+    on_meta = summary(model, (12, 4), device="meta", verbose=0)
+    # first as it is, refused by torch's float32 _grouped_mm meta kernel; then under MetaPass
+    assert [("MetaPass" in modes) for modes in model.modes] == [False, True]
+    assert on_meta.to_dict() == on_cpu.to_dict()

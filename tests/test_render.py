@@ -100,7 +100,7 @@ def test_rule_lines_span_the_widest_line(tree):
 
 
 def test_every_column_is_one_object_that_every_check_and_renderer_reads(tree):
-    from modelsummary._inputs import check_options
+    from modelsummary._present.options import check_options
     from modelsummary._present.render import COLUMNS, table_cells
 
     for key, column in COLUMNS.items():
@@ -298,7 +298,7 @@ def test_unused_entries_deeper_than_depth_fold_into_their_ancestor(unused_tree):
 
 
 def test_list_unused_lists_each_entry(unused_tree):
-    from modelsummary._inputs import check_options
+    from modelsummary._present.options import check_options
     from modelsummary._present.render import unused_cells, unused_line
 
     options, _ = check_options(None, None, 1, ["list_unused"], 0)
