@@ -48,6 +48,7 @@ Examples:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -325,23 +326,61 @@ def _glyphs(cells: TableCells) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return prefixes, continuations
 
 
-def _widths(plan: _Plan, budget: int) -> list[int]:
-    """Each column's width. Tier by tier, the column with the most room above its
-    floor gives way first (a heading longer than its cells, a long mapping of
-    outputs), so that a column breaks inside its words only when no column can
-    wrap at its spaces any more."""
+def _widths(plan: _Plan, budget: int, lines: Callable[[int, int], int]) -> list[int]:
+    """Each column's width. Tier by tier, the column whose narrowing by one adds
+    the fewest lines gives way first (a heading longer than its cells, one long
+    name, a long mapping of outputs; on a tie, the one with the most room above
+    its floor), so that a column breaks inside its words only when no column can
+    wrap at its spaces any more. ``lines(i, w)`` counts the lines column ``i``
+    takes at width ``w``."""
     widths = list(plan.natural)
+
+    def cost(i: int, floor: Sequence[int]) -> tuple[int, int, int]:
+        added = lines(i, widths[i] - 1) - lines(i, widths[i])
+        return (added, -(widths[i] - floor[i]), -i)
+
     for floor in plan.tiers:
         excess = sum(widths) - budget
         while excess > 0:
-            i = max(range(len(widths)), key=lambda i: (widths[i] - floor[i], i))
-            if widths[i] <= floor[i]:
+            room = [i for i in range(len(widths)) if widths[i] > floor[i]]
+            if not room:
                 break
+            i = min(room, key=lambda i: cost(i, floor))
             widths[i] -= 1
             excess -= 1
         if excess <= 0:
             break
     return widths
+
+
+def _line_counter(cells: TableCells, plan: _Plan, step: Step) -> Callable[[int, int], int]:
+    """``lines(i, w)``: the lines column ``i`` takes at width ``w`` (its heading's
+    and its cells'), each distinct cell wrapped once per width."""
+    kinds = _kinds(cells)
+    prefixes, continuations = _glyphs(cells)
+    level = max(step.level, 1)
+    distinct: list[Counter[tuple[str, int, int]]] = []
+    for i in range(len(kinds)):
+        column: Counter[tuple[str, int, int]] = Counter()
+        for texts, prefix, more in zip(plan.texts, prefixes, continuations, strict=True):
+            if i == 0:
+                column[(texts[0][len(prefix) :], len(prefix), len(more))] += 1
+            else:
+                column[(texts[i], 0, 0)] += 1
+        distinct.append(column)
+    memo: dict[tuple[int, int], int] = {}
+
+    def lines(i: int, width: int) -> int:
+        if (i, width) not in memo:
+            kind = "name" if i == 0 else kinds[i]
+            total = len(_heading(cells.headers[i], width, step))
+            for (text, first, rest), n in distinct[i].items():
+                wrapped = wrap_cell(text, max(width - first, 1), max(width - rest, 1), kind, level)
+                total += n * len(wrapped)
+            memo[i, width] = total
+        return memo[i, width]
+
+    return lines
 
 
 # -- drawing ------------------------------------------------------------------------------
@@ -448,7 +487,7 @@ def fit_table(
         n = len(cells.headers)
         if tablefmt == "simple":
             budget = limit - step.gap * (n - 1)
-            widths = _widths(plan, budget)
+            widths = _widths(plan, budget, _line_counter(cells, plan, step))
             best = _draw_simple(cells, plan, widths, step, ellipsis)
             if sum(widths) <= budget:
                 return best
@@ -457,8 +496,9 @@ def fit_table(
         overhead = _text_width(_draw_tabulate(cells, plan, plan.natural, step, ellipsis, tablefmt))
         overhead -= sum(plan.natural)
         budget = limit - overhead
+        lines = _line_counter(cells, plan, step)
         for _ in range(8):
-            widths = _widths(plan, budget)
+            widths = _widths(plan, budget, lines)
             best = _draw_tabulate(cells, plan, widths, step, ellipsis, tablefmt)
             excess = _text_width(best) - limit
             if excess <= 0:
