@@ -110,6 +110,7 @@ def test_program_agrees_with_the_eager_summary(name):
     assert read.trainable_params == eager.trainable_params
     assert read.total_mult_adds == eager.total_mult_adds > 0
     assert read.tree.totals.buffer_bytes == eager.tree.totals.buffer_bytes
+    assert read.tree.totals.activation_bytes == eager.tree.totals.activation_bytes
     assert read.tree.uncounted_ops == ()
     # A module never called (its parameters used by a parent's code) is in the program
     # only by its parameters' names: its class is unknown there, shown as "?".

@@ -211,7 +211,11 @@ class _Reader:
         ]
         records = [self.root_record(root, user_inputs)]
         records += [self.call_record(call) for call in calls[1:]]
-        activations = {id(n): n for call in calls for n in self.outputs(call)}
+        # Distinct storages, as the tracer counts them: a view or an in-place result is
+        # its source's storage.
+        activations = {
+            id(m): m for call in calls for n in self.outputs(call) for m in [_storage(n)]
+        }
         activation_bytes = sum(_nbytes(self.spec(n.meta.get("val"))) for n in activations.values())
         trace = Trace(
             modules=self.modules(modules_params, module_buffers),
@@ -483,8 +487,8 @@ _SAME_TENSOR = frozenset({"aten.to", "aten.type_as", "aten.contiguous"})
 
 def _returns_its_input(node: Node) -> bool:
     """Whether an operator node returned its input tensor itself (``x.to(torch.float32)``
-    of a float32 ``x``): export then records the model's later uses of that tensor as
-    uses of this node, wherever they are.
+    of a float32 ``x``): export then records the model's later
+    uses of that tensor as uses of this node, wherever they are.
 
     Examples:
         >>> import torch
@@ -496,7 +500,9 @@ def _returns_its_input(node: Node) -> bool:
         >>> [n.name for n in program.graph.nodes if _returns_its_input(n)]
         ['to']
     """
-    if not isinstance(node.target, OpOverload) or op_name(node.target) not in _SAME_TENSOR:
+    if not isinstance(node.target, OpOverload):
+        return False
+    if op_name(node.target) not in _SAME_TENSOR:
         return False
     source = node.args[0] if node.args else None
     before = source.meta.get("val") if isinstance(source, Node) else None
@@ -508,6 +514,39 @@ def _returns_its_input(node: Node) -> bool:
         after.device,
         after.shape,
         after.stride(),
+    )
+
+
+def _storage(node: Node) -> Node:
+    """The node whose output owns the storage of ``node``'s output: through the views
+    and in-place operators (their result aliases their first argument) it came from.
+
+    Examples:
+        >>> import torch
+        >>> class Net(torch.nn.Module):
+        ...     def forward(self, x):
+        ...         return (x * 2).relu_().view(-1)
+        >>> program = torch.export.export(Net(), (torch.zeros(2, 2),))
+        >>> view = [n for n in program.graph.nodes if n.name == "view"][0]
+        >>> _storage(view).name
+        'mul'
+    """
+    while isinstance(node.target, OpOverload) and node.args and isinstance(node.args[0], Node):
+        returns = node.target._schema.returns
+        same = returns and returns[0].alias_info is not None  # a view, an in-place result
+        if not (same or _returns_its_input(node) or _idle_dropout(node)):
+            break
+        node = node.args[0]
+    return node
+
+
+def _idle_dropout(node: Node) -> bool:
+    """A dropout not training, which returns its input itself."""
+    return (
+        isinstance(node.target, OpOverload)
+        and op_name(node.target) == "aten.dropout"
+        and len(node.args) > 2
+        and node.args[2] is False
     )
 
 
