@@ -23,6 +23,7 @@ from ._torchinfo import (
     clear_cached_forward_pass,
 )
 from ._trace.catalogue import register_formula, unregister_formula
+from ._trace.storage import TensorStorage, register_storage, storage_of, unregister_storage
 from ._tree.nodes import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
 from ._watch import TrainableMove, WatchChange, Watcher, WatchRecord, watch
 
@@ -44,6 +45,7 @@ __all__ = [
     "SummaryDiff",
     "SummaryNode",
     "SummaryTree",
+    "TensorStorage",
     "Totals",
     "TrainableMove",
     "Units",
@@ -57,7 +59,10 @@ __all__ = [
     "compare",
     "diff",
     "register_formula",
+    "register_storage",
+    "storage_of",
     "summary",
     "unregister_formula",
+    "unregister_storage",
     "watch",
 ]

@@ -166,13 +166,16 @@ class ParamInfo:
     name: str
     """First dotted name ``named_parameters()`` gives the tensor."""
     numel: int
-    """Number of elements."""
+    """Number of elements: for a quantized weight, those of the weight it stands for
+    (as Hugging Face's ``num_parameters()`` counts them)."""
     nbytes: int
-    """``numel() * element_size()``."""
+    """Bytes stored: ``numel() * element_size()`` of a plain tensor; every inner tensor
+    of a quantized one (data, scales, zero points, quant state)."""
     trainable: bool
     """``requires_grad`` of the tensor."""
     dtype: str
-    """The dtype without the ``torch.`` prefix."""
+    """The stored format: the dtype without the ``torch.`` prefix (``"float32"``), or a
+    quantized format (``"int8"``, ``"nf4"``, ``"qint8"``)."""
     local_nbytes: int | None = None
     """Bytes of it this process holds on its device, where an engine spreads it (a
     shard, a ZeRO-3 partition; 0 when offloaded); ``None``: all of ``nbytes``."""
@@ -182,6 +185,10 @@ class ParamInfo:
     uninitialised: bool = False
     """An ``nn.UninitializedParameter`` (a lazy module's, before its first pass): its size
     is unknown, and ``numel`` and ``nbytes`` are 0."""
+    dense_nbytes: int | None = None
+    """For a quantized parameter (``nbytes`` then counts what it stores, ``dtype`` names
+    its format): ``numel() * element_size()`` of the tensor as torch sees it, what a
+    gradient of it takes; ``None`` for a plain parameter (``nbytes``)."""
 
 
 @direct_init

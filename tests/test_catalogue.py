@@ -34,6 +34,9 @@ _DEFINING_MODULES = (
     "torch.distributed._functional_collectives",
     "torch.distributed.fsdp",
     "torch.distributed.tensor",
+    "bitsandbytes",  # the quantization libraries of the test extras (issue 22)
+    "torchao.quantization",
+    "optimum.quanto",
 )
 _COMMUNICATION_NAMESPACES = (
     "c10d",

@@ -298,6 +298,7 @@ def test_every_field_of_a_row_lands_in_its_place():
             output=OUT,
             num_params=12,
             param_names=("conv.weight", "conv.bias"),
+            params=t.params[:2],
             trainable_params=9,
             param_bytes=48,
             shared=(SharedParam("tied", "o.w", "other"),),

@@ -69,6 +69,7 @@ def summary_dict(tree: SummaryTree) -> dict[str, Any]:
             "local_param_bytes": t.local_param_bytes,
             "weights_as": t.weights_as,
             "comm_bytes": t.comm_bytes if t.comm_bytes or t.world_size is not None else None,
+            "quantized_params": t.quantized_params,
         },
         "placements": dict(t.placements),
         "rank": t.rank,
@@ -142,6 +143,11 @@ def _layer_dict(node: SummaryNode) -> dict[str, Any]:
             for inputs, output in node.variants
         ],
         "comm_bytes": node.comm_bytes,
+        "dtype": " + ".join(node.formats) if node.formats else None,
+        "params": [
+            {"name": p.name, "numel": p.numel, "nbytes": p.nbytes, "format": p.dtype}
+            for p in node.params
+        ],
     }
 
 

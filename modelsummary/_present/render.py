@@ -503,6 +503,14 @@ def _comm_cell(row: Row, tree: SummaryTree) -> str:
     return format_bytes(moved) if moved else "--"
 
 
+def _dtype_cell(row: Row, tree: SummaryTree) -> str:
+    """The stored formats of the row's parameters (its subtree's when collapsed):
+    ``float32``, ``nf4``, ``int8 + float32`` where they mix."""
+    nodes = row.node.walk() if row.collapsed else (row.node,)
+    formats = dict.fromkeys(f for node in nodes for f in node.formats)
+    return " + ".join(formats) if formats else "--"
+
+
 def _time_cell(row: Row, tree: SummaryTree) -> str:
     seconds = row.node.time_s
     return format_seconds(seconds) if seconds is not None else "--"
@@ -585,10 +593,12 @@ COLUMNS: dict[str, Column] = _columns(
     ),
     Column(key="time", header="Time", cell=_time_cell, needs_timing=True, kind="number"),
     Column(key="comm_bytes", header="Comm Bytes", cell=_comm_cell, kind="number"),
+    Column(key="dtype", header="Dtype", cell=_dtype_cell, needs_pass=False, kind="text"),
 )
 """Every column ``col_names`` accepts (torchinfo's spellings, plus ``groups``, ``flops``,
-``calls``, ``time`` and ``comm_bytes``), by name. ``flops`` is twice ``mult_adds``;
-``comm_bytes`` is what the collectives of a module's own calls moved."""
+``calls``, ``time``, ``comm_bytes`` and ``dtype``), by name. ``flops`` is twice
+``mult_adds``; ``comm_bytes`` is what the collectives of a module's own calls moved;
+``dtype`` the stored format of the row's parameters (``int8 + float32`` where they mix)."""
 
 
 # -- the table's cells --------------------------------------------------------------------
@@ -895,6 +905,20 @@ def _held_here(totals: Totals) -> str:
     return f" ({format_bytes(local)} on the device, the rest offloaded)"
 
 
+def _bits(totals: Totals) -> str:
+    """The stored bits per parameter, when any parameter is quantized.
+
+    Examples:
+        >>> _bits(Totals(total_params=9610, param_bytes=10714, quantized_params=8192))
+        ' (8.9 bits per parameter)'
+        >>> _bits(Totals(total_params=9610, param_bytes=38440))
+        ''
+    """
+    if not totals.quantized_params:
+        return ""
+    return f" ({totals.bits_per_param:.1f} bits per parameter)"
+
+
 def _count(n: int, unit: str = "auto", *, ops: bool = False) -> str:
     return format_count_in(n, unit, ops=ops)
 
@@ -950,7 +974,7 @@ def footer_groups(
                 "list",
             )
         )
-    held = format_bytes_in(totals.param_bytes, size) + _held_here(totals)
+    held = format_bytes_in(totals.param_bytes, size) + _bits(totals) + _held_here(totals)
     if totals.weights_as is not None:  # an estimate: the weights sized in another format
         held += f" (weights as {totals.weights_as})"
     sizes = [

@@ -548,6 +548,125 @@ def _builtin() -> _Builtin:
     b.ops(flops.fft_c2c_op, aten._fft_c2c)
     b.ops(flops.fft_c2r_op, aten._fft_c2r)
 
+    # Quantized and low-precision kernels, counted as the float operator of the same
+    # shapes: torch's own (packed weights of torch.ao.nn.quantized and .dynamic, fbgemm,
+    # int8/int4 weight-only and scaled matrix products), bitsandbytes' 4-bit and 8-bit
+    # matrix products, torchao's and optimum-quanto's CPU kernels. Quantizing,
+    # dequantizing and packing do no multiply-accumulates.
+    lowp = flops.lowp_matmul_op
+    b.words(
+        lowp,
+        """_int_mm _weight_int8pack_mm _weight_int4pack_mm _weight_int4pack_mm_for_cpu
+        _weight_int4pack_mm_with_scales_and_zeros _dyn_quant_matmul_4bit _scaled_mm
+        fbgemm_linear_int8_weight fbgemm_linear_int8_weight_fp32_activation
+        fbgemm_linear_fp16_weight fbgemm_linear_fp16_weight_fp32_activation""",
+    )
+    b.words(
+        lowp,
+        """linear linear_relu linear_dynamic linear_relu_dynamic linear_dynamic_fp16
+        linear_relu_dynamic_fp16 linear_leaky_relu linear_tanh
+        linear_dynamic_fp16_unpacked_weight linear_with_input_q_dq_qweight_dq_output_fp32
+        linear_with_input_q_dq_qweight_dq_relu_output_fp32 matmul int4mm_packed_weight_cpu""",
+        "quantized",
+    )
+    b.words(
+        flops.quantized_conv(transposed=False),
+        """conv1d conv2d conv3d conv2d_relu conv3d_relu conv1d_relu conv2d_add
+        conv2d_add_relu conv1d_dynamic conv2d_dynamic conv3d_dynamic""",
+        "quantized",
+    )
+    b.words(
+        flops.quantized_conv(transposed=True),
+        """conv_transpose1d conv_transpose2d conv_transpose3d conv_transpose1d_dynamic
+        conv_transpose2d_dynamic conv_transpose3d_dynamic""",
+        "quantized",
+    )
+    for rnn, gates in ((aten.quantized_lstm, 4), (aten.quantized_gru, 3)):
+        b.ops(flops.quantized_rnn(gates, packed=False), rnn.input, rnn.input_legacy)
+        b.ops(flops.quantized_rnn(gates, packed=True), rnn.data, rnn.data_legacy)
+    b.ops(
+        flops.quantized_cell(4), aten.quantized_lstm_cell, "quantized::quantized_lstm_cell_dynamic"
+    )
+    b.ops(flops.quantized_cell(3), aten.quantized_gru_cell, "quantized::quantized_gru_cell_dynamic")
+    b.ops(
+        flops.quantized_cell(1),
+        aten.quantized_rnn_relu_cell,
+        aten.quantized_rnn_tanh_cell,
+        "quantized::quantized_rnn_relu_cell_dynamic",
+        "quantized::quantized_rnn_tanh_cell_dynamic",
+    )
+    b.words(
+        True,
+        """quantize_per_tensor quantize_per_tensor_dynamic quantize_per_channel
+        dequantize int_repr q_scale q_zero_point
+        q_per_channel_scales q_per_channel_zero_points q_per_channel_axis qscheme
+        _make_per_tensor_quantized_tensor _make_per_channel_quantized_tensor
+        _empty_affine_quantized _empty_per_channel_affine_quantized
+        _choose_qparams_per_tensor choose_qparams_optimized quantized_max_pool1d
+        quantized_max_pool2d quantized_max_pool3d quantized_batch_norm
+        fake_quantize_per_tensor_affine fake_quantize_per_channel_affine
+        _fake_quantize_per_tensor_affine_cachemask_tensor_qparams
+        fake_quantize_per_tensor_affine_cachemask fake_quantize_per_channel_affine_cachemask
+        _convert_weight_to_int4pack _convert_weight_to_int4pack_for_cpu
+        _dyn_quant_pack_4bit_weight fbgemm_pack_quantized_matrix fbgemm_linear_quantize_weight
+        fbgemm_pack_gemm_matrix_fp16""",
+    )
+    b.words(
+        True,
+        """add add_relu add_scalar add_scalar_relu add_out add_relu_out add_scalar_out
+        add_scalar_relu_out mul mul_relu mul_scalar mul_scalar_relu mul_out mul_relu_out
+        mul_scalar_out mul_scalar_relu_out cat cat_relu cat_out cat_relu_out relu6
+        hardswish sigmoid softmax leaky_relu celu elu threshold clamp dropout prelu
+        batch_norm batch_norm1d batch_norm2d batch_norm3d batch_norm_relu
+        batch_norm1d_relu batch_norm2d_relu batch_norm3d_relu layer_norm group_norm
+        instance_norm max_pool1d max_pool2d embedding_byte embedding_4bit embedding_bag_byte
+        embedding_bag_4bit embedding_bag_byte_rowwise_offsets embedding_bag_4bit_rowwise_offsets
+        embedding_bag_2bit_rowwise_offsets linear_prepack linear_prepack_fp16
+        linear_prepack_legacy linear_prepack_fp16_legacy linear_unpack linear_unpack_fp16
+        conv_prepack conv_unpack conv1d_prepack conv2d_prepack conv3d_prepack conv1d_unpack
+        conv2d_unpack conv3d_unpack conv_transpose1d_prepack conv_transpose2d_prepack
+        conv_transpose3d_prepack conv_transpose1d_unpack conv_transpose2d_unpack
+        conv_transpose3d_unpack embedding_bag_prepack embedding_bag_unpack
+        embedding_bag_byte_prepack embedding_bag_byte_unpack embedding_bag_4bit_prepack
+        embedding_bag_4bit_unpack embedding_bag_2bit_prepack embedding_bag_2bit_unpack
+        make_quantized_cell_params make_quantized_cell_params_dynamic
+        make_quantized_cell_params_fp16""",
+        "quantized",
+    )
+    # Libraries that may not be loaded: resolved when their operators first run.
+    b.words(
+        lowp,
+        """gemm_4bit gemv_4bit int8_linear_matmul int8_scaled_mm int8_mixed_scaled_mm""",
+        "bitsandbytes",
+        optional=True,
+    )
+    b.words(
+        True,
+        """dequantize_4bit quantize_4bit dequantize_blockwise quantize_blockwise
+        int8_vectorwise_quant int8_vectorwise_dequant int8_mm_dequant int8_double_quant
+        optimizer_update_32bit optimizer_update_8bit_blockwise""",
+        "bitsandbytes",
+        optional=True,
+    )
+    b.words(
+        lowp,
+        """da8w4_linear_cpu float8_linear_cpu int_matmul int_scaled_matmul mx_fp8_bf16
+        swizzle_mm swizzle_scaled_mm""",
+        "torchao",
+        optional=True,
+    )
+    b.ops(flops.sdpa_bhle, "torchao::qscaled_dot_product", optional=True)
+    b.words(
+        True,
+        """choose_qparams_affine quantize_affine dequantize_affine choose_scale_float8
+        quantize_affine_float8_non_decomposed dequantize_affine_float8_non_decomposed
+        da8w4_linear_prepack_cpu float8_linear_prepack_cpu _scaled_embedding_bag""",
+        "torchao",
+        optional=True,
+    )
+    b.ops(lowp, "quanto::qbytes_mm", optional=True)
+    b.words(True, "quantize_symmetric quantize_affine unpack", "quanto", optional=True)
+
     # Known to do no multiply-accumulates.
     b.words(True, _FREE_ATEN)
     b.words(True, "nms roi_align roi_pool ps_roi_align ps_roi_pool", "torchvision", optional=True)

@@ -48,6 +48,13 @@ from .engines import (
     resting_params,
 )
 from .params import ParamResolver
+from .storage import (
+    TensorStorage,
+    packed_weights,
+    packs_weights,
+    quantized_storage,
+    quantized_storages,
+)
 from .values import DTYPE_NAMES, dtype_name
 
 _DIMENSIONS = {"1d": 1, "2d": 2, "3d": 3}
@@ -125,6 +132,8 @@ def param_info(
     module: nn.Module,
     attr: str,
     copies: int,
+    stored: TensorStorage | None = None,
+    packed: bool = False,
 ) -> ParamInfo:
     """What one parameter comes to: its elements, bytes, dtype and placement.
 
@@ -133,12 +142,15 @@ def param_info(
     ``module`` as ``attr``; ``copies`` is the number of ranks a data-parallel
     wrapper replicates it over (0: none). A plain parameter is measured directly;
     anything else (a meta tensor, a subclass, an attribute an engine hung on it) from
-    the engine's own records (`param_facts()`).
+    the engine's own records (`param_facts()`), and a quantized one from how it is
+    stored (``stored``, as read before the pass, else `quantized_storage()`): its
+    logical elements, its stored bytes and its format. A ``packed`` weight (one a
+    ``torch.ao`` module keeps outside any parameter) is never trainable.
 
     Examples:
         >>> fc = nn.Linear(3, 2)
         >>> param_info(0, "fc.weight", fc.weight, fc, "weight", 0)
-        ParamInfo(key=0, name='fc.weight', numel=6, nbytes=24, trainable=True, dtype='float32', local_nbytes=None, placement='', uninitialised=False)
+        ParamInfo(key=0, name='fc.weight', numel=6, nbytes=24, trainable=True, dtype='float32', local_nbytes=None, placement='', uninitialised=False, dense_nbytes=None)
 
         A lazy module's parameter before its first pass has no size yet:
 
@@ -146,7 +158,7 @@ def param_info(
         >>> param_info(0, "weight", lazy.weight, lazy, "weight", 0).uninitialised
         True
     """  # noqa: E501
-    if type(t) is _Parameter and not t.__dict__ and not t.is_meta and not copies:
+    if type(t) is _Parameter and not t.__dict__ and not t.is_meta and not copies and not packed:
         numel = t.numel()  # a plain parameter: the fast path
         return ParamInfo(  # positional: key, name, numel, nbytes, trainable, dtype
             key,
@@ -159,15 +171,22 @@ def param_info(
     if is_lazy(t):  # a lazy module's, before its first pass: no size yet
         return ParamInfo(key, name, 0, 0, t.requires_grad, dtype_name(t.dtype), None, "", True)
     facts = param_facts(t, module, attr, copies)
+    if stored is None:
+        stored = quantized_storage(t)
+    if stored is None:
+        numel, nbytes, stored_as, dense = facts.numel, facts.nbytes, dtype_name(t.dtype), None
+    else:  # numel: the weight it stands for; nbytes: what it keeps
+        numel, nbytes, stored_as, dense = stored.numel, stored.nbytes, stored.format, facts.nbytes
     return ParamInfo(
         key,
         name,
-        facts.numel,
-        facts.nbytes,
-        t.requires_grad,  # trainable
-        dtype_name(t.dtype),
+        numel,
+        nbytes,
+        t.requires_grad and not packed,  # trainable
+        stored_as,
         facts.local_nbytes if facts.placement else None,
         facts.placement,
+        dense_nbytes=dense,
     )
 
 
@@ -180,6 +199,9 @@ def buffer_info(name: str, b: torch.Tensor) -> BufferInfo:
     """
     if is_lazy(b):  # a lazy module's, before its first pass: no size yet
         return BufferInfo(name, 0, 0, True)
+    stored = None if type(b) is torch.Tensor else quantized_storage(b)
+    if stored is not None:
+        return BufferInfo(name, stored.numel, stored.nbytes)
     numel = b.numel()
     return BufferInfo(name, numel, numel * b.element_size())
 
@@ -232,6 +254,14 @@ class Census:
         # weight: its records say which are one tensor (looked at only under its hooks).
         ties = offload_ties(self.modules) if execution_device(model) is not None else ()
         self.params = ParamResolver([module for _, module in self.modules], ties)
+        self.stored = quantized_storages(self.params.registered)
+        """How the parameters not stored plainly are stored, as the user holds them (a
+        kernel may repack a weight in the pass: bitsandbytes' CPU path)."""
+        self._holders: tuple[str, ...] = ()
+        """Path prefixes of the modules that only hold packed weights: no rows of theirs."""
+        self.packed: dict[int, tuple[str, dict[str, torch.Tensor]]] = {}
+        """``{id(module): (path, {name: weight})}`` of the modules that keep their weights
+        packed (``torch.ao`` quantized modules): shown as their own parameters."""
         self.hookable: list[tuple[str, nn.Module]] = []
         self.scripts: dict[int, tuple[str, nn.Module]] = {}
         self.compiled = False
@@ -246,6 +276,8 @@ class Census:
     def _walk(self) -> None:
         scripted_classes: dict[type, bool] = {}
         """Whether a class is TorchScript, decided once per class with the engine facts."""
+        packing: set[type] = set()
+        """The classes that keep their weights packed (see `packs_weights()`)."""
         untraced, hookable = self._untraced, self.hookable
         for path, module in self.modules:  # one pass: this runs before every summary
             cls = type(module)
@@ -254,6 +286,10 @@ class Census:
                 scripted = scripted_classes[cls] = issubclass(cls, torch.jit.ScriptModule)
                 self.compiled = self.compiled or cls.__name__ == "OptimizedModule"
                 self.fsdp = self.fsdp or is_fsdp_class(cls)
+                if packs_weights(cls):
+                    packing.add(cls)
+            if packing and cls in packing:
+                self.packed[id(module)] = (path, packed_weights(module))
             if not scripted:
                 # The module's own slot from one look-up: each attribute read of a module
                 # passes through the class's __getattr__ hook first.
@@ -266,6 +302,38 @@ class Census:
             if path == "" or path.rpartition(".")[0] not in untraced:
                 self.scripts[id(module)] = (path, module)
             untraced.add(path)
+        if self.packed:
+            self._own_packed_weights()
+
+    def _own_packed_weights(self) -> None:
+        """Give each packed weight a parameter key, and leave out the modules that only
+        hold them (``LinearPackedParams``): the module that packs them shows them."""
+        holders = self._holders = tuple(f"{path}." for path, _ in self.packed.values())
+        self.hookable = [(p, m) for p, m in self.hookable if not p.startswith(holders)]
+        for _, weights in self.packed.values():
+            for t in weights.values():
+                self.params.register(t)
+
+    def packed_uses(self, called: Iterable[nn.Module]) -> dict[tuple[int, str], None]:
+        """A module among ``called`` that keeps its weights packed used them all: its
+        operator (``quantized::linear_dynamic``) receives the packed object, not a tensor.
+
+        Examples:
+            >>> lin = torch.ao.nn.quantized.dynamic.Linear(2, 2)
+            >>> census = take_census(nn.Sequential(lin))
+            >>> census.packed_uses([lin]), census.packed_uses([])
+            ({(0, '0'): None, (1, '0'): None}, {})
+        """
+        if not self.packed:
+            return {}
+        ids = {id(m) for m in called}
+        keys = self.params.keys
+        return {
+            (keys[id(t)], path): None
+            for module_id, (path, weights) in self.packed.items()
+            if module_id in ids
+            for t in weights.values()
+        }
 
     def _read_masks(self, path: str, module: nn.Module) -> None:
         for name, p in module._parameters.items():
@@ -305,10 +373,15 @@ class Census:
         plain = [module for _, module in self.modules]
         copies = replicas(plain)  # read under a process group
         resting = resting_params(plain) if self.fsdp else {}
+        holders = self._holders
         for path, module in self.modules:
+            if holders and path.startswith(holders):
+                continue
             prefix = f"{path}." if path else ""
             own: list[tuple[str, int]] = []
-            for name, p in module._parameters.items():
+            packed = self.packed.get(id(module)) if self.packed else None
+            slots = module._parameters.items() if packed is None else packed[1].items()
+            for name, p in slots:
                 if p is None:
                     continue
                 key = keys.get(id(p))
@@ -321,7 +394,10 @@ class Census:
                     t = registered[key]
                     if resting:
                         t = resting.get((id(module), name), t)
-                    params[key] = param_info(key, prefix + name, t, module, name, copies)
+                    stored = self.stored.get(id(t)) if self.stored else None
+                    params[key] = param_info(
+                        key, prefix + name, t, module, name, copies, stored, packed is not None
+                    )
             buffer_numel = 0
             if module._buffers:
                 for name, b in module._buffers.items():

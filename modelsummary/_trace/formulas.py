@@ -427,6 +427,98 @@ def fft_c2r_op(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
     return _fft(out, args[1], real=True)
 
 
+# -- low-precision kernels: counted as the float operator of the same shapes ------------
+def lowp_matmul_op(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
+    """A matrix product of a quantized or low-precision kernel, whatever it packs the
+    weight into: ``torch.ops.quantized.linear_dynamic(x, packed)``, bitsandbytes'
+    ``gemm_4bit(A, B, shapeB, ...)``, ``aten._int_mm(a, b)``, optimum-quanto's
+    ``qbytes_mm(A, B, scales)``, ... Each output element takes one multiply-accumulate
+    per element of the first operand's last (inner) dimension: the MACs of
+    ``F.linear`` or ``mm`` of the same shapes.
+
+    Examples:
+        >>> x, out = torch.zeros(2, 64), torch.zeros(2, 128)
+        >>> lowp_matmul_op((x, None), {}, out), linear_op((x, torch.zeros(128, 64)), {}, None)
+        (16384, 16384)
+    """
+    x = args[0] if args else next(iter(kwargs.values()))
+    y = out[0] if isinstance(out, (tuple, list)) and out else out
+    if not isinstance(y, torch.Tensor):  # an ``.out`` overload returns nothing
+        y = kwargs["out"] if "out" in kwargs else args[-1]
+    return math.prod(_shape(y)) * _shape(x)[-1]
+
+
+def _packed_weight_shape(args: tuple[Any, ...]) -> tuple[int, ...]:
+    """The weight shape of the first packed-parameters argument (a ``torch.ao`` script
+    object with ``unpack()``)."""
+    for arg in args:
+        if not isinstance(arg, torch.Tensor) and hasattr(arg, "unpack"):
+            return _shape(arg.unpack()[0])
+    raise TypeError("no packed weight among the arguments")
+
+
+def quantized_conv(transposed: bool) -> Formula:
+    """``quantized::conv2d(qx, packed_weight, ...)`` and its relatives: the MACs of the
+    float convolution of the packed weight's shape."""
+
+    def formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
+        return conv_macs(
+            _shape(out),
+            _packed_weight_shape(args),
+            transposed=transposed,
+            input_shape=_shape(args[0]),
+        )
+
+    return formula
+
+
+def quantized_rnn(gates: int, *, packed: bool) -> Formula:
+    """``aten.quantized_lstm`` / ``quantized_gru`` (``.input``: ``(input, hx, params,
+    has_biases, num_layers, dropout, train, bidirectional, batch_first)``; ``.data``:
+    ``(data, batch_sizes, hx, params, ...)``), whose weights are packed script objects:
+    the float layer's MACs from the shapes, ``gates * H * (I_l + H)`` per step, batch
+    row, layer and direction (``I_0`` the input's features, ``I_l = directions * H``).
+
+    Examples:
+        >>> x, h = torch.zeros(5, 3, 10), torch.zeros(2, 3, 20)  # 1 layer, 2 directions
+        >>> quantized_rnn(4, packed=False)((x, [h, h], [], True, 1, 0.0, False, True, False),
+        ...                                {}, None) == 2 * rnn_macs(15, [(80, 10), (80, 20)])
+        True
+    """
+
+    def formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
+        if packed:
+            x, hx, rest = args[0], args[2], args[4:]
+            rows = _shape(x)[0]
+        else:
+            x, hx, rest = args[0], args[1], args[3:]
+            rows = math.prod(_shape(x)[:-1])
+        h0 = hx[0] if isinstance(hx, (list, tuple)) else hx
+        layers, bidirectional = int(rest[1]), bool(rest[4])
+        directions = 2 if bidirectional else 1
+        hidden, features = _shape(h0)[-1], _shape(x)[-1]
+        per_row = 0
+        for layer in range(layers):
+            inputs = features if layer == 0 else directions * hidden
+            per_row += directions * gates * hidden * (inputs + hidden)
+        return rows * per_row
+
+    return formula
+
+
+def quantized_cell(gates: int) -> Formula:
+    """A recurrent cell on packed or quantized weights (``quantized_lstm_cell_dynamic``,
+    ``aten.quantized_gru_cell``, ...): ``gates * H * (I + H)`` per batch row, ``H`` the
+    output's features."""
+
+    def formula(args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
+        x = _shape(args[0])
+        h = _shape(out[0] if isinstance(out, (tuple, list)) else out)
+        return math.prod(x[:-1]) * gates * h[-1] * (x[-1] + h[-1])
+
+    return formula
+
+
 def _nbytes(value: Any) -> int:
     """Bytes of the tensors in a value, lists and tuples walked."""
     if isinstance(value, torch.Tensor):

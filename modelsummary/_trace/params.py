@@ -199,6 +199,21 @@ class ParamResolver:
                     if b is not None:
                         buffers[id(b)] = b
 
+    def register(self, t: torch.Tensor) -> int:
+        """Give ``t``, a weight no slot registers (one a module keeps packed), a key of
+        its own, held for the resolver's lifetime.
+
+        Examples:
+            >>> resolver = ParamResolver([nn.Linear(2, 2)])
+            >>> resolver.register(torch.ones(3))
+            2
+        """
+        key = self.keys.get(id(t))
+        if key is None:
+            key = self.keys[id(t)] = len(self.registered)
+            self.registered.append(t)
+        return key
+
     def key_of(self, t: torch.Tensor) -> int | None:
         """The key of the parameter ``t`` is or stands for, else ``None``.
 

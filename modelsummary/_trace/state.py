@@ -67,6 +67,14 @@ def preserved_state(
     ]
     params = [p for _, saved in param_slots for p in saved.values() if p is not None]
     requires_grad = [p.requires_grad for p in params]
+    # A parameter class with attributes of its own (bitsandbytes' quant state, which its
+    # CPU kernel repacks in the first eval pass) gets them back as they were.
+    attributes = [
+        kept
+        for p in params
+        if type(p) is not nn.Parameter and p.__dict__
+        for kept in _attributes(p)
+    ]
     values = BufferValues([b for _, saved in buffer_slots for b in saved.values() if b is not None])
     cuda_devices = set(values.cuda_devices)
     if torch.cuda.is_initialized():  # type: ignore[no-untyped-call]  # else none on CUDA
@@ -96,8 +104,42 @@ def preserved_state(
             for p, flag in zip(params, requires_grad, strict=True):
                 if p.requires_grad is not flag:
                     p.requires_grad_(flag)
+            for owner, kept in attributes:
+                if owner.__dict__ != kept:
+                    owner.__dict__.clear()
+                    owner.__dict__.update(kept)
             values.restore()
             written.restore()
+
+
+def _attributes(p: torch.Tensor) -> list[tuple[Any, dict[str, Any]]]:
+    """Copies of the attribute dictionaries of ``p`` and of the plain objects it holds
+    (two levels: a quant state and its nested state), to put back after the pass.
+
+    Examples:
+        >>> class Quantized(nn.Parameter):
+        ...     pass
+        >>> w = Quantized(torch.zeros(2))
+        >>> w.state = type("State", (), {})()
+        >>> w.state.packed = False
+        >>> [sorted(kept) for _, kept in _attributes(w)]
+        [['state'], ['packed']]
+    """
+    kept: list[tuple[Any, dict[str, Any]]] = [(p, dict(p.__dict__))]
+    pending = [(v, 1) for v in p.__dict__.values()]
+    while pending:
+        value, level = pending.pop()
+        state = getattr(value, "__dict__", None)
+        if (
+            not isinstance(state, dict)
+            or isinstance(value, (torch.Tensor, nn.Module, type))
+            or callable(value)
+        ):
+            continue
+        kept.append((value, dict(state)))
+        if level < 2:
+            pending.extend((v, level + 1) for v in state.values())
+    return kept
 
 
 class WrittenValues:

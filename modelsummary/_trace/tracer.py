@@ -312,13 +312,18 @@ class Tracer:
             10
         """
         registered = self.census.measure()
-        called = [frame.module for frame in self.calls.frames] if self.census.scripts else []
+        census = self.census
+        called = (
+            [frame.module for frame in self.calls.frames] if census.scripts or census.packed else []
+        )
         return Trace(
             modules=registered.modules,
             params=registered.params,
             buffers=registered.buffers,
             calls=self.calls.records(),
-            param_uses=tuple({**self.uses.uses, **self.census.script_uses(called)}),
+            param_uses=tuple(
+                {**self.uses.uses, **census.script_uses(called), **census.packed_uses(called)}
+            ),
             activation_bytes=self.activations.total,
             uncounted_ops=self.macs.uncounted_ops(),
             saved_bytes=None if self.saved is None else self.saved.total,

@@ -162,12 +162,14 @@ def _totals(
         total += p.numel
         if p.trainable:
             trainable += p.numel
-    param_bytes = 0
+    param_bytes = quantized = 0
     placed = False  # an engine's placement on any parameter (the usual case: none)
     for p in trace.params:
         param_bytes += p.nbytes
         if p.local_nbytes is not None or p.placement:
             placed = True
+        if p.dense_nbytes is not None:
+            quantized += p.numel
     mult_adds = comm_bytes = 0
     for call in trace.calls:
         mult_adds += call.mult_adds
@@ -195,6 +197,7 @@ def _totals(
         comm_bytes=comm_bytes,
         rank=None if run.ranks is None else run.ranks[0],
         world_size=None if run.ranks is None else run.ranks[1],
+        quantized_params=quantized,
     )
 
 
@@ -623,6 +626,7 @@ class _Rows:
             output=None if first is None or first.raised else first.output,
             num_params=num_params,
             param_names=tuple([p.name for p in carried]) if carried else (),
+            params=tuple(carried),
             trainable_params=trainable_params,
             param_bytes=param_bytes,
             shared=shared,

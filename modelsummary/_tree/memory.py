@@ -72,14 +72,21 @@ def check_optimizer(name: object) -> str | None:
 
 
 def gradient_bytes(params: Iterable[ParamInfo]) -> int:
-    """Bytes of the gradients of the trainable parameters (one per parameter, same dtype).
+    """Bytes of the gradients of the trainable parameters (one per parameter, of the
+    parameter's own dtype: a quantized one's gradient is dense, ``dense_nbytes``).
 
     Examples:
         >>> gradient_bytes([ParamInfo(0, "w", 4, 8, True, "float16"),
         ...                 ParamInfo(1, "v", 4, 16, False, "float32")])
         8
+        >>> gradient_bytes([ParamInfo(0, "w", 64, 36, True, "nf4", dense_nbytes=256)])
+        256
     """
-    return sum(p.nbytes for p in params if p.trainable)
+    return sum(_dense(p) for p in params if p.trainable)
+
+
+def _dense(p: ParamInfo) -> int:
+    return p.nbytes if p.dense_nbytes is None else p.dense_nbytes
 
 
 def optimizer_state_bytes(name: str, params: Iterable[ParamInfo]) -> int:
@@ -90,7 +97,7 @@ def optimizer_state_bytes(name: str, params: Iterable[ParamInfo]) -> int:
         16
     """
     copies, scalars = OPTIMIZERS[name]
-    return sum(copies * p.nbytes + scalars for p in params if p.trainable)
+    return sum(copies * _dense(p) + scalars for p in params if p.trainable)
 
 
 @dataclass(frozen=True, slots=True)

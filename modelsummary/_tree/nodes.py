@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .._records import FailedCall, SeqSpec, ValueSpec, direct_init
+from .._records import FailedCall, ParamInfo, SeqSpec, ValueSpec, direct_init
 from .._torchinfo import LayerInfoMethods
 
 
@@ -65,6 +65,9 @@ class SummaryNode(LayerInfoMethods):
     """Elements of the used parameters this row carries."""
     param_names: tuple[str, ...] = ()
     """Canonical dotted names of the parameters this row carries."""
+    params: tuple[ParamInfo, ...] = ()
+    """The records of those parameters, in the same order: each one's logical elements,
+    stored bytes and stored format (``dtype``: ``"float32"``, ``"int8"``, ``"nf4"``)."""
     trainable_params: int = 0
     """The part of ``num_params`` with ``requires_grad``."""
     param_bytes: int = 0
@@ -118,6 +121,18 @@ class SummaryNode(LayerInfoMethods):
     def mult_adds_per_call(self) -> int:
         """``mult_adds`` divided by the number of calls (0 if never called)."""
         return self.mult_adds // self.calls if self.calls else 0
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The stored formats of the parameters this row carries, each once, in order.
+
+        Examples:
+            >>> w = ParamInfo(0, "fc.weight", 8, 4, False, "int4", dense_nbytes=32)
+            >>> b = ParamInfo(1, "fc.bias", 2, 8, True, "float32")
+            >>> SummaryNode("fc", "Linear", 1, 1, params=(w, b)).formats
+            ('int4', 'float32')
+        """
+        return tuple(dict.fromkeys(p.dtype for p in self.params))
 
     @property
     def name(self) -> str:
@@ -210,6 +225,19 @@ class Totals:
     """This process's rank under an initialised process group, else ``None``."""
     world_size: int | None = None
     """The number of ranks of that group, else ``None``."""
+    quantized_params: int = 0
+    """Elements of the parameters stored in a quantized format (``int8``, ``nf4``, ...),
+    used or not; 0 when none is."""
+
+    @property
+    def bits_per_param(self) -> float:
+        """Stored bits per parameter element, over all parameters, used or not.
+
+        Examples:
+            >>> Totals(total_params=9610, param_bytes=10714).bits_per_param
+            8.919...
+        """
+        return 8 * self.param_bytes / self.all_params if self.all_params else 0.0
 
     @property
     def training_bytes(self) -> int:
