@@ -69,7 +69,6 @@ def summary_dict(tree: SummaryTree) -> dict[str, Any]:
             "local_param_bytes": t.local_param_bytes,
             "weights_as": t.weights_as,
             "comm_bytes": t.comm_bytes if t.comm_bytes or t.world_size is not None else None,
-            "quantized_params": t.quantized_params,
         },
         "placements": dict(t.placements),
         "rank": t.rank,
