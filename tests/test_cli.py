@@ -265,6 +265,16 @@ def test_github_tablefmt_pastes_as_markdown(capsys):
     assert table[0].startswith("| Layer (type)") and all(line.startswith("|") for line in table)
 
 
+@pytest.mark.parametrize("width", [40, 58])
+def test_width_fits_every_line_without_cutting(capsys, width):
+    args = ["tests.models:TiedLM", "--input-size", "2,5", "--dtype", "long"]
+    columns = "input_size,output_size,num_params,mult_adds,trainable"
+    assert main([*args, "--width", str(width), "--columns", columns]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= width
+    assert "…" not in out
+
+
 def test_width_and_list_unused_flags(capsys):
     args = ["tests.models:TiedLM", "--input-size", "2,5", "--dtype", "long"]
     assert main([*args, "--width", "58", "--columns", "input_size,output_size,num_params"]) == 0

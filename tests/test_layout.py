@@ -248,3 +248,12 @@ def test_a_torchinfo_col_width_is_a_minimum_not_a_cut(fit_summaries, width):
     names = [cells[0] for cells in _printed_rows(text)]
     assert "├─bn1(BatchNorm2d):1-2" in names  # whole, with torchinfo's depth-index
     _check_nothing_lost(s, text)
+
+
+@pytest.mark.parametrize("columns", ["40", "72"])
+def test_the_terminal_width_comes_from_columns(fit_summaries, monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", columns)
+    s = fit_summaries["gpt2"]
+    text = str(s)  # print() and the REPL: the terminal's width, COLUMNS first
+    assert max(len(line) for line in text.splitlines()) <= int(columns)
+    _check_nothing_lost(s, text)

@@ -391,7 +391,8 @@ class Column:
     needs_timing: bool = False
     """Needs the timed passes only `summary()` runs."""
     elidable: bool = False
-    """Shapes or words that the HTML view may let wrap; the text table never cuts a cell."""
+    """Long words (shapes, names) that once were cut to fit; kept for code that reads it.
+    The text table never cuts a cell: `kind` says how it shortens and wraps."""
     kind: str = "text"
     """How the text table may shorten and wrap the cells (`modelsummary._present.layout`):
     ``"shape"``, ``"count"`` (a compact form such as ``118.0M``), ``"number"`` (never
