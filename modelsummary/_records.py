@@ -240,6 +240,15 @@ class ModuleInfo:
     """False when the module cannot run Python hooks (TorchScript)."""
     groups: int | None = None
     """The ``groups`` attribute of convolutions (channel groups); ``None`` for other modules."""
+    stride: tuple[int, ...] | None = None
+    """The stride of a convolution or pooling layer that has a `kernel_size` (one per
+    dimension); ``None`` for other modules and for transposed convolutions."""
+    dilation: tuple[int, ...] | None = None
+    """Its dilation, as `stride` (1 where the class has none: average pooling)."""
+    container: bool = False
+    """One of torch.nn's containers (``Sequential``, ``ModuleList``, ``ModuleDict``,
+    ``ParameterList``, ``ParameterDict``), which hold modules and add nothing of
+    their own; all but ``Sequential`` are never called themselves."""
 
 
 @direct_init
@@ -266,6 +275,19 @@ class CallRecord:
     comm_bytes: int = 0
     """Bytes the collectives moved while this call was innermost (all-gathers of sharded
     parameters, all-reduces of tensor parallelism)."""
+    training: bool = False
+    """The module's ``training`` flag when the call started (train or eval mode)."""
+    ops: int = 0
+    """Torch functions that returned tensors (not metadata reads or profiler markers) run
+    while this call was innermost: 0 for a module that only hands its input to a child
+    and returns its output."""
+    input_from: int | None = None
+    """Index (in start order) of the call that last returned this call's first positional
+    tensor, ``-1`` when it is the model's own input; ``None``: an operator outside any
+    module's output made it, or it is not a tensor."""
+    output_from: int | None = None
+    """Index of an earlier call (a child's) that returned the very tensor this call
+    returned; ``None`` when this call's own operators made it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,7 +78,8 @@ def summary(
         col_names: Columns to show: ``input_size``, ``output_size``,
             ``num_params``, ``params_percent``, ``kernel_size``, ``groups``,
             ``mult_adds``, ``flops`` (twice the mult-adds), ``trainable``, ``calls``,
-            ``time``. Defaults to output size and parameters. ``time`` runs one
+            ``time``, ``comm_bytes``, ``mode`` (train or eval during the pass),
+            ``receptive_field``. Defaults to output size and parameters. ``time`` runs one
             warm-up and three timed extra passes and shows each module's median
             wall time (indicative only).
         col_width: Minimum width of each value column; by default each column is

@@ -313,5 +313,6 @@ def test_every_field_of_a_row_lands_in_its_place():
             subtree_mult_adds=24,
             children=(act,),
             variants=((inputs, OUT), (SeqSpec(()), OUT)),
+            training=False,  # the first call's flag, as recorded
         )
     )

@@ -61,6 +61,7 @@ from .._records import FailedCall, InputOrigin, MapSpec, OtherSpec, SeqSpec, Ten
 from .._tree.nodes import SummaryNode, SummaryTree, Totals, UnusedEntry
 from .._tree.pruning import unmasked_params, unmasked_total
 from .._tree.repeats import fold_repeats
+from .._tree.wrappers import merge_wrappers
 from .layout import fit_table
 from .units import (
     format_bytes,
@@ -110,11 +111,20 @@ class Guides:
     """Marks the middle of a cell elided to fit."""
     through: str = "–"
     """Between the first and the last name of a folded run (``0–11``)."""
+    arrow: str = "→"
+    """Between a model's wrapper class and the row of the model it wraps."""
 
 
 UNICODE_GUIDES = Guides(branch="├─", last="└─", line="│ ", space="  ", times="×", ellipsis="…")
 ASCII_GUIDES = Guides(
-    branch="|-", last="`-", line="| ", space="  ", times="x", ellipsis="...", through="-"
+    branch="|-",
+    last="`-",
+    line="| ",
+    space="  ",
+    times="x",
+    ellipsis="...",
+    through="-",
+    arrow="->",
 )
 
 
@@ -512,6 +522,26 @@ def _dtype_cell(row: Row, tree: SummaryTree) -> str:
     return " + ".join(formats) if formats else "--"
 
 
+def _mode_cell(row: Row, tree: SummaryTree) -> str:
+    training = row.node.training
+    return "--" if training is None else "train" if training else "eval"
+
+
+def _receptive_cell(row: Row, tree: SummaryTree) -> str:
+    """``15 (stride 4)``; ``3×7 (stride 1×2)`` where the dimensions differ."""  # noqa: RUF002
+    node = row.node
+    field, stride = node.receptive_field, node.rf_stride
+    if field is None or stride is None:
+        return "--"
+    if not field:  # the model's input itself, before any kernel
+        return "1 (stride 1)"
+
+    def sizes(values: tuple[int, ...]) -> str:
+        return str(values[0]) if len(set(values)) == 1 else "×".join(map(str, values))
+
+    return f"{sizes(field)} (stride {sizes(stride)})"
+
+
 def _time_cell(row: Row, tree: SummaryTree) -> str:
     seconds = row.node.time_s
     return format_seconds(seconds) if seconds is not None else "--"
@@ -595,11 +625,16 @@ COLUMNS: dict[str, Column] = _columns(
     Column(key="time", header="Time", cell=_time_cell, needs_timing=True, kind="number"),
     Column(key="comm_bytes", header="Comm Bytes", cell=_comm_cell, kind="number"),
     Column(key="dtype", header="Dtype", cell=_dtype_cell, needs_pass=False, kind="text"),
+    Column(key="mode", header="Mode", cell=_mode_cell),
+    Column(key="receptive_field", header="Receptive Field", cell=_receptive_cell, kind="number"),
 )
 """Every column ``col_names`` accepts (torchinfo's spellings, plus ``groups``, ``flops``,
-``calls``, ``time``, ``comm_bytes`` and ``dtype``), by name. ``flops`` is twice
-``mult_adds``; ``comm_bytes`` is what the collectives of a module's own calls moved;
-``dtype`` the stored format of the row's parameters (``int8 + float32`` where they mix)."""
+``calls``, ``time``, ``comm_bytes``, ``dtype``, ``mode`` and ``receptive_field``), by name.
+``flops`` is twice ``mult_adds``; ``comm_bytes`` is what the collectives of a module's own
+calls moved; ``dtype`` the stored format of the row's parameters (``int8 + float32`` where
+they mix); ``mode`` is ``train`` or ``eval`` during the pass, as Lightning shows it;
+``receptive_field`` the input extent one output element sees, with the cumulative stride
+(see `modelsummary._tree.receptive`)."""
 
 
 # -- the table's cells --------------------------------------------------------------------
@@ -687,7 +722,8 @@ def table_cells(tree: SummaryTree, options: RenderOptions, *, complete: bool = F
         Headers, cells and footnotes, shared by every renderer.
     """
     guides = ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES
-    root = fold_repeats(tree.root) if options.fold_repeats else tree.root
+    root = merge_wrappers(tree.root)
+    root = fold_repeats(root) if options.fold_repeats else root
     rows = visible_rows(root, options.depth, guides, complete)
     columns = [COLUMNS[key] for key in options.columns]
     notes: list[str] = []
@@ -724,6 +760,12 @@ def table_cells(tree: SummaryTree, options: RenderOptions, *, complete: bool = F
 def _name_cell(row: Row, guides: Guides, options: RenderOptions) -> str:
     node = row.node
     label = node.type_name if node.path == "" else f"{node.name} ({node.type_name})"
+    if node.wrappers:  # a model drawn in its wrapper's place: its path from there
+        outer, outer_type = node.wrappers[0]
+        base = outer.rpartition(".")[0]
+        label = f"{node.path[len(base) + 1 :] if base else node.path} ({node.type_name})"
+        if outer == "":
+            label = f"{outer_type} {guides.arrow} {label}"
     if node.folded:  # a run of identical siblings: "0-11 (GPT2Block) x12" in ASCII
         last = node.folded[-1].rpartition(".")[2]
         label = f"{node.name}{guides.through}{last} ({node.type_name}) {guides.times}{node.copies}"
@@ -818,7 +860,11 @@ def unused_line(tree: SummaryTree, options: RenderOptions | None = None) -> str:
     if options.list_unused:
         return ""
     times = (ASCII_GUIDES if options.ascii_only else UNICODE_GUIDES).times
-    kinds = Counter(e.type_name for e in tree.unused if not e.params and e.type_name != "Parameter")
+    kinds = Counter(  # a container never called itself (ModuleDict) is no news
+        e.type_name
+        for e in tree.unused
+        if not e.params and e.type_name != "Parameter" and not e.container
+    )
     if not kinds:
         return ""
     n = sum(kinds.values())

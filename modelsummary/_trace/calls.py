@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -74,6 +75,14 @@ class CallFrame:
     mode suspended), exited when the call closes."""
     leaf: Any = None
     """What the tracer keeps of a standard leaf counted from its shapes, if it is one."""
+    training: bool = False
+    """The module's ``training`` flag when the call started."""
+    ops: int = 0
+    """Torch functions (not metadata reads) run while this call was innermost."""
+    input_from: int | None = None
+    """See `CallRecord.input_from`."""
+    output_from: int | None = None
+    """See `CallRecord.output_from`."""
 
     def described_inputs(self) -> SeqSpec:
         """The inputs: as the close of the call saw them, else the positional arguments
@@ -127,6 +136,8 @@ class CallStack:
         self._on_close = on_close
         self._specs: dict[Any, TensorSpec] = {}
         self._single_inputs: dict[Any, SeqSpec] = {}
+        self._returned: dict[int, tuple[weakref.ref[torch.Tensor], int]] = {}
+        """``{id(tensor): (weak reference, index of the last call that returned it)}``"""
         self._error: BaseException | None = None
         self._error_frame: CallFrame | None = None
         """The exception being raised through the modules, and the first call it left."""
@@ -134,6 +145,11 @@ class CallStack:
     def open(self, module: nn.Module, path: str, args: tuple[Any, ...]) -> CallFrame:
         """Open a call of ``module`` (its forward is about to run)."""
         frame = CallFrame(module, path, args, len(self.frames))
+        frame.training = module.training
+        if not self.stack:  # the model's own call: its inputs are where data flow starts
+            for arg in args:
+                if isinstance(arg, torch.Tensor):
+                    self._returned[id(arg)] = (weakref.ref(arg), -1)
         self.stack.append(frame)
         self.frames.append(frame)
         return frame
@@ -202,6 +218,10 @@ class CallStack:
                     f.mult_adds,
                     f.output is None,
                     f.comm_bytes,
+                    f.training,
+                    f.ops,
+                    f.input_from,
+                    f.output_from,
                 )
                 for f in self.frames
             ]
@@ -212,6 +232,19 @@ class CallStack:
     ) -> None:
         """Describe a call that returned (with torch functions off)."""
         frame.inputs = self._describe_inputs(args, kwargs)
+        # Which call's output this call took, and returned: the data flow between calls
+        # (receptive fields follow it). A weak reference tells a live tensor from a new
+        # one at a reused address.
+        returned = self._returned
+        if args and isinstance(args[0], torch.Tensor):
+            seen = returned.get(id(args[0]))
+            if seen is not None and seen[0]() is args[0]:
+                frame.input_from = seen[1]
+        if isinstance(output, torch.Tensor):
+            seen = returned.get(id(output))
+            if seen is not None and seen[0]() is output:
+                frame.output_from = seen[1]
+            returned[id(output)] = (weakref.ref(output), frame.index)
         if type(output) is torch.Tensor:  # describe(), inline for the usual output
             key = (output.shape, output.dtype)
             spec = self._specs.get(key)

@@ -58,6 +58,25 @@ from .storage import (
 from .values import DTYPE_NAMES, dtype_name
 
 _DIMENSIONS = {"1d": 1, "2d": 2, "3d": 3}
+_CONTAINERS = nn.Sequential.__module__
+"""Where torch.nn defines its containers (``Sequential``, ``ModuleList``, ``ModuleDict``,
+``ParameterList``, ``ParameterDict``)."""
+
+
+def _per_dimension(value: object, dimensions: int) -> tuple[int, ...] | None:
+    """A stride or dilation as one int per dimension (pooling keeps one int for all).
+
+    Examples:
+        >>> _per_dimension(2, 2), _per_dimension((1, 2), 2), _per_dimension(None, 2)
+        ((2, 2), (1, 2), None)
+    """
+    if isinstance(value, int):
+        return (value,) * dimensions
+    if isinstance(value, tuple) and len(value) == dimensions:
+        return value if all(isinstance(v, int) for v in value) else None
+    return None
+
+
 """Dimensions of a ``torch.nn`` class by its name's suffix (``MaxPool2d``)."""
 _Parameter = nn.Parameter
 
@@ -476,6 +495,10 @@ class Census:
                         break
             else:
                 kernel = None
+        stride = dilation = None
+        if kernel is not None and not state.get("transposed", False):
+            stride = _per_dimension(state.get("stride"), len(kernel))
+            dilation = _per_dimension(state.get("dilation", 1), len(kernel))
         aliases = self.aliases.get(id(module))
         groups = state.get("groups")  # a convolution's groups
         return ModuleInfo(  # positional, in field order
@@ -488,6 +511,9 @@ class Census:
             tuple(aliases) if aliases else (),
             path not in self._untraced,  # traced
             groups if type(groups) is int else None,
+            stride,
+            dilation if stride is not None else None,
+            type(module).__module__ == _CONTAINERS,  # container
         )
 
 

@@ -202,9 +202,17 @@ class OperatorWatcher(TorchFunctionMode):
         # tensor (``w.T``, ``w.mT``, ``w.data``) hands the weight on to the compute.
         if not metadata or isinstance(result, torch.Tensor):
             uses.note_operands(args, kwargs)
+            # Work of the innermost call's own: an operator that makes tensors (not a
+            # profiler marker, which DDP's forward adds, returning a handle or None).
+            if not metadata and self._stack and isinstance(result, _MADE):
+                self._stack[-1].ops += 1
         if does == ALIASES and args:
             uses.resolver.note_alias(args[0], result)
         return result
+
+
+_MADE = (torch.Tensor, tuple, list)
+"""What an operator that does work returns: tensors, alone or several."""
 
 
 class MacCounter:

@@ -59,6 +59,7 @@ from .._records import (
 )
 from .memory import TrainingEstimate, estimate_training
 from .nodes import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
+from .receptive import Field, receptive_fields
 from .weights_as import weights_as
 
 _A_PASS = PassInfo()
@@ -105,6 +106,7 @@ def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
     active = active_modules(modules, calls, used, holders, run.forward_pass)
     params = {p.key: p for p in trace.params}
     rows = _Rows(trace, params, calls, carriers(owners, trace.param_uses, used), run.times)
+    rows.fields = _first_fields(trace)
     rows.failed = None if failed is None else failed.path
     root = rows.tree(modules[0], display_order(modules, active, calls, holders))
     unused = unused_entries(modules, trace.params, used, active, owners)
@@ -199,6 +201,20 @@ def _totals(
         world_size=None if run.ranks is None else run.ranks[1],
         quantized_params=quantized,
     )
+
+
+def _first_fields(trace: Trace) -> dict[str, Field]:
+    """The receptive field of each module's first call, where one is defined and known."""
+    fields: dict[str, Field] = {}
+    seen: set[str] = set()
+    for call, field in zip(
+        trace.calls, receptive_fields(trace.modules, trace.calls, trace.params), strict=True
+    ):
+        if call.path not in seen:
+            seen.add(call.path)
+            if field is not None:
+                fields[call.path] = field
+    return fields
 
 
 def _local_bytes(params: tuple[ParamInfo, ...]) -> int | None:
@@ -519,7 +535,10 @@ def unused_entries(
             entries[p.name], types[p.name] = p.numel, "Parameter"
         else:
             entries[root] += p.numel
-    return tuple([UnusedEntry(path, types[path], n) for path, n in entries.items()])
+    containers = {m.path for m in modules if m.container}
+    return tuple(
+        [UnusedEntry(path, types[path], n, path in containers) for path, n in entries.items()]
+    )
 
 
 def _inactive_root(
@@ -570,6 +589,8 @@ class _Rows:
         self._users: dict[int, list[str]] | None = None
         self.failed: str | None = None
         """Path of the module whose call the pass failed in."""
+        self.fields: dict[str, Field] = {}
+        """The receptive field of each module's first call, where it is defined."""
 
     def tree(self, root: ModuleInfo, children: Mapping[str, tuple[str, ...]]) -> SummaryNode:
         """The node of ``root`` with every active module below it, in display order.
@@ -595,10 +616,12 @@ class _Rows:
         """The row of one module, its children's rows given."""
         path = info.path
         records = self.calls.get(path, ())
-        mult_adds = comm_bytes = 0
+        mult_adds = comm_bytes = own_ops = 0
         for record in records:
             mult_adds += record.mult_adds
             comm_bytes += record.comm_bytes
+            own_ops += record.ops
+        field = self.fields.get(path)
         num_params = trainable_params = param_bytes = 0
         carried: list[ParamInfo] = []
         shared: tuple[SharedParam, ...] = ()
@@ -645,6 +668,12 @@ class _Rows:
             comm_bytes=comm_bytes,
             subtree_comm_bytes=subtree_comm_bytes,
             failed=path == self.failed,
+            training=None if first is None else first.training,
+            own_ops=own_ops,
+            receptive_field=None if field is None else field[0],
+            rf_stride=None if field is None else field[1],
+            container=info.container,
+            wrappers=(),  # merged for drawing only (_tree.wrappers)
             folded=(),  # folding is a way of drawing the tree (_tree.repeats), not a count
         )
 

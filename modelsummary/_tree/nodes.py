@@ -107,6 +107,23 @@ class SummaryNode(LayerInfoMethods):
     """``comm_bytes`` of this row and every row below it."""
     failed: bool = False
     """The pass failed in a call of this module (its last call raised)."""
+    training: bool | None = None
+    """The module's ``training`` flag during its first call (``None``: never called)."""
+    own_ops: int = 0
+    """Torch functions its calls ran themselves, without the children's (see
+    `CallRecord.ops`)."""
+    receptive_field: tuple[int, ...] | None = None
+    """Per spatial dimension, how many input positions reach one element of its first
+    call's output (see `modelsummary._tree.receptive`); ``None`` where that is not
+    defined (after a global pool, a linear layer or attention) or not known."""
+    rf_stride: tuple[int, ...] | None = None
+    """The cumulative stride at its output: input positions between neighbouring output
+    elements; ``None`` with `receptive_field`."""
+    container: bool = False
+    """One of torch.nn's containers (`ModuleInfo.container`)."""
+    wrappers: tuple[tuple[str, str], ...] = ()
+    """``(path, class)`` of the wrappers merged into this row for drawing, outermost
+    first (see `modelsummary._tree.wrappers.merge_wrappers()`); ``()`` for others."""
     folded: tuple[str, ...] = ()
     """Paths of the identical siblings after this one that a folded row stands for (see
     `modelsummary._tree.repeats.fold_repeats()`); its counts are then the run's sums and
@@ -164,6 +181,9 @@ class UnusedEntry:
     """Class of the module, or ``"Parameter"``."""
     params: int
     """Elements of unused parameters counted under this entry."""
+    container: bool = False
+    """One of torch.nn's containers (`ModuleInfo.container`): never called itself, or
+    only to call what it holds, so not worth a mention when it holds nothing."""
 
 
 @dataclass(frozen=True, slots=True)

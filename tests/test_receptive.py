@@ -1,0 +1,162 @@
+"""The ``mode`` and ``receptive_field`` columns, from the records of the pass.
+
+Receptive fields are checked against the closed form on a chain of convolutions
+and pooling, and against the gradient: on a torchvision MobileNetV2 (strided,
+depthwise and residual blocks) made linear on the way (positive weights and a
+small positive input, so no activation clips), the input positions whose gradient
+is nonzero for one output element span exactly the field.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from modelsummary import summary
+from modelsummary._present.render import COLUMNS, RenderOptions, table_cells
+
+
+def _rows(s) -> dict[str, object]:
+    return {n.path: n for n in s.layers}
+
+
+def _closed_form(layers: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``(field, stride)`` after each ``(kernel, stride)``: r += (k - 1) * j; j *= s."""
+    field, jump, out = 1, 1, []
+    for kernel, stride in layers:
+        field += (kernel - 1) * jump
+        jump *= stride
+        out.append((field, jump))
+    return out
+
+
+def test_the_chain_of_the_issue_gives_3_5_7_15() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3),
+        nn.Conv2d(2, 2, 3, stride=2),
+        nn.MaxPool2d(2),
+        nn.Conv2d(2, 2, 3),
+        nn.Flatten(),
+        nn.LazyLinear(3),
+    )
+    s = summary(model, (1, 1, 32, 32), col_names=("receptive_field",), verbose=0)
+    rows = _rows(s)
+    fields = [(rows[str(i)].receptive_field, rows[str(i)].rf_stride) for i in range(4)]
+    expected = _closed_form([(3, 1), (3, 2), (2, 2), (3, 1)])
+    assert [(f[0], j[0]) for f, j in fields] == expected == [(3, 1), (5, 2), (7, 4), (15, 4)]
+    assert all(len(f) == 2 and f[0] == f[1] for f, _ in fields)
+    cells = table_cells(s.tree, s.options)
+    assert [row[1] for row in cells.rows] == [
+        "--",  # the model ends in a linear layer
+        "3 (stride 1)",
+        "5 (stride 2)",
+        "7 (stride 4)",
+        "15 (stride 4)",
+        "--",  # flatten: not a map of positions any more
+        "--",
+    ]
+
+
+def test_dilation_and_unequal_kernels() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(1, 1, (3, 1), dilation=2), nn.Conv2d(1, 1, (1, 5), stride=(1, 2))
+    )
+    s = summary(model, (1, 1, 20, 20), verbose=0)
+    rows = _rows(s)
+    assert (rows["0"].receptive_field, rows["0"].rf_stride) == ((5, 1), (1, 1))
+    assert (rows["1"].receptive_field, rows["1"].rf_stride) == ((5, 5), (1, 2))
+    cells = table_cells(s.tree, RenderOptions(columns=("receptive_field",)))
+    assert cells.rows[1][1] == "5×1 (stride 1)"
+    assert cells.rows[2][1] == "5 (stride 1×2)"
+    assert COLUMNS["receptive_field"].header == "Receptive Field"
+
+
+@pytest.fixture(scope="module")
+def mobilenet():
+    model = torchvision.models.mobilenet_v2().eval()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):  # positive: no activation clips a gradient away
+                m.weight.fill_(1.0 / m.weight[0].numel())
+    return model, summary(model, (1, 3, 224, 224), verbose=0)
+
+
+def _gradient_extent(features: nn.Module) -> tuple[int, int]:
+    """The rows and columns of the input whose gradient is nonzero for the middle
+    element of the first channel of ``features``' output."""
+    x = torch.full((1, 3, 224, 224), 0.1, requires_grad=True)
+    y = features(x)
+    y[0, 0, y.shape[2] // 2, y.shape[3] // 2].backward()
+    assert x.grad is not None
+    hit = x.grad[0].abs().sum(0).nonzero()
+    return tuple(int(hit[:, d].max() - hit[:, d].min() + 1) for d in (0, 1))
+
+
+@pytest.mark.parametrize("k", range(11), ids=lambda k: f"features.{k}")
+def test_mobilenet_fields_match_the_gradient(mobilenet, k: int) -> None:
+    model, s = mobilenet
+    row = _rows(s)[f"features.{k}"]
+    assert row.receptive_field == _gradient_extent(model.features[: k + 1])
+    x = torch.zeros(1, 3, 224, 224)
+    out = model.features[: k + 1](x)
+    assert row.rf_stride == (224 // out.shape[2], 224 // out.shape[3])
+
+
+def test_undefined_after_a_global_pool_a_linear_layer_or_attention(mobilenet) -> None:
+    _, s = mobilenet
+    rows = _rows(s)
+    assert rows["classifier.1"].receptive_field is None  # after the global pool
+    assert rows[""].receptive_field is None
+    attention = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    class Attend(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv1d(8, 8, 3, padding=1)
+            self.attn = attention
+            self.act = nn.ReLU()
+
+        def forward(self, x):
+            h = self.conv(x).transpose(1, 2)
+            h, _ = self.attn(h, h, h)
+            return self.act(h)
+
+    t = _rows(summary(Attend(), (1, 8, 10), verbose=0))
+    assert t["conv"].receptive_field == (3,)
+    assert t["attn"].receptive_field is None and t["act"].receptive_field is None
+
+
+class _Switch(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+        self.norm = nn.BatchNorm1d(4)
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.fc(self.norm(self.drop(x)))
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_mode_column_shows_the_flag_of_the_pass(mode: str) -> None:
+    model = _Switch()
+    s = summary(model, (2, 4), mode=mode, col_names=("mode",), verbose=0)
+    assert {n.path: n.training for n in s.layers} == {
+        name or "": mode == "train" for name, _ in model.named_modules()
+    }
+    cells = table_cells(s.tree, s.options)
+    assert {row[1] for row in cells.rows} == {mode}
+    assert model.training  # the model's own flag is back
+
+
+def test_mode_same_keeps_each_module_flag() -> None:
+    model = _Switch()
+    model.norm.eval()  # a frozen norm inside a model in training
+    s = summary(model, (2, 4), mode="same", verbose=0)
+    flags = {n.path: n.training for n in s.layers}
+    assert flags == {name: m.training for name, m in model.named_modules()}
+    assert flags["norm"] is False and flags["fc"] is True
+    cells = table_cells(s.tree, RenderOptions(columns=("mode",)))
+    assert [row[1] for row in cells.rows] == ["train", "train", "eval", "train"]
