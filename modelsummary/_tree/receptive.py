@@ -183,6 +183,8 @@ def _keeps_positions(call: CallRecord, info: ModuleInfo | None, numel: dict[int,
     if info is None or not info.param_keys:
         return True
     channels = x.shape[1]
+    if not isinstance(channels, int):  # a symbolic size (an exported program)
+        return False
     return len(info.param_keys) <= 2 and all(numel[key] <= channels for _, key in info.param_keys)
 
 

@@ -14,9 +14,11 @@ child in the wrapper's place, one level up, with the wrappers' paths and classes
 in `SummaryNode.wrappers`; the counts are the child's, which are the wrapper's.
 
 Examples:
+    >>> from modelsummary._records import OtherSpec
     >>> inner = (SummaryNode("m.a", "Linear", 2, 1), SummaryNode("m.b", "Linear", 2, 1))
     >>> model = SummaryNode("m", "Net", 1, 1, children=inner)
-    >>> root = merge_wrappers(SummaryNode("", "DDP", 0, 1, children=(model,)))
+    >>> out = OtherSpec("Tensor")
+    >>> root = merge_wrappers(SummaryNode("", "DDP", 0, 1, output=out, children=(model,)))
     >>> root.path, root.type_name, root.wrappers, [(c.path, c.depth) for c in root.children]
     ('m', 'Net', (('', 'DDP'),), [('m.a', 1), ('m.b', 1)])
 """
@@ -34,7 +36,7 @@ def is_wrapper(node: SummaryNode) -> bool:
     Examples:
         >>> parts = (SummaryNode("m.a", "Linear", 2, 1), SummaryNode("m.b", "ReLU", 2, 1))
         >>> model = SummaryNode("m", "Net", 1, 1, children=parts)
-        >>> is_wrapper(SummaryNode("", "Wrapper", 0, 1, children=(model,)))
+        >>> is_wrapper(SummaryNode("", "Wrapper", 0, 0, children=(model,)))  # never called
         True
         >>> is_wrapper(SummaryNode("", "Wrapper", 0, 1, own_ops=2, children=(model,)))
         False
