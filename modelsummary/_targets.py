@@ -8,7 +8,8 @@ A target is one of:
 * ``model.pt2``: a program saved by ``torch.export.save()``, read from its graph;
 * ``hf:MODEL_TYPE``: the Hugging Face model of that type (``gpt2``, ``bert``,
   ``llama``) with transformers' default config, built on the meta device (no
-  weights, no download), run on token ids (or on images, for a vision model);
+  weights, no download), run on token ids (for the encoder and the decoder of an
+  encoder-decoder model; on images, for a vision model);
   ``settings`` override config fields (``n_layer=2``);
 * ``torchvision:NAME`` and ``timm:NAME``: the model of that name built on meta,
   run at its default input size (timm only when it is installed).
@@ -233,6 +234,14 @@ def _hf(model_type: str, settings: dict[str, Any]) -> Target:
             model,
             {"input_size": [shape], "dtypes": [torch.float32]},
             f"{built}{changed}, on meta; images of shape {list(shape)}",
+        )
+    if getattr(config, "is_encoder_decoder", False):  # the decoder takes its own ids
+        ids = torch.zeros(TOKENS, dtype=torch.long, device="meta")
+        return Target(
+            model,
+            {"input_data": {"input_ids": ids, "decoder_input_ids": ids}},
+            f"{built}{changed}, on meta; token ids of shape {list(TOKENS)} for the encoder"
+            " and for the decoder",
         )
     return Target(
         model,

@@ -187,3 +187,14 @@ def test_mode_is_passed_to_the_pass(tmp_path, capsys):
     assert "[1, 2]" in capsys.readouterr().out
     assert main([f"{file}:Modal", "--input-size", "3,2"]) == 0
     assert "[3, 2]" in capsys.readouterr().out
+
+
+def test_hf_encoder_decoder_runs_on_token_ids_for_both(capsys):
+    import transformers
+
+    assert main(["hf:t5", "--set", "num_layers=1", "--set", "num_decoder_layers=1"]) == 0
+    out = capsys.readouterr().out
+    with torch.device("meta"):
+        model = transformers.T5Model(transformers.T5Config(num_layers=1, num_decoder_layers=1))
+    assert f"Total params: {_unique_params(model):,}" in out
+    assert "for the encoder and for the decoder" in out.splitlines()[0]
