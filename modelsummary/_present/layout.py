@@ -61,6 +61,9 @@ if TYPE_CHECKING:
 MAX_SHAPE_LINES = 4
 """A shape cell wrapped onto more lines than this ends in ``…, +N more`` after whole entries."""
 
+_SHORT = 6
+"""At the last steps, a column narrower than this gives way only after the wider ones."""
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -315,7 +318,12 @@ def _plan(cells: TableCells, step: Step) -> _Plan:
     natural = [max(n, len(h)) for n, h in zip(floors(0, 0), cells.headers, strict=True)]
     tiers = [floors(level, level) for level in range(step.level + 1)]
     if step.level == 3:
-        tiers.insert(-1, floors(3, 2))  # numbers whole while anything else can give way
+        anywhere, words = floors(3, 2), tiers[2]
+        # numbers whole while anything else gives way: first no column under six
+        # characters (a short shape, a heading such as "Trainable" keep their words),
+        # then any
+        tiers.insert(-1, [max(a, min(w, _SHORT)) for a, w in zip(anywhere, words, strict=True)])
+        tiers.insert(-1, anywhere)
     tiers = [[min(f, n) for f, n in zip(tier, natural, strict=True)] for tier in tiers]
     return _Plan(texts, natural, tiers)
 
