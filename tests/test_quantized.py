@@ -450,3 +450,20 @@ def test_a_collapsed_row_shows_its_subtrees_formats() -> None:
     s = summary(model, input_data=X, verbose=0, depth=0, col_names=("num_params", "dtype"))
     root = next(line for line in s.to_text(width=0).splitlines() if line.startswith("Sequential"))
     assert root.rstrip().endswith("int8 + float32")
+
+
+def test_the_readme_row_ours_against_torchinfo() -> None:
+    """The README's comparison row: the nf4 model as the float model against torchinfo,
+    which counts the packed ``uint8`` tensors' elements."""
+    torchinfo = pytest.importorskip("torchinfo")
+    model = _bnb_4bit("nf4")(float_model())
+    params, macs = float_truth()
+    s = summary(model, input_data=X, verbose=0, mode=MODE)
+    assert (s.total_params, s.total_mult_adds) == (params, macs) == (9_610, 18_944)
+    assert round(s.total_param_bytes / 1e3, 2) == 7.63
+    sizes = {line.label: line.value for g in footer_groups(s.tree) for line in g.lines}
+    assert sizes["Parameters size"] == "7.63 kB (6.4 bits per parameter)"
+    theirs = torchinfo.summary(model, input_data=X, verbose=0, mode="train")
+    packed = sum(p.numel() for p in model.parameters())
+    assert theirs.total_params == packed == 4_874
+    assert theirs.total_mult_adds == 9_748
