@@ -161,3 +161,12 @@ def test_only_modules_that_add_nothing_merge(model: nn.Module, merged: bool) -> 
     root = table_cells(s.tree, s.options).nodes[0]
     assert bool(root.wrappers) is merged
     assert root.path == ("inner" if merged else "")
+
+
+def test_plot_of_a_peft_gpt2_at_depth_3_has_a_bar_per_block(lora) -> None:
+    from modelsummary._present.plot import plot_bars
+
+    _, s = lora
+    labels = [b.label for b in plot_bars(s.tree, 3)]
+    assert "base_model.model.transformer.h.0 (GPT2Block)" in labels
+    assert sum(b.params for b in plot_bars(s.tree, 3) if not b.unused) == s.total_params

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .._tree.nodes import SummaryNode, SummaryTree
+from .._tree.wrappers import merge_wrappers
 from .render import UNICODE_GUIDES, visible_rows
 
 if TYPE_CHECKING:
@@ -102,11 +103,13 @@ def plot_bars(tree: SummaryTree, depth: int) -> list[Bar]:
     """The bars for the rows visible at ``depth``, then the unused entries.
 
     A row deeper than ``depth`` folds into its ancestor, whose bar then covers
-    it; a row with children shown only gets a bar for what it carries itself.
-    Rows with neither parameters, mult-adds nor tied parameters get no bar.
+    it; a row with children shown only gets a bar for what it carries itself. A
+    wrapper merged with the model it wraps takes no level, as in the table. Rows
+    with neither parameters, mult-adds nor tied parameters get no bar.
     """
     bars = []
-    for row in visible_rows(tree.root, depth, UNICODE_GUIDES):
+    # a wrapper (DDP, PEFT, torch.compile) takes no level here either, as in the table
+    for row in visible_rows(merge_wrappers(tree.root), depth, UNICODE_GUIDES):
         node = row.node
         whole = row.collapsed or not node.children
         params = node.subtree_params if whole else node.num_params
