@@ -278,11 +278,12 @@ class TwoLayer4bit(nn.Module):
         return self.out(torch.relu(self.q(x)))
 
 
-def test_qlora_counts_equal_pefts_and_train_only_the_adapters() -> None:
+@pytest.mark.parametrize("targets", [["q"], ["q", "out"]], ids=["the-issue-row", "both"])
+def test_qlora_counts_equal_pefts_and_train_only_the_adapters(targets: list[str]) -> None:
     peft = pytest.importorskip("peft")
     torch.manual_seed(0)
     base = TwoLayer4bit().to("cpu")
-    config = peft.LoraConfig(r=4, target_modules=["q", "out"])
+    config = peft.LoraConfig(r=4, target_modules=targets)
     model = peft.get_peft_model(base, config)
     trainable, total = model.get_nb_trainable_parameters()
     s = summary(model, input_data=X, verbose=0, mode="train", optimizer="adam")
@@ -338,10 +339,13 @@ def _hf_configs() -> dict[str, Callable[[], Any]]:
         ),
         "bitsandbytes-int8": lambda: transformers.BitsAndBytesConfig(load_in_8bit=True),
         "torchao-int8": lambda: transformers.TorchAoConfig(torchao_q.Int8WeightOnlyConfig()),
+        "quanto-int4": lambda: transformers.QuantoConfig(weights="int4"),
     }
 
 
-@pytest.mark.parametrize("name", ["bitsandbytes-nf4", "bitsandbytes-int8", "torchao-int8"])
+@pytest.mark.parametrize(
+    "name", ["bitsandbytes-nf4", "bitsandbytes-int8", "torchao-int8", "quanto-int4"]
+)
 def test_hugging_face_quantized_models_count_as_num_parameters(name: str, tmp_path: Any) -> None:
     transformers = pytest.importorskip("transformers")
     folder = _llama_folder(tmp_path)
@@ -467,3 +471,16 @@ def test_the_readme_row_ours_against_torchinfo() -> None:
     packed = sum(p.numel() for p in model.parameters())
     assert theirs.total_params == packed == 4_874
     assert theirs.total_mult_adds == 9_748
+
+
+@pytest.mark.parametrize(
+    "quantize", [_torch_dynamic, _bnb_4bit("nf4")], ids=["torch-quantize_dynamic", "nf4"]
+)
+def test_a_summary_without_input_lists_packed_and_quantized_weights(
+    quantize: Callable[[nn.Module], nn.Module],
+) -> None:
+    """No pass: every registered weight counted as the float model's, sized as stored."""
+    model = quantize(float_model())
+    s = summary(model, verbose=0)
+    assert s.total_params == float_truth()[0]
+    assert s.total_param_bytes == _stored_bytes(model)
