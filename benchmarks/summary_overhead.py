@@ -63,7 +63,7 @@ def main() -> None:
         tracer = Tracer(model)
         stamps.append(("Tracer()", time.perf_counter() - start))
         start = time.perf_counter()
-        state = preserved_state(model, devices=cpu, modules=tracer.modules)
+        state = preserved_state(model, devices=cpu, modules=[m for _, m in tracer.census.modules])
         state.__enter__()
         stamps.append(("save state", time.perf_counter() - start))
         start = time.perf_counter()

@@ -70,7 +70,8 @@ def trace_pass(request: SummaryRequest) -> tuple[Trace, PassInfo]:
         (40, 'sgd', 32)
     """
     try:
-        return _one_pass(request, meta_help=False)
+        # on meta a failure runs again: its partial table would be thrown away
+        return _one_pass(request, meta_help=False, partial=request.device.type != "meta")
     except ModelSummaryError as err:
         # A failed forward pass is told from its cause; a refusal before it (lazy
         # modules on meta) has none, and MetaPass would not change it.
@@ -90,8 +91,11 @@ def _show_partial(error: ModelSummaryError, request: SummaryRequest) -> None:
     show_partial(error, request.options, request.input_size, request.ranks, request.verbose)
 
 
-def _one_pass(request: SummaryRequest, *, meta_help: bool) -> tuple[Trace, PassInfo]:
-    """One traced pass; ``meta_help``: under `MetaPass` (on the meta device)."""
+def _one_pass(
+    request: SummaryRequest, *, meta_help: bool, partial: bool = True
+) -> tuple[Trace, PassInfo]:
+    """One traced pass; ``meta_help``: under `MetaPass` (on the meta device); ``partial``:
+    a failure keeps what was traced until then (see `pass_environment()`)."""
     model = request.model
     census = take_census(model)
     if census.has_lazy():
@@ -101,7 +105,7 @@ def _one_pass(request: SummaryRequest, *, meta_help: bool) -> tuple[Trace, PassI
         census = take_census(model)
     training = request.optimizer is not None  # the estimate needs autograd's saved tensors
     tracer = Tracer(model, census=census, saved_tensors=training, catalogue=request.catalogue)
-    with pass_environment(request, model, tracer, meta_help=meta_help) as run:
+    with pass_environment(request, model, tracer, meta_help=meta_help, partial=partial) as run:
         with torch.set_grad_enabled(training), tracer:
             model(*run.args, **run.kwargs)
         peak = run.peak_bytes()
@@ -175,7 +179,12 @@ class PassRun:
 
 @contextmanager
 def pass_environment(
-    request: SummaryRequest, model: nn.Module, tracer: Tracer, *, meta_help: bool = False
+    request: SummaryRequest,
+    model: nn.Module,
+    tracer: Tracer,
+    *,
+    meta_help: bool = False,
+    partial: bool = True,
 ) -> Iterator[PassRun]:
     """Everything around a pass of ``model`` (the request's model or its copy) traced by
     ``tracer``, undone on exit, also when the body raises.
@@ -189,7 +198,8 @@ def pass_environment(
     with normal tensors for inputs, and the inputs kept out of the saved bytes. On
     exit the model is moved back and its state restored. An exception from the body
     (or from the move, the modes, the timing) leaves as a `ModelSummaryError` that
-    names the innermost module that was running, with advice where it fits.
+    names the innermost module that was running, with advice where it fits, and, with
+    ``partial``, keeps what was traced until the failure for its table.
 
     Examples:
         >>> from modelsummary._request import check_request
@@ -208,7 +218,7 @@ def pass_environment(
             tracer.params.add_stand_ins(contexts.enter_context(meta_stand_ins(model)))
             if meta_help:
                 contexts.enter_context(MetaPass())  # under the tracer's own modes
-        modules = tracer.modules
+        modules = [module for _, module in tracer.census.modules]
         written = contexts.enter_context(preserved_state(model, devices=[target], modules=modules))
         tracer.uses.guard_writes(written.keep)
         original = model_device(model)
@@ -236,7 +246,9 @@ def pass_environment(
             yield PassRun(model, args, kwargs, target)
         except Exception as err:
             error = forward_error(model, tracer.calls.failed, err, on_meta, request.made_inputs)
-            error._partial = partial_trace(tracer, PassInfo(input_bytes=_input_bytes(request)))
+            if partial:  # what was traced until the failure, for the error's table
+                facts = PassInfo(input_bytes=_input_bytes(request))
+                error._partial = partial_trace(tracer, facts)
             raise error from err
         finally:
             if moved:

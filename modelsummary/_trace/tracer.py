@@ -56,6 +56,7 @@ from .._records import Trace
 from .calls import CallFrame, CallStack
 from .catalogue import Catalogue
 from .census import Census, take_census
+from .hooks import install_hooks, remove_hooks
 from .leaves import closer, no_leaves, watch_list
 from .macs import MacCounter
 from .meters import SavedTensorMeter, StorageCounter
@@ -166,11 +167,6 @@ class Tracer:
         if self.macs.every_op or self._per_module_hooks:
             no_leaves(self._watched)
 
-    @property
-    def modules(self) -> list[nn.Module]:
-        """Every module of the model once, in ``named_modules()`` order."""
-        return [module for _, module in self.census.modules]
-
     # -- context manager ---------------------------------------------------------------
     def __enter__(self) -> Tracer:
         self._thread = threading.get_ident()
@@ -182,33 +178,22 @@ class Tracer:
             no_leaves(self._watched)
             self._fast_paths = False
         with ExitStack() as undo:  # everything entered here is undone if a later step fails
-            undo.callback(self._remove_hooks)
-            # One pair of process-wide hooks rather than a pair on every module: it
-            # costs nothing to install for 10,000 modules. The hooks ignore modules of
-            # other models and calls from other threads, so summaries running in
-            # two threads (of two models, or of one) cannot see each other. They run
-            # before the module's own hooks, so a user's pre-hook that computes
-            # ``weight`` from ``weight_orig`` (pruning, weight_norm) runs inside the call.
-            if self._per_module_hooks:
-                self._hook_each_module()
-            else:
-                self._handles.append(module_hooks.register_module_forward_pre_hook(self._pre_hook))
-                # always_call: torch runs the post-hook also when forward raises, so a
-                # call that raised is closed at once (and leaves no suspension behind),
-                # even when a parent catches the exception.
-                self._handles.append(
-                    module_hooks.register_module_forward_hook(
-                        self._post_hook, with_kwargs=True, always_call=True
-                    )
-                )
-                # A module with forward hooks of its own gets one more, after them: the
-                # output recorded is then the one they return, as the next layer sees it,
-                # and what they compute belongs to the call.
-                for module in self._own_hooks:
-                    self._late.add(id(module))
-                    self._handles.append(
-                        module.register_forward_hook(self._close_call, with_kwargs=True)
-                    )
+            undo.callback(remove_hooks, self._handles)
+            # The hooks ignore modules of other models and calls from other threads, so
+            # summaries running in two threads (of two models, or of one) cannot see
+            # each other.
+            if not self._per_module_hooks:
+                self._late.update(id(module) for module in self._own_hooks)
+            watched = self._watched
+            self._handles += install_hooks(
+                pre=self._pre_hook,
+                post=self._post_hook,
+                close=self._close_call,
+                own_hooks=self._own_hooks,
+                each=[m for _, m in self.census.modules if id(m) in watched]
+                if self._per_module_hooks
+                else None,
+            )
             undo.enter_context(self.macs.watcher)
             if self.macs.every_op:
                 undo.enter_context(self.macs.aten)
@@ -230,24 +215,6 @@ class Tracer:
                 self._entered.__exit__(exc_type, exc, tb)  # modes out, then hooks removed
             finally:
                 self.params.end_pass()
-
-    def _hook_each_module(self) -> None:
-        for module in self.modules:
-            if id(module) in self._watched:
-                self._handles.append(module.register_forward_pre_hook(self._pre_hook, prepend=True))
-                self._handles.append(
-                    module.register_forward_hook(self._close_call, with_kwargs=True)
-                )
-
-    def _remove_hooks(self) -> None:
-        # Removing a process-wide hook registered with_kwargs leaves its id in
-        # torch's table of such hooks (torch 2.x), and torch.compile then warns
-        # about global hooks forever after: take it out too.
-        with_kwargs = getattr(module_hooks, "_global_forward_hooks_with_kwargs", {})
-        for handle in self._handles:
-            handle.remove()
-            with_kwargs.pop(handle.id, None)
-        self._handles.clear()
 
     # -- hooks -------------------------------------------------------------------------
     # The pre-hook only opens a frame; the post-hook, which also sees keyword
