@@ -187,7 +187,7 @@ class ParamInfo:
     is unknown, and ``numel`` and ``nbytes`` are 0."""
     dense_nbytes: int | None = None
     """For a quantized parameter (``nbytes`` then counts what it stores, ``dtype`` names
-    its format): ``numel() * element_size()`` of the tensor as torch sees it, what a
+    its format): ``numel`` times the element size of the dtype it computes in, what a
     gradient of it takes; ``None`` for a plain parameter (``nbytes``)."""
 
 

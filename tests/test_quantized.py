@@ -200,7 +200,7 @@ def test_a_plain_model_is_unchanged() -> None:
     assert {p["format"] for layer in s.to_dict()["layers"] for p in layer["params"]} == {"float32"}
     sizes = {line.label: line.value for g in footer_groups(s.tree) for line in g.lines}
     assert "bits" not in sizes["Parameters size"]
-    assert storage_of(model[0].weight) == TensorStorage(8192, 8192 * 4, "float32")
+    assert storage_of(model[0].weight) == TensorStorage(8192, 8192 * 4, "float32", 0)
 
 
 # -- torch.ao: packed weights are the module's own parameters ------------------------------
@@ -484,3 +484,15 @@ def test_a_summary_without_input_lists_packed_and_quantized_weights(
     s = summary(model, verbose=0)
     assert s.total_params == float_truth()[0]
     assert s.total_param_bytes == _stored_bytes(model)
+
+
+@pytest.mark.parametrize("fmt", ["int8", "nf4"])
+@pytest.mark.parametrize("case", [c for c in CASES if not c.startswith("torch-")])
+def test_weights_as_on_a_quantized_model_is_the_float_models_estimate(case: str, fmt: str) -> None:
+    """What if the weights were stored otherwise: from a quantized model as from the float
+    model it stands for (its weights compute in float32). ``torch.ao``'s quantized Linear
+    is no ``nn.Linear``: ``weights_as`` leaves its packed weights as they are."""
+    model = CASES[case][0](float_model())
+    truth = summary(float_model(), input_data=X, verbose=0, weights_as=fmt)
+    s = summary(model, input_data=X, verbose=0, mode=MODE, weights_as=fmt)
+    assert s.total_param_bytes == truth.total_param_bytes

@@ -195,7 +195,8 @@ def param_info(
     if stored is None:
         numel, nbytes, stored_as, dense = facts.numel, facts.nbytes, dtype_name(t.dtype), None
     else:  # numel: the weight it stands for; nbytes: what it keeps
-        numel, nbytes, stored_as, dense = stored.numel, stored.nbytes, stored.format, facts.nbytes
+        numel, nbytes, stored_as = stored.numel, stored.nbytes, stored.format
+        dense = numel * (stored.dense_itemsize or t.element_size())
     return ParamInfo(
         key,
         name,

@@ -24,10 +24,10 @@ own parameters.
 
 Examples:
     >>> storage_of(torch.zeros(2, 3))
-    TensorStorage(numel=6, nbytes=24, format='float32')
+    TensorStorage(numel=6, nbytes=24, format='float32', dense_itemsize=0)
     >>> w = torch.quantize_per_tensor(torch.zeros(4, 4), 0.1, 0, torch.qint8)
     >>> storage_of(w)  # 16 int8 values, a float64 scale and an int64 zero point
-    TensorStorage(numel=16, nbytes=32, format='qint8')
+    TensorStorage(numel=16, nbytes=32, format='qint8', dense_itemsize=4)
 """
 
 from __future__ import annotations
@@ -67,6 +67,10 @@ class TensorStorage:
     """A short name of the stored format: a dtype (``"float32"``, ``"bfloat16"``) for a
     plain tensor; ``"int8"``, ``"int4"``, ``"nf4"``, ``"fp4"``, ``"float8_e4m3fn"``,
     ``"qint8"``, ... for a quantized one."""
+    dense_itemsize: int = 0
+    """Bytes of one element of the dtype the weight computes in (its gradient's, were it
+    trained): bitsandbytes' ``quant_state.dtype``; 0: the tensor's own element size (a
+    wrapper subclass reports its float dtype)."""
 
 
 StorageRule = Callable[[torch.Tensor], "TensorStorage | None"]
@@ -204,7 +208,7 @@ def storage_of(t: torch.Tensor) -> TensorStorage:
 
     Examples:
         >>> storage_of(torch.zeros(3, dtype=torch.bfloat16))
-        TensorStorage(numel=3, nbytes=6, format='bfloat16')
+        TensorStorage(numel=3, nbytes=6, format='bfloat16', dense_itemsize=0)
     """
     stored = quantized_storage(t)
     if stored is not None:
@@ -242,7 +246,7 @@ def quantized_storages(tensors: Iterable[torch.Tensor]) -> dict[int, TensorStora
     Examples:
         >>> w = torch.quantize_per_tensor(torch.zeros(2, 2), 0.5, 0, torch.quint8)
         >>> list(quantized_storages([nn.Parameter(torch.zeros(2)), w]).values())
-        [TensorStorage(numel=4, nbytes=20, format='quint8')]
+        [TensorStorage(numel=4, nbytes=20, format='quint8', dense_itemsize=4)]
     """
     found: dict[int, TensorStorage] = {}
     for t in tensors:
@@ -275,7 +279,8 @@ def _torch_quantized(t: torch.Tensor) -> TensorStorage:
         params = scales.numel() * scales.element_size() + zeros.numel() * zeros.element_size()
     else:
         params = 16
-    return TensorStorage(numel, data + params, DTYPE_NAMES.get(t.dtype) or dtype_name(t.dtype))
+    name = DTYPE_NAMES.get(t.dtype) or dtype_name(t.dtype)
+    return TensorStorage(numel, data + params, name, dense_itemsize=4)  # dequantized: float32
 
 
 def _inner_tensors(t: torch.Tensor) -> Iterator[torch.Tensor]:
@@ -355,7 +360,8 @@ def _bnb_4bit(t: torch.Tensor) -> TensorStorage | None:
         return None
     stored = _distinct([t.data, *_tensors_of(state)])
     nbytes = sum(s.numel() * s.element_size() for s in stored)
-    return TensorStorage(math.prod(state.shape), nbytes, str(state.quant_type))
+    itemsize = state.dtype.itemsize if isinstance(state.dtype, torch.dtype) else 4
+    return TensorStorage(math.prod(state.shape), nbytes, str(state.quant_type), itemsize)
 
 
 def _bnb_int8(t: torch.Tensor) -> TensorStorage | None:
@@ -365,7 +371,9 @@ def _bnb_int8(t: torch.Tensor) -> TensorStorage | None:
     extra = [v for k, v in vars(t).items() if k in ("CB", "SCB") and isinstance(v, torch.Tensor)]
     stored = _distinct([t.data, *extra])
     nbytes = sum(s.numel() * s.element_size() for s in stored)
-    return TensorStorage(t.numel(), nbytes, "int8")
+    scales = vars(t).get("SCB")
+    itemsize = scales.element_size() if isinstance(scales, torch.Tensor) else 4
+    return TensorStorage(t.numel(), nbytes, "int8", itemsize)
 
 
 register_storage("bitsandbytes.nn.modules.Params4bit", _bnb_4bit)

@@ -51,8 +51,8 @@ def linear_weights(model: nn.Module) -> tuple[tuple[str, int], ...]:
         weight = module._parameters.get("weight")
         if weight is None or is_lazy(weight) or weight.dim() != 2 or owners[id(weight)] > 1:
             continue
-        if isinstance(module, nn.Linear):
-            rows = weight.shape[0]
+        if isinstance(module, nn.Linear):  # its logical rows: a 4-bit weight is packed
+            rows = module.out_features
         elif type(module).__name__ == "Conv1D":  # transformers': (in, out)
             rows = weight.shape[1]
         else:

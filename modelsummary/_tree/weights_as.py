@@ -148,7 +148,8 @@ def weights_as(params: tuple[ParamInfo, ...], plan: WeightsAs) -> tuple[ParamInf
         if n is None or p.numel == 0:
             out.append(p)
             continue
-        size = p.nbytes // p.numel
+        dense = p.nbytes if p.dense_nbytes is None else p.dense_nbytes  # a quantized one's
+        size = dense // p.numel
         stored = fmt.stored_bytes(p.numel, n, size)
         local = p.local_nbytes
         if local is not None and p.nbytes:
