@@ -298,7 +298,7 @@ class Census:
         """Whether a class is TorchScript, decided once per class with the engine facts."""
         packing: set[type] = set()
         """The classes that keep their weights packed (see `packs_weights()`)."""
-        untraced, hookable = self._untraced, self.hookable
+        untraced = self._untraced
         for path, module in self.modules:  # one pass: this runs before every summary
             cls = type(module)
             scripted = scripted_classes.get(cls)
@@ -315,13 +315,17 @@ class Census:
                 # passes through the class's __getattr__ hook first.
                 if module.__dict__["_buffers"]:  # pruning keeps its masks as buffers
                     self._read_masks(path, module)
-                hookable.append((path, module))
                 continue
             if module._buffers:  # TorchScript keeps its slots in wrappers
                 self._read_masks(path, module)
             if path == "" or path.rpartition(".")[0] not in untraced:
                 self.scripts[id(module)] = (path, module)
             untraced.add(path)
+        # Without TorchScript every module runs hooks: the same list, no second one built.
+        if untraced:
+            self.hookable = [(path, m) for path, m in self.modules if path not in untraced]
+        else:
+            self.hookable = self.modules
         if self.packed:
             self._own_packed_weights()
 
@@ -390,9 +394,9 @@ class Census:
         params: dict[int, ParamInfo] = {}
         buffers: dict[int, BufferInfo] = {}
         modules: list[ModuleInfo] = []
-        plain = [module for _, module in self.modules]
-        copies = replicas(plain)  # read under a process group
-        resting = resting_params(plain) if self.fsdp else {}
+        copies = replicas(module for _, module in self.modules)  # under a process group
+        resting = resting_params(module for _, module in self.modules) if self.fsdp else {}
+        plain, dtype_names = _Parameter, DTYPE_NAMES  # locals for the loop
         holders = self._holders
         for path, module in self.modules:
             if holders and path.startswith(holders):
@@ -400,6 +404,8 @@ class Census:
             prefix = f"{path}." if path else ""
             own: list[tuple[str, int]] = []
             packed = self.packed.get(id(module)) if self.packed else None
+            unpacked = packed is None
+            fast = unpacked and not copies  # a plain parameter is measured inline
             slots = module._parameters.items() if packed is None else packed[1].items()
             for name, p in slots:
                 if p is None:
@@ -410,14 +416,27 @@ class Census:
                     if key is None:
                         continue
                 own.append((name, key))
-                if key not in params:
-                    t = registered[key]
-                    if resting:
-                        t = resting.get((id(module), name), t)
-                    stored = self.stored.get(id(t)) if self.stored else None
-                    params[key] = param_info(
-                        key, prefix + name, t, module, name, copies, stored, packed is not None
+                if key in params:
+                    continue
+                t = registered[key]
+                if resting:
+                    t = resting.get((id(module), name), t)
+                if fast and type(t) is plain and not t.__dict__ and not t.is_meta:
+                    # param_info()'s first case, inline: it runs for every parameter
+                    numel = t.numel()
+                    params[key] = ParamInfo(  # positional: key, name, numel, nbytes, ...
+                        key,
+                        prefix + name,
+                        numel,
+                        numel * t.element_size(),
+                        t.requires_grad,
+                        dtype_names.get(t.dtype) or dtype_name(t.dtype),
                     )
+                    continue
+                stored = self.stored.get(id(t)) if self.stored else None
+                params[key] = param_info(
+                    key, prefix + name, t, module, name, copies, stored, not unpacked
+                )
             buffer_numel = 0
             if module._buffers:
                 for name, b in module._buffers.items():
