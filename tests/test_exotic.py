@@ -233,8 +233,12 @@ def test_dynamically_quantized_model_runs_and_matches_its_parameters(audit):
         model = torch.ao.quantization.quantize_dynamic(small(), {nn.Linear}, dtype=torch.qint8)
     audit(model)
     s = summary(model, (2, 4), verbose=0)
-    # Packed int8 weights are not nn.Parameters: the counts agree with model.parameters().
-    assert s.all_params == unique_numel(model.parameters()) == 0
+    # Packed int8 weights are not nn.Parameters (model.parameters() is empty): they are
+    # counted as the module's own, as the float model before quantization (issue 22).
+    assert unique_numel(model.parameters()) == 0
+    with torch.random.fork_rng():  # the audit holds the global RNG stream too
+        float_params = unique_numel(small().parameters())
+    assert s.all_params == s.total_params == float_params > 0
     assert [layer.type_name for layer in s.layers[1:]] == ["Linear", "ReLU", "Linear"]
     assert s.layers[-1].output.shape == (2, 2)
 
