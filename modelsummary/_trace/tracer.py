@@ -5,6 +5,7 @@ small parts, each with one job:
 
 * `Census` (``census.py``): what the model registers, from one walk before the pass,
   measured into records after it; the tracer receives it through its constructor;
+* `install_hooks()` (``hooks.py``): the module hooks, process-wide or per module;
 * `watch_list()` and `closer()` (``leaves.py``): which calls to record, which are
   standard leaves counted from their shapes, and what a returning call adds;
 * `CallStack`: the module calls, open and done, their inputs and outputs, and the
