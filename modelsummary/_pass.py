@@ -1,4 +1,5 @@
-"""One traced pass for a checked `SummaryRequest`, or the census alone without one.
+"""The records of a checked `SummaryRequest`: one traced pass, the census alone without
+one, or an exported program read from its graph; `take_trace()` picks which.
 
 `trace_pass()` takes the model's census (on a copy for a lazy model, whose first pass
 changes it), builds the `Tracer`, runs the forward pass inside `pass_environment()`,
@@ -31,6 +32,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.export import ExportedProgram
 
 from ._errors import ModelSummaryError
 from ._failure import partial_trace, show_partial
@@ -39,11 +41,34 @@ from ._present.render import format_inputs, module_name, origin_text
 from ._records import FailedCall, PassInfo, Trace
 from ._request import SummaryRequest
 from ._trace.census import take_census
+from ._trace.exported import read_program
 from ._trace.meta import META_HINT, MetaPass, fails_only_on_meta, meta_stand_ins
 from ._trace.state import lazy_copy, preserved_state
 from ._trace.timing import time_modules
 from ._trace.tracer import Tracer
 from ._trace.values import iter_tensors, map_tensors, tensor_nbytes
+
+
+def take_trace(request: SummaryRequest) -> tuple[Trace, PassInfo]:
+    """The records of the request and the facts of its pass: an exported program read
+    (`read_program()`: nothing runs), one traced pass (`trace_pass()`), or without a
+    pass the census of what the model registers (`registered()`).
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> from modelsummary._request import check_request
+        >>> program = torch.export.export(nn.Linear(4, 2), (torch.zeros(3, 4),))
+        >>> trace, run = take_trace(check_request(program, verbose=0))
+        >>> trace.calls[0].mult_adds, run.input_bytes
+        (24, 48)
+        >>> trace, run = take_trace(check_request(nn.Linear(4, 2), verbose=0))
+        >>> trace.calls, run.forward_pass
+        ((), False)
+    """
+    if isinstance(request.model, ExportedProgram):
+        return read_program(request.model, request.catalogue)
+    return trace_pass(request) if request.forward_pass else registered(request)
 
 
 def trace_pass(request: SummaryRequest) -> tuple[Trace, PassInfo]:
@@ -96,7 +121,7 @@ def _one_pass(
 ) -> tuple[Trace, PassInfo]:
     """One traced pass; ``meta_help``: under `MetaPass` (on the meta device); ``partial``:
     a failure keeps what was traced until then (see `pass_environment()`)."""
-    model = request.model
+    model = request.module
     census = take_census(model)
     if census.has_lazy():
         # A lazy model's first pass materialises it and changes its classes: run a copy.
@@ -137,7 +162,7 @@ def registered(request: SummaryRequest) -> tuple[Trace, PassInfo]:
         >>> [m.path for m in trace.modules], run.forward_pass
         (['', '0'], False)
     """
-    return take_census(request.model).trace(), PassInfo(
+    return take_census(request.module).trace(), PassInfo(
         forward_pass=False, ranks=request.ranks, weights_as=request.weights_as
     )
 

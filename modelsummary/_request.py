@@ -5,8 +5,9 @@
 ``_present/options.py``), the mode, the optimizer, the formulas, the device, and the
 inputs built on it. It also decides whether a pass runs at all: with no input (and
 no forward keyword arguments) a summary lists what the model registers, as
-torchinfo's does, and the arguments that need a pass are refused then. Nothing here
-runs the model or changes it.
+torchinfo's does, and the arguments that need a pass are refused then. An exported
+program is read from its graph, never run: the arguments of a pass are refused for
+it. Nothing here runs the model or changes it.
 
 Examples:
     >>> from torch import nn
@@ -29,6 +30,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.export import ExportedProgram
 
 from ._inputs import (
     build_inputs,
@@ -49,6 +51,7 @@ from ._present.render import COLUMNS, RenderOptions
 from ._records import OptimizerState, WeightsAs
 from ._trace.catalogue import Catalogue, current_catalogue
 from ._trace.engines import execution_device, rank_and_world
+from ._trace.exported import input_shapes
 from ._trace.optim import optimizer_state
 from ._trace.whatif import floating_weights, linear_weights
 from ._tree.memory import check_optimizer
@@ -66,8 +69,8 @@ class SummaryRequest:
         (True, 'eval', [(4, 3)])
     """
 
-    model: nn.Module
-    """The module to summarise."""
+    model: nn.Module | ExportedProgram
+    """The module to summarise, or an exported program to read (see `module`)."""
     args: list[Any]
     """The positional inputs of the pass, on `device`."""
     kwargs: dict[str, Any]
@@ -100,7 +103,15 @@ class SummaryRequest:
     ranks: tuple[int, int] | None
     """``(rank, world size)`` under an initialised process group."""
     forward_pass: bool
-    """Whether a pass runs; without one the summary lists what the model registers."""
+    """Whether the records are of a pass (one traced, or the example an exported program
+    holds); without one the summary lists what the model registers."""
+
+    @property
+    def module(self) -> nn.Module:
+        """The module of a traced pass or of a census (an exported program has none)."""
+        if isinstance(self.model, ExportedProgram):
+            raise TypeError("an exported program is read from its graph, not run")
+        return self.model
 
     @property
     def timed(self) -> bool:
@@ -109,7 +120,7 @@ class SummaryRequest:
 
 
 def check_request(
-    model: nn.Module,
+    model: nn.Module | ExportedProgram,
     input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
     input_data: torch.Tensor | Sequence[Any] | Mapping[str, Any] | None = None,
     batch_dim: int | None = None,
@@ -134,7 +145,7 @@ def check_request(
     Raises:
         TypeError: An argument of the wrong type.
         ValueError: An argument with a wrong value, or one that needs a pass where
-            none can run.
+            none can run (no input, or an exported program: it holds its own example).
 
     Examples:
         >>> from torch import nn
@@ -143,11 +154,16 @@ def check_request(
         ...
         ValueError: optimizer= needs a forward pass: give input_size or input_data
     """
+    if isinstance(model, ExportedProgram):  # read from its graph: nothing runs
+        given: dict[str, Any] = {"input_size": input_size, "input_data": input_data}
+        given.update(batch_dim=batch_dim, device=device, dtypes=dtypes, mode=mode)
+        _refuse_for_program(
+            {**given, "optimizer": optimizer, "weights_as": weights_as, **(kwargs or {})}
+        )
+        drawing = _check_drawing(col_names, col_width, depth, row_settings, verbose)
+        return _program_request(model, *drawing, _catalogue(formulas))
     check_model(model)
-    # Under a process group every rank summarises, and by default only rank 0 prints.
-    ranks = rank_and_world()
-    quiet_rank = verbose is None and ranks is not None and ranks[0] != 0
-    options, verbose = check_options(col_names, col_width, depth, row_settings, verbose)
+    options, verbose, ranks = _check_drawing(col_names, col_width, depth, row_settings, verbose)
     mode = check_mode(mode)
     optimizer_name, optimizer_state = _check_optimizer(optimizer, model)
     stored_as = _weights_as(check_weights_as(weights_as), model)
@@ -155,9 +171,7 @@ def check_request(
         raise TypeError(f"cache_forward_pass must be a bool or None, got {cache_forward_pass!r}")
     if batch_dim is not None and (not is_int(batch_dim) or batch_dim < 0):
         raise ValueError(f"batch_dim must be a non-negative integer or None, got {batch_dim!r}")
-    catalogue = current_catalogue()
-    if formulas is not None:
-        catalogue = catalogue.with_formulas(formulas)
+    catalogue = _catalogue(formulas)
     # A model whose hooks load its weights for each call (accelerate's offloading) runs
     # where those hooks put them, though its parameters rest on meta.
     hooked = execution_device(model)
@@ -182,7 +196,7 @@ def check_request(
         kwargs=forward_kwargs,
         input_size=input_sizes(input_size, input_data),
         options=options,
-        verbose=0 if quiet_rank else verbose,
+        verbose=verbose,
         mode=mode,
         optimizer=optimizer_name,
         optimizer_state=optimizer_state,
@@ -193,6 +207,65 @@ def check_request(
         made_inputs=made,
         ranks=ranks,
         forward_pass=forward_pass,
+    )
+
+
+def _check_drawing(
+    col_names: Iterable[str] | None,
+    col_width: int | None,
+    depth: int,
+    row_settings: Iterable[str] | None,
+    verbose: int | None,
+) -> tuple[RenderOptions, int, tuple[int, int] | None]:
+    """The drawing options, the verbosity, and ``(rank, world size)`` under a process
+    group, where every rank summarises and by default only rank 0 prints."""
+    ranks = rank_and_world()
+    quiet_rank = verbose is None and ranks is not None and ranks[0] != 0
+    options, verbose = check_options(col_names, col_width, depth, row_settings, verbose)
+    return options, 0 if quiet_rank else verbose, ranks
+
+
+def _catalogue(formulas: Mapping[Any, Callable[..., int]] | None) -> Catalogue:
+    """What each operator costs in this call: the catalogue, with ``formulas`` on top."""
+    catalogue = current_catalogue()
+    return catalogue if formulas is None else catalogue.with_formulas(formulas)
+
+
+def _refuse_for_program(given: Mapping[str, Any]) -> None:
+    """Refuse the arguments of a pass (``given``: by name) for an exported program."""
+    names = [name for name, value in given.items() if value is not None]
+    if names:
+        raise ValueError(
+            "an exported program is summarised from its graph, without running it:"
+            f" {', '.join(names)} cannot be given (the shapes are those it was exported with)"
+        )
+
+
+def _program_request(
+    program: ExportedProgram,
+    options: RenderOptions,
+    verbose: int,
+    ranks: tuple[int, int] | None,
+    catalogue: Catalogue,
+) -> SummaryRequest:
+    """The request to read an exported program: its example pass, no inputs of ours."""
+    return SummaryRequest(
+        model=program,
+        args=[],
+        kwargs={},
+        input_size=input_shapes(program),
+        options=options,
+        verbose=verbose,
+        mode="eval",
+        optimizer=None,
+        optimizer_state=None,
+        weights_as=None,
+        catalogue=catalogue,
+        device=torch.device("meta"),
+        hooked=False,
+        made_inputs=False,
+        ranks=ranks,
+        forward_pass=True,
     )
 
 

@@ -1,6 +1,7 @@
 """``summary()``, the story of a summary: the arguments checked into one request
-(``_request.py``), one traced pass or the census alone (``_pass.py``), the tree
-(``_tree/``), the result (``_result.py``), and the print.
+(``_request.py``), its records (``_pass.py``: one traced pass, the census alone, or an
+exported program read from its graph), the tree (``_tree/``), the result
+(``_result.py``), and the print.
 
 Examples:
     >>> import torch
@@ -28,8 +29,7 @@ import torch
 from torch import nn
 from torch.export import ExportedProgram
 
-from ._pass import registered, trace_pass
-from ._program import summarize_program
+from ._pass import take_trace
 from ._request import check_request
 from ._result import ModelSummary
 from ._tree.build import build_tree
@@ -134,20 +134,6 @@ def summary(
         >>> s.total_params
         36
     """
-    if isinstance(model, ExportedProgram):  # read from its graph: nothing runs
-        refused: dict[str, Any] = {"input_size": input_size, "input_data": input_data}
-        refused.update(batch_dim=batch_dim, device=device, dtypes=dtypes, mode=mode)
-        refused.update(optimizer=optimizer, weights_as=weights_as, **kwargs)
-        return summarize_program(
-            model,
-            refused=refused,
-            col_names=col_names,
-            col_width=col_width,
-            depth=depth,
-            row_settings=row_settings,
-            verbose=verbose,
-            formulas=formulas,
-        )
     request = check_request(
         model,
         input_size,
@@ -168,7 +154,7 @@ def summary(
         kwargs=kwargs,
     )
     with _gc_paused():
-        trace, run = trace_pass(request) if request.forward_pass else registered(request)
+        trace, run = take_trace(request)
         tree = build_tree(trace, run)
         del trace  # freed while the collector is paused: it resumes with only the tree
     result = ModelSummary(tree, request.options, input_size=request.input_size)

@@ -101,6 +101,25 @@ def read_program(
     return _Reader(program, catalogue or current_catalogue()).read()
 
 
+def input_shapes(program: ExportedProgram) -> list[list[int | str]]:
+    """The shapes of the program's tensor inputs as its summary shows them (a dynamic
+    dimension by its name): the summary's ``input_size``.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> batch = torch.export.Dim("batch")
+        >>> program = torch.export.export(
+        ...     nn.Linear(8, 4), (torch.zeros(2, 8),), dynamic_shapes=({0: batch},)
+        ... )
+        >>> input_shapes(program)
+        [['batch', 8]]
+    """
+    reader = _Reader(program, current_catalogue())
+    specs = [reader.spec(n.meta.get("val")) for n in reader.user_inputs()]
+    return [list(spec.shape) for spec in specs if isinstance(spec, TensorSpec)]
+
+
 @dataclass(slots=True)
 class _Call:
     """A module call being read: where its nodes start and end in the graph."""
@@ -206,9 +225,7 @@ class _Reader:
             self.note_kernel(node, open_calls[-1].path)
         params, modules_params, uses = self.parameters(calls)
         buffers, module_buffers = self.buffers()
-        user_inputs = [
-            n for n in self.graph.nodes if n.op == "placeholder" and n.name not in self.state_inputs
-        ]
+        user_inputs = self.user_inputs()
         records = [self.root_record(root, user_inputs)]
         records += [self.call_record(call) for call in calls[1:]]
         # Distinct storages, as the tracer counts them: a view or an in-place result is
@@ -372,6 +389,12 @@ class _Reader:
             self.output_spec(returned),
             root.mult_adds,
         )
+
+    def user_inputs(self) -> list[Node]:
+        """The placeholders of the caller's inputs (not parameters, buffers, constants)."""
+        return [
+            n for n in self.graph.nodes if n.op == "placeholder" and n.name not in self.state_inputs
+        ]
 
     def user_outputs(self) -> set[str]:
         return set(self.program.graph_signature.user_outputs)
