@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from modelsummary import ModelSummaryError
-from modelsummary._pass import pass_environment, registered, trace_pass
+from modelsummary._pass import pass_environment, registered, take_trace, trace_pass
 from modelsummary._request import SummaryRequest, check_request
 from modelsummary._trace.tracer import Tracer
 
@@ -183,3 +183,35 @@ def test_registered_runs_nothing():
     trace, run = registered(check_request(model, verbose=0))
     assert model.calls == 0 and not run.forward_pass
     assert [p.name for p in trace.params] == [n for n, _ in model.named_parameters()]
+
+
+# -- an exported program: read, never run ------------------------------------------------
+def _program(model: nn.Module | None = None) -> torch.export.ExportedProgram:
+    batch = torch.export.Dim("batch")
+    model = model or nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    return torch.export.export(model, (torch.zeros(2, 3),), dynamic_shapes=({0: batch},))
+
+
+@pytest.mark.parametrize(
+    "given",
+    [{"input_size": (2, 3)}, {"batch_dim": 0}, {"dtypes": [torch.float16]}, {"x": 1}],
+    ids=["input_size", "batch_dim", "dtypes", "forward-keyword"],
+)
+def test_a_program_request_refuses_what_needs_a_pass(given):
+    keyword = given if "x" not in given else {"kwargs": given}
+    with pytest.raises(ValueError, match=f"{next(iter(given))} cannot be given"):
+        check_request(_program(), verbose=0, **keyword)
+
+
+def test_take_trace_reads_a_program_as_a_pass_would_trace_it():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    request = check_request(_program(model), verbose=0)
+    assert request.input_size == [["batch", 3]]  # the dynamic dimension by its name
+    with pytest.raises(TypeError, match="read from its graph"):
+        request.module  # noqa: B018  (no module to run)
+    read, _ = take_trace(request)
+    traced, _ = take_trace(check_request(model, (2, 3), verbose=0))
+    assert [(c.path, c.mult_adds) for c in read.calls] == [
+        (c.path, c.mult_adds) for c in traced.calls
+    ]
+    assert sum(c.mult_adds for c in read.calls) == 2 * 3 * 4  # batch x in x out
