@@ -400,9 +400,6 @@ class Column:
     """Empty without a forward pass (shapes, mult-adds, calls)."""
     needs_timing: bool = False
     """Needs the timed passes only `summary()` runs."""
-    elidable: bool = False
-    """Long words (shapes, names) that once were cut to fit; kept for code that reads it.
-    The text table never cuts a cell: `kind` says how it shortens and wraps."""
     kind: str = "text"
     """How the text table may shorten and wrap the cells (`modelsummary._present.layout`):
     ``"shape"``, ``"count"`` (a compact form such as ``118.0M``), ``"number"`` (never
@@ -562,7 +559,6 @@ COLUMNS: dict[str, Column] = _columns(
         header="Input Shape",
         cell=lambda r, t: _inputs_text(r, False),
         short=lambda r, t: _inputs_text(r, True),
-        elidable=True,
         kind="shape",
     ),
     Column(
@@ -570,7 +566,6 @@ COLUMNS: dict[str, Column] = _columns(
         header="Output Shape",
         cell=lambda r, t: _output_text(r, False),
         short=lambda r, t: _output_text(r, True),
-        elidable=True,
         kind="shape",
     ),
     Column(
@@ -612,9 +607,7 @@ COLUMNS: dict[str, Column] = _columns(
         short=lambda r, t: _count_short(2 * r.mult_adds, ops=True),
         kind="count",
     ),
-    Column(
-        key="trainable", header="Trainable", cell=_trainable_cell, needs_pass=False, elidable=True
-    ),
+    Column(key="trainable", header="Trainable", cell=_trainable_cell, needs_pass=False),
     Column(
         key="calls",
         header="Calls",
@@ -699,8 +692,6 @@ class TableCells:
     """Footnotes the cells refer to as ``[n]``."""
     prefixes: tuple[str, ...] = ()
     """Per row: the tree glyphs at the start of its first cell."""
-    elidable: tuple[bool, ...] = ()
-    """Per column: shapes or words the HTML view may wrap."""
     short_rows: tuple[tuple[str, ...], ...] = ()
     """``rows`` in compact form (`Column.short`), for a table that does not fit its width."""
     kinds: tuple[str, ...] = ()
@@ -750,7 +741,6 @@ def table_cells(tree: SummaryTree, options: RenderOptions, *, complete: bool = F
         colalign=("left",) + ("right",) * len(columns),
         notes=tuple(notes),
         prefixes=tuple(row.prefix for row in rows),
-        elidable=(True, *(c.elidable for c in columns)),
         short_rows=tuple(short_body),
         kinds=("name", *(c.kind for c in columns)),
         continuations=tuple(row.continuation for row in rows),
