@@ -76,14 +76,8 @@ def merge_wrappers(root: SummaryNode) -> SummaryNode:
         >>> merge_wrappers(root) is root
         True
     """
-    order: list[SummaryNode] = []
-    pending = [root]
-    while pending:
-        node = pending.pop()
-        order.append(node)
-        pending.extend(node.children)
     merged: dict[int, SummaryNode] = {}  # id(node) -> its row, wrappers merged, depth as before
-    for node in reversed(order):  # children before their parents
+    for node in reversed(list(root.walk())):  # children before their parents
         kids = tuple(merged[id(kid)] for kid in node.children)
         same = all(a is b for a, b in zip(kids, node.children, strict=True))
         row = node if same else replace(node, children=kids)
@@ -104,14 +98,8 @@ def _lifted(node: SummaryNode, depth: int) -> SummaryNode:
     shift = node.depth - depth
     if shift == 0:
         return node
-    order: list[SummaryNode] = []
-    pending = [node]
-    while pending:
-        n = pending.pop()
-        order.append(n)
-        pending.extend(n.children)
     lifted: dict[int, SummaryNode] = {}
-    for n in reversed(order):
+    for n in reversed(list(node.walk())):  # children before their parents
         kids = tuple(lifted[id(kid)] for kid in n.children)
         lifted[id(n)] = replace(n, depth=n.depth - shift, children=kids)
     return lifted[id(node)]
