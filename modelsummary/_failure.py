@@ -22,12 +22,9 @@ Examples:
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
-
 from ._errors import ModelSummaryError
-from ._present.render import RenderOptions
 from ._records import PassInfo, Trace
+from ._request import SummaryRequest
 from ._result import ModelSummary
 from ._trace.tracer import Tracer
 from ._tree.build import build_tree
@@ -45,19 +42,13 @@ def partial_trace(tracer: Tracer, run: PassInfo) -> tuple[Trace, PassInfo] | Non
         return None
 
 
-def show_partial(
-    error: ModelSummaryError,
-    options: RenderOptions,
-    input_size: Any,
-    ranks: tuple[int, int] | None,
-    verbose: int,
-) -> None:
-    """Build ``error.summary`` from what the failing pass recorded; print it if
-    ``verbose``, before the error is raised on."""
+def show_partial(error: ModelSummaryError, request: SummaryRequest) -> None:
+    """Build ``error.summary`` from what the failing pass of ``request`` recorded; print
+    it if the request is verbose, before the error is raised on."""
     if error._partial is None:
         return
     trace, run = error._partial
     error._partial = None
-    error.summary = ModelSummary(build_tree(trace, replace(run, ranks=ranks)), options, input_size)
-    if verbose:
+    error.summary = ModelSummary(build_tree(trace, run), request.options, request.input_size)
+    if request.verbose:
         print(error.summary)

@@ -101,19 +101,14 @@ def trace_pass(request: SummaryRequest) -> tuple[Trace, PassInfo]:
         # A failed forward pass is told from its cause; a refusal before it (lazy
         # modules on meta) has none, and MetaPass would not change it.
         if request.device.type != "meta" or err.__cause__ is None:
-            _show_partial(err, request)
+            show_partial(err, request)
             raise
     # Outside the except block: the first failure is not the context of the second.
     try:
         return _one_pass(request, meta_help=True)
     except ModelSummaryError as err:
-        _show_partial(err, request)
+        show_partial(err, request)
         raise
-
-
-def _show_partial(error: ModelSummaryError, request: SummaryRequest) -> None:
-    """The table up to the failure on the error (printed if ``verbose``), then the error."""
-    show_partial(error, request.options, request.input_size, request.ranks, request.verbose)
 
 
 def _one_pass(
@@ -272,7 +267,7 @@ def pass_environment(
         except Exception as err:
             error = forward_error(model, tracer.calls.failed, err, on_meta, request.made_inputs)
             if partial:  # what was traced until the failure, for the error's table
-                facts = PassInfo(input_bytes=_input_bytes(request))
+                facts = PassInfo(input_bytes=_input_bytes(request), ranks=request.ranks)
                 error._partial = partial_trace(tracer, facts)
             raise error from err
         finally:
