@@ -66,7 +66,7 @@ from .._records import (
 )
 from .catalogue import Catalogue, current_catalogue, op_name
 from .macs import FORMULA_ERRORS
-from .values import dtype_name
+from .values import dtype_name, tensor_nbytes
 
 _FREE_TARGETS = frozenset({operator.getitem})
 """Python-level node targets that only pick from a value (a split's parts)."""
@@ -465,7 +465,7 @@ class _Reader:
             self.note_path(path)
             per_module[path] = per_module.get(path, 0) + t.numel()
             if id(t) not in seen:
-                seen[id(t)] = BufferInfo(name, t.numel(), t.numel() * t.element_size())
+                seen[id(t)] = BufferInfo(name, t.numel(), tensor_nbytes(t))
         return tuple(seen.values()), per_module
 
     def note_path(self, path: str) -> None:

@@ -44,6 +44,7 @@ from torch.utils._pytree import tree_flatten, tree_map_only
 
 from .._errors import ModelSummaryError
 from .state import substituted
+from .values import tensor_nbytes
 
 META_HINT = (
     "The pass ran on the meta device, which has shapes but no values: operations that"
@@ -198,7 +199,7 @@ def _runs_on_a_real_device(func: Any, args: tuple[Any, ...], kwargs: dict[str, A
     tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
     if any(not t.is_meta for t in tensors):
         return True
-    if sum(t.numel() * t.element_size() for t in tensors) > _CHECK_BYTES:
+    if sum(tensor_nbytes(t) for t in tensors) > _CHECK_BYTES:
         return False
     cpu_args, cpu_kwargs = tree_map_only(
         torch.Tensor, lambda t: torch.zeros(t.shape, dtype=t.dtype), (args, kwargs)

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from .._records import OptimizerState
+from .values import tensor_nbytes
 
 
 def optimizer_state(optimizer: torch.optim.Optimizer, model: nn.Module) -> OptimizerState:
@@ -117,11 +118,7 @@ def innermost(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
 
 def _state_bytes(state: Mapping[str, Any]) -> int:
     """Bytes of the tensors in one parameter's state (Python numbers take none on a device)."""
-    total = 0
-    for value in state.values():
-        if isinstance(value, torch.Tensor):
-            total += value.numel() * value.element_size()
-    return total
+    return sum(tensor_nbytes(v) for v in state.values() if isinstance(v, torch.Tensor))
 
 
 def _foreseen(

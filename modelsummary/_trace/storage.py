@@ -43,7 +43,7 @@ import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
 
-from .values import DTYPE_NAMES, dtype_name
+from .values import DTYPE_NAMES, dtype_name, tensor_nbytes
 
 _Tensor = torch.Tensor
 _Parameter = nn.Parameter
@@ -276,7 +276,7 @@ def _torch_quantized(t: torch.Tensor) -> TensorStorage:
     scheme = t.qscheme()
     if scheme in (torch.per_channel_affine, torch.per_channel_affine_float_qparams):
         scales, zeros = t.q_per_channel_scales(), t.q_per_channel_zero_points()
-        params = scales.numel() * scales.element_size() + zeros.numel() * zeros.element_size()
+        params = tensor_nbytes(scales) + tensor_nbytes(zeros)
     else:
         params = 16
     name = DTYPE_NAMES.get(t.dtype) or dtype_name(t.dtype)
@@ -319,8 +319,8 @@ def _format(t: torch.Tensor, inner: list[torch.Tensor], numel: int) -> str:
         return name[1:] if name.startswith(("qint", "quint", "qfloat")) else name
     if not inner:
         return dtype_name(t.dtype)
-    data = max(inner, key=lambda i: i.numel() * i.element_size())
-    bits = data.numel() * data.element_size() * 8 // max(numel, 1)
+    data = max(inner, key=tensor_nbytes)
+    bits = tensor_nbytes(data) * 8 // max(numel, 1)
     if not data.dtype.is_floating_point and 0 < bits < data.element_size() * 8:
         return f"{'u' if data.dtype == torch.uint8 else ''}int{bits}"
     return dtype_name(data.dtype)
@@ -337,7 +337,7 @@ def _distinct(tensors: Any) -> list[torch.Tensor]:
         key: Any = id(t)
         if not t.is_meta:
             with suppress(RuntimeError):  # a tensor without storage of its own: by identity
-                key = (t.data_ptr(), t.numel() * t.element_size())
+                key = (t.data_ptr(), tensor_nbytes(t))
         if key not in seen:
             seen.add(key)
             found.append(t)
@@ -359,7 +359,7 @@ def _bnb_4bit(t: torch.Tensor) -> TensorStorage | None:
     if state is None:  # not quantized yet: a plain float weight
         return None
     stored = _distinct([t.data, *_tensors_of(state)])
-    nbytes = sum(s.numel() * s.element_size() for s in stored)
+    nbytes = sum(tensor_nbytes(s) for s in stored)
     itemsize = state.dtype.itemsize if isinstance(state.dtype, torch.dtype) else 4
     return TensorStorage(math.prod(state.shape), nbytes, str(state.quant_type), itemsize)
 
@@ -370,7 +370,7 @@ def _bnb_int8(t: torch.Tensor) -> TensorStorage | None:
         return None
     extra = [v for k, v in vars(t).items() if k in ("CB", "SCB") and isinstance(v, torch.Tensor)]
     stored = _distinct([t.data, *extra])
-    nbytes = sum(s.numel() * s.element_size() for s in stored)
+    nbytes = sum(tensor_nbytes(s) for s in stored)
     scales = vars(t).get("SCB")
     itemsize = scales.element_size() if isinstance(scales, torch.Tensor) else 4
     return TensorStorage(t.numel(), nbytes, "int8", itemsize)
