@@ -116,7 +116,7 @@ class SummaryRequest:
     @property
     def timed(self) -> bool:
         """Whether a column asks for the timed extra passes."""
-        return any(COLUMNS[c].needs_timing for c in self.options.columns)
+        return self.options.timed
 
 
 def check_request(

@@ -34,7 +34,7 @@ from ._present.html import render_html
 from ._present.markdown import render_markdown
 from ._present.options import check_columns_without_input, check_options
 from ._present.plot import plot as plot_summary
-from ._present.render import COLUMNS, RenderOptions
+from ._present.render import RenderOptions
 from ._present.select import LayerSelection, select_layers
 from ._torchinfo import Units, float_to_megabytes, to_megabytes, to_readable
 from ._tree.nodes import SummaryNode, SummaryTree
@@ -535,8 +535,7 @@ class ModelSummary(ModelSummaryMethods):
             verbose=0,
             width=now.width if isinstance(width, _Unset) else width,
         )
-        timed = any(COLUMNS[c].needs_timing for c in options.columns)
-        if timed and self.tree.root.time_s is None:
+        if options.timed and self.tree.root.time_s is None:
             raise ValueError(
                 "the time column needs timed passes, which only summary() runs:"
                 " summary(..., col_names=[..., 'time'])"

@@ -170,6 +170,16 @@ class RenderOptions:
     (``B``, ``kB``, ``MB`` or ``GB``, whichever reads best), ``""`` (bytes), ``"M"``,
     ``"G"`` or ``"T"`` (see `format_bytes_in()`); torchinfo's ``params_size_units``."""
 
+    @property
+    def timed(self) -> bool:
+        """Whether a column needs the timed extra passes only `summary()` runs.
+
+        Examples:
+            >>> RenderOptions(columns=("time",)).timed, RenderOptions().timed
+            (True, False)
+        """
+        return any(COLUMNS[c].needs_timing for c in self.columns)
+
 
 def loop_last(values: Iterable[T]) -> Iterator[tuple[bool, T]]:
     """Yield ``(is_last, value)`` for each value.
