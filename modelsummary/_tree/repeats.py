@@ -53,16 +53,10 @@ def fold_repeats(root: SummaryNode) -> SummaryNode:
         >>> fold_repeats(SummaryNode("", "Net", 0, 1, children=(leaf,))).children[0] is leaf
         True
     """
-    order: list[SummaryNode] = []  # pre-order; walked backwards, children come first
-    pending = [root]
-    while pending:
-        node = pending.pop()
-        order.append(node)
-        pending.extend(node.children)
     ids: dict[Hashable, int] = {}  # each distinct signature as a small integer
     signature: dict[int, int] = {}  # id(node) -> its signature's integer
     folded: dict[int, SummaryNode] = {}  # id(node) -> its row in the folded tree
-    for node in reversed(order):
+    for node in reversed(list(root.walk())):  # children before their parents
         kids = node.children
         key = (
             node.type_name,
