@@ -160,10 +160,15 @@ def check_request(
         _refuse_for_program(
             {**given, "optimizer": optimizer, "weights_as": weights_as, **(kwargs or {})}
         )
-        drawing = _check_drawing(col_names, col_width, depth, row_settings, verbose)
-        return _program_request(model, *drawing, _catalogue(formulas))
-    check_model(model)
-    options, verbose, ranks = _check_drawing(col_names, col_width, depth, row_settings, verbose)
+    else:
+        check_model(model)
+    # Under a process group every rank summarises, and by default only rank 0 prints.
+    ranks = rank_and_world()
+    quiet_rank = verbose is None and ranks is not None and ranks[0] != 0
+    options, verbose = check_options(col_names, col_width, depth, row_settings, verbose)
+    verbose = 0 if quiet_rank else verbose
+    if isinstance(model, ExportedProgram):
+        return _program_request(model, options, verbose, ranks, _catalogue(formulas))
     mode = check_mode(mode)
     optimizer_name, optimizer_state = _check_optimizer(optimizer, model)
     stored_as = _weights_as(check_weights_as(weights_as), model)
@@ -208,21 +213,6 @@ def check_request(
         ranks=ranks,
         forward_pass=forward_pass,
     )
-
-
-def _check_drawing(
-    col_names: Iterable[str] | None,
-    col_width: int | None,
-    depth: int,
-    row_settings: Iterable[str] | None,
-    verbose: int | None,
-) -> tuple[RenderOptions, int, tuple[int, int] | None]:
-    """The drawing options, the verbosity, and ``(rank, world size)`` under a process
-    group, where every rank summarises and by default only rank 0 prints."""
-    ranks = rank_and_world()
-    quiet_rank = verbose is None and ranks is not None and ranks[0] != 0
-    options, verbose = check_options(col_names, col_width, depth, row_settings, verbose)
-    return options, 0 if quiet_rank else verbose, ranks
 
 
 def _catalogue(formulas: Mapping[Any, Callable[..., int]] | None) -> Catalogue:
