@@ -188,27 +188,6 @@ def _kwarg(text: str, flag: str = "--kwarg", example: str = "num_classes=10") ->
     return key, value
 
 
-def load_model(spec: str, kwargs: dict[str, Any]) -> nn.Module:
-    """Import ``PACKAGE.MODULE`` (or a ``path/to/file.py``), take ``FACTORY`` and build the model.
-
-    Raises:
-        CommandLineError: The spec is malformed, the module or attribute is
-            missing, or the attribute is not a module or a factory of one.
-
-    Examples:
-        >>> load_model("torch.nn:Linear", {"in_features": 2, "out_features": 1})
-        Linear(in_features=2, out_features=1, bias=True)
-    """
-    if ":" not in spec or spec.partition(":")[0] in ("hf", "torchvision", "timm"):
-        raise CommandLineError(f"bad model spec {spec!r}: expected PACKAGE.MODULE:FACTORY")
-    try:
-        model = load_target(spec, kwargs).model
-    except TargetError as err:
-        raise CommandLineError(str(err)) from None
-    assert isinstance(model, nn.Module)  # a FACTORY's result is checked to be one
-    return model
-
-
 def _run(argv: Sequence[str] | None) -> str:
     args = _parser().parse_args(argv)
     if args.tablefmt not in tabulate_formats:  # checked before the model is even built
