@@ -42,6 +42,8 @@ from .._records import (
 from .values import describe, describe_call, dtype_name, tensor_nbytes
 
 _no_torch_function = torch._C.DisableTorchFunction
+_Tensor = torch.Tensor
+_ref = weakref.ref
 
 
 @dataclasses.dataclass(slots=True)
@@ -236,19 +238,24 @@ class CallStack:
         # (receptive fields follow it). A weak reference tells a live tensor from a new
         # one at a reused address.
         returned = self._returned
-        if args and isinstance(args[0], torch.Tensor):
-            seen = returned.get(id(args[0]))
-            if seen is not None and seen[0]() is args[0]:
-                frame.input_from = seen[1]
-        if isinstance(output, torch.Tensor):
-            seen = returned.get(id(output))
+        if args:
+            x = args[0]
+            if isinstance(x, _Tensor):
+                seen = returned.get(id(x))
+                if seen is not None and seen[0]() is x:
+                    frame.input_from = seen[1]
+        if isinstance(output, _Tensor):
+            address = id(output)
+            seen = returned.get(address)
             if seen is not None and seen[0]() is output:
                 frame.output_from = seen[1]
-            returned[id(output)] = (weakref.ref(output), frame.index)
-        if type(output) is torch.Tensor:  # describe(), inline for the usual output
-            key = (output.shape, output.dtype)
-            spec = self._specs.get(key)
-            frame.output = describe(output, self._specs) if spec is None else spec
+            returned[address] = (_ref(output), frame.index)
+            if type(output) is _Tensor:  # describe(), inline for the usual output
+                specs = self._specs
+                spec = specs.get((output.shape, output.dtype))
+                frame.output = describe(output, specs) if spec is None else spec
+            else:
+                frame.output = describe(output, self._specs)
         else:
             frame.output = describe(output, self._specs)
         frame.args = None
@@ -256,7 +263,7 @@ class CallStack:
 
     def _describe_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> SeqSpec:
         """`describe_call()`, with one shared record per shape for one-tensor calls."""
-        if len(args) == 1 and not kwargs and type(args[0]) is torch.Tensor:
+        if len(args) == 1 and not kwargs and type(args[0]) is _Tensor:
             key = (args[0].shape, args[0].dtype)
             inputs = self._single_inputs.get(key)
             if inputs is None:

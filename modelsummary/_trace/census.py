@@ -291,6 +291,8 @@ class Census:
         another (only the outermost of them, called from Python, is recorded)."""
         self._masked: dict[int, tuple[str, int]] = {}
         """``{id(parameter): (name, elements its pruning mask zeroes)}``."""
+        self._lazy: list[nn.Module] = []
+        """The modules of a lazy class, as walked."""
         self._walk()
 
     def _walk(self) -> None:
@@ -298,6 +300,8 @@ class Census:
         """Whether a class is TorchScript, decided once per class with the engine facts."""
         packing: set[type] = set()
         """The classes that keep their weights packed (see `packs_weights()`)."""
+        lazy: set[type] = set()
+        """The lazy classes (``nn.LazyLinear``), whose modules may hold no sizes yet."""
         untraced = self._untraced
         for path, module in self.modules:  # one pass: this runs before every summary
             cls = type(module)
@@ -308,6 +312,10 @@ class Census:
                 self.fsdp = self.fsdp or is_fsdp_class(cls)
                 if packs_weights(cls):
                     packing.add(cls)
+                if issubclass(cls, LazyModuleMixin):
+                    lazy.add(cls)
+            if lazy and cls in lazy:
+                self._lazy.append(module)
             if packing and cls in packing:
                 self.packed[id(module)] = (path, packed_weights(module))
             if not scripted:
@@ -372,8 +380,8 @@ class Census:
             >>> take_census(nn.Sequential(nn.LazyLinear(2))).has_lazy()
             True
         """
-        return any(
-            isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for _, m in self.modules
+        return any(  # a materialised module has left its lazy class: isinstance again
+            isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in self._lazy
         )
 
     def measure(self) -> Registered:

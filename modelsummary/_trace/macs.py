@@ -200,12 +200,15 @@ class OperatorWatcher(TorchFunctionMode):
         # Noted after the call returned: a call that raised used nothing. A metadata
         # read (``w.shape``, ``w.dtype``) is no use, but a property that returns a
         # tensor (``w.T``, ``w.mT``, ``w.data``) hands the weight on to the compute.
-        if not metadata or isinstance(result, torch.Tensor):
+        if not metadata:
             uses.note_operands(args, kwargs)
             # Work of the innermost call's own: an operator that makes tensors (not a
             # profiler marker, which DDP's forward adds, returning a handle or None).
-            if not metadata and self._stack and isinstance(result, _MADE):
-                self._stack[-1].ops += 1
+            stack = self._stack
+            if stack and isinstance(result, _MADE):
+                stack[-1].ops += 1
+        elif isinstance(result, torch.Tensor):
+            uses.note_operands(args, kwargs)
         if does == ALIASES and args:
             uses.resolver.note_alias(args[0], result)
         return result

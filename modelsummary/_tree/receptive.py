@@ -71,7 +71,8 @@ def receptive_fields(
     fields: list[Field | None] = [None] * len(calls)
     done = [False] * len(calls)
     for i in range(len(calls)):
-        _resolve(i, calls, infos, has_calls_below, fields, done, numel)
+        if not done[i]:  # most are, resolved as what an earlier call depended on
+            _resolve(i, calls, infos, has_calls_below, fields, done, numel)
     return fields
 
 
@@ -86,52 +87,47 @@ def _resolve(
 ) -> None:
     """Fill ``fields[start]`` and what it depends on; iterative (no recursion limit)."""
     pending = [start]
-    waiting: set[int] = set()
+    waiting: dict[int, int] = {}
+    """``{call: the call it waits for}``, while that one is resolved first."""
     while pending:
         i = pending[-1]
         if done[i]:
             pending.pop()
             continue
-        needs = _depends_on(i, calls, infos, parents)
-        missing = [j for j in needs if j >= 0 and not done[j]]
-        if missing and not any(j in waiting for j in missing):
-            waiting.add(i)
-            pending.extend(missing)
-            continue
-        if missing:  # records that loop (none a pass makes): no field
-            needs = []
-        fields[i] = _field(i, needs, calls, infos, parents, fields, numel)
+        # The call whose field call i's is made from (-1: the model's input; None: none).
+        call = calls[i]
+        if i in waiting:  # back after what it waited for: known
+            need = waiting.pop(i)
+        elif call.output_from is not None:
+            need = call.output_from
+        elif call.path in parents:  # a module whose own operators made its output
+            need = _last_inside(i, calls)
+        elif call.input_from is not None:
+            need = call.input_from
+        else:
+            need = _stand_in(i, calls)
+        if need is not None and need >= 0 and not done[need]:
+            if need not in waiting:
+                waiting[i] = need
+                pending.append(need)
+                continue
+            need = None  # records that loop (none a pass makes): no field
+        fields[i] = _field(i, need, calls, infos, parents, fields, numel)
         done[i] = True
-        waiting.discard(i)
         pending.pop()
-
-
-def _depends_on(
-    i: int, calls: Sequence[CallRecord], infos: dict[str, ModuleInfo], parents: set[str]
-) -> list[int]:
-    """The calls whose fields call ``i``'s is made from (``-1``: the model's input)."""
-    call = calls[i]
-    if call.output_from is not None:
-        return [call.output_from]
-    if call.path in parents:  # a module whose own operators made its output
-        last = _last_inside(i, calls)
-        return [] if last is None else [last]
-    source = call.input_from if call.input_from is not None else _stand_in(i, calls)
-    return [] if source is None else [source]
 
 
 def _field(
     i: int,
-    needs: list[int],
+    source: int | None,
     calls: Sequence[CallRecord],
     infos: dict[str, ModuleInfo],
     parents: set[str],
     fields: list[Field | None],
     numel: dict[int, int],
 ) -> Field | None:
-    if not needs:
+    if source is None:
         return None
-    source = needs[0]
     before = _ORIGIN if source == -1 else fields[source]
     call = calls[i]
     if call.output_from is not None or call.path in parents or before is None:
