@@ -160,3 +160,15 @@ def test_mode_same_keeps_each_module_flag() -> None:
     assert flags["norm"] is False and flags["fc"] is True
     cells = table_cells(s.tree, RenderOptions(columns=("mode",)))
     assert [row[1] for row in cells.rows] == ["train", "train", "eval", "train"]
+
+
+def test_nothing_defined_when_the_input_is_mixed_first() -> None:
+    # The fields start at the model's input: a linear layer that takes it mixes every
+    # position, so no call after it has one (the tree stage then resolves none), while
+    # the same convolution on the input itself has its kernel's.
+    conv = nn.Conv2d(1, 1, 3)
+    mixed = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.Unflatten(1, (1, 8, 8)), conv)
+    rows = _rows(summary(mixed, (1, 1, 8, 8), verbose=0))
+    assert [rows[str(i)].receptive_field for i in range(4)] == [None] * 4
+    alone = _rows(summary(nn.Sequential(conv), (1, 1, 8, 8), verbose=0))
+    assert alone["0"].receptive_field == (3, 3)

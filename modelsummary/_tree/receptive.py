@@ -69,6 +69,16 @@ def receptive_fields(
             has_calls_below.add(parent)
             parent = infos[parent].parent if parent in infos else None
     fields: list[Field | None] = [None] * len(calls)
+    # A field is made from the model's input (-1) through a chain of calls: if no call
+    # made from the input itself has one (a token embedding, a linear layer), none has.
+    for i, call in enumerate(calls):
+        origin = call.output_from == -1 or (
+            call.output_from is None and call.input_from == -1 and call.path not in has_calls_below
+        )
+        if origin and _field(i, -1, calls, infos, has_calls_below, fields, numel) is not None:
+            break
+    else:
+        return fields
     done = [False] * len(calls)
     for i in range(len(calls)):
         if not done[i]:  # most are, resolved as what an earlier call depended on
