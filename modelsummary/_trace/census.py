@@ -79,6 +79,7 @@ def _per_dimension(value: object, dimensions: int) -> tuple[int, ...] | None:
 
 """Dimensions of a ``torch.nn`` class by its name's suffix (``MaxPool2d``)."""
 _Parameter = nn.Parameter
+_Tensor = torch.Tensor
 
 
 def unique_modules(
@@ -450,7 +451,12 @@ class Census:
                 for name, b in module._buffers.items():
                     if b is not None:
                         info = buffers.get(id(b))
-                        if info is None:
+                        if info is None and type(b) is _Tensor:  # buffer_info()'s usual case
+                            numel = b.numel()
+                            info = buffers[id(b)] = BufferInfo(
+                                prefix + name, numel, numel * b.element_size()
+                            )
+                        elif info is None:
                             info = buffers[id(b)] = buffer_info(prefix + name, b)
                         buffer_numel += info.numel
             modules.append(self._module_info(path, module, tuple(own), buffer_numel))
