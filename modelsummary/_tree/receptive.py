@@ -106,6 +106,7 @@ def _resolve(
             continue
         # The call whose field call i's is made from (-1: the model's input; None: none).
         call = calls[i]
+        need: int | None
         if i in waiting:  # back after what it waited for: known
             need = waiting.pop(i)
         elif call.output_from is not None:
