@@ -38,11 +38,14 @@ from .._records import (
     SeqSpec,
     TensorSpec,
     ValueSpec,
+    positional,
 )
 from .values import describe, describe_call, dtype_name, tensor_nbytes
 
 _no_torch_function = torch._C.DisableTorchFunction
 _Tensor = torch.Tensor
+_new_record = positional(CallRecord)
+"""`CallRecord` from every field by position: once per call of every pass."""
 _ref = weakref.ref
 
 
@@ -213,7 +216,8 @@ class CallStack:
         none = OtherSpec("NoneType")
         return tuple(
             [
-                CallRecord(  # positional: path, inputs, output, mult_adds, raised, comm_bytes
+                _new_record(  # every field by position: path, inputs, output, mult_adds,
+                    # raised, comm_bytes, training, ops, input_from, output_from
                     f.path,
                     f.described_inputs() if f.inputs is None else f.inputs,
                     none if f.output is None else f.output,

@@ -38,7 +38,7 @@ from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import is_lazy
 
-from .._records import BufferInfo, ModuleInfo, ParamInfo, Trace
+from .._records import BufferInfo, ModuleInfo, ParamInfo, Trace, positional
 from .engines import (
     execution_device,
     is_fsdp_class,
@@ -80,6 +80,13 @@ def _per_dimension(value: object, dimensions: int) -> tuple[int, ...] | None:
 """Dimensions of a ``torch.nn`` class by its name's suffix (``MaxPool2d``)."""
 _Parameter = nn.Parameter
 _Tensor = torch.Tensor
+_new_param, _new_buffer, _new_module = (
+    positional(ParamInfo),
+    positional(BufferInfo),
+    positional(ModuleInfo),
+)
+"""The records of `Census.measure()`, built from every field by position (once per
+module and tensor of every summary)."""
 
 
 def unique_modules(
@@ -433,13 +440,17 @@ class Census:
                 if fast and type(t) is plain and not t.__dict__ and not t.is_meta:
                     # param_info()'s first case, inline: it runs for every parameter
                     numel = t.numel()
-                    params[key] = ParamInfo(  # positional: key, name, numel, nbytes, ...
+                    params[key] = _new_param(  # every field by position
                         key,
                         prefix + name,
                         numel,
-                        numel * t.element_size(),
-                        t.requires_grad,
+                        numel * t.element_size(),  # nbytes
+                        t.requires_grad,  # trainable
                         dtype_names.get(t.dtype) or dtype_name(t.dtype),
+                        None,  # local_nbytes: all of it is here
+                        "",  # placement
+                        False,  # uninitialised
+                        None,  # dense_nbytes: not quantized
                     )
                     continue
                 stored = self.stored.get(id(t)) if self.stored else None
@@ -453,8 +464,8 @@ class Census:
                         info = buffers.get(id(b))
                         if info is None and type(b) is _Tensor:  # buffer_info()'s usual case
                             numel = b.numel()
-                            info = buffers[id(b)] = BufferInfo(
-                                prefix + name, numel, numel * b.element_size()
+                            info = buffers[id(b)] = _new_buffer(
+                                prefix + name, numel, numel * b.element_size(), False
                             )
                         elif info is None:
                             info = buffers[id(b)] = buffer_info(prefix + name, b)
@@ -535,7 +546,7 @@ class Census:
             dilation = _per_dimension(state.get("dilation", 1), len(kernel))
         aliases = self.aliases.get(id(module))
         groups = state.get("groups")  # a convolution's groups
-        return ModuleInfo(  # positional, in field order
+        return _new_module(  # every field by position
             path,
             type(module).__name__,  # type_name
             None if path == "" and module is self.model else path.rpartition(".")[0],  # parent
