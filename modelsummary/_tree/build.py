@@ -56,10 +56,11 @@ from .._records import (
     SeqSpec,
     Trace,
     ValueSpec,
+    positional,
 )
 from .memory import TrainingEstimate, estimate_training
 from .nodes import SharedParam, SummaryNode, SummaryTree, Totals, UnusedEntry
-from .receptive import Field, receptive_fields
+from .receptive import FirstFields
 from .weights_as import weights_as
 
 _A_PASS = PassInfo()
@@ -106,7 +107,7 @@ def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
     active = active_modules(modules, calls, used, holders, run.forward_pass)
     params = {p.key: p for p in trace.params}
     rows = _Rows(trace, params, calls, carriers(owners, trace.param_uses, used), run.times)
-    rows.fields = _first_fields(trace)
+    rows.fields = FirstFields(trace.modules, trace.calls, trace.params)
     rows.failed = None if failed is None else failed.path
     root = rows.tree(modules[0], display_order(modules, active, calls, holders))
     unused = unused_entries(modules, trace.params, used, active, owners)
@@ -201,20 +202,6 @@ def _totals(
         world_size=None if run.ranks is None else run.ranks[1],
         quantized_params=quantized,
     )
-
-
-def _first_fields(trace: Trace) -> dict[str, Field]:
-    """The receptive field of each module's first call, where one is defined and known."""
-    fields: dict[str, Field] = {}
-    seen: set[str] = set()
-    for call, field in zip(
-        trace.calls, receptive_fields(trace.modules, trace.calls, trace.params), strict=True
-    ):
-        if call.path not in seen:
-            seen.add(call.path)
-            if field is not None:
-                fields[call.path] = field
-    return fields
 
 
 def _local_bytes(params: tuple[ParamInfo, ...]) -> int | None:
@@ -569,6 +556,10 @@ def _inactive_root(
 # -- the rows ------------------------------------------------------------------------------
 
 
+_new_row = positional(SummaryNode)
+"""`SummaryNode` from every field by position: the row builder's, once per row."""
+
+
 class _Rows:
     """Builds the rows of the active modules from what the counting steps give."""
 
@@ -589,8 +580,8 @@ class _Rows:
         self._users: dict[int, list[str]] | None = None
         self.failed: str | None = None
         """Path of the module whose call the pass failed in."""
-        self.fields: dict[str, Field] = {}
-        """The receptive field of each module's first call, where it is defined."""
+        self.fields: FirstFields | None = None
+        """The receptive fields of the pass, which every row shares."""
 
     def tree(self, root: ModuleInfo, children: Mapping[str, tuple[str, ...]]) -> SummaryNode:
         """The node of ``root`` with every active module below it, in display order.
@@ -621,7 +612,6 @@ class _Rows:
             mult_adds += record.mult_adds
             comm_bytes += record.comm_bytes
             own_ops += record.ops
-        field = self.fields.get(path)
         num_params = trainable_params = param_bytes = 0
         carried: list[ParamInfo] = []
         shared: tuple[SharedParam, ...] = ()
@@ -640,41 +630,43 @@ class _Rows:
             subtree_mult_adds += child.subtree_mult_adds
             subtree_comm_bytes += child.subtree_comm_bytes
         first = records[0] if records else None
-        return SummaryNode(
-            path=path,
-            type_name=info.type_name,
-            depth=depth,
-            calls=len(records),
-            inputs=None if first is None else first.inputs,
-            output=None if first is None or first.raised else first.output,
-            num_params=num_params,
-            param_names=tuple([p.name for p in carried]) if carried else (),
-            params=tuple(carried),
-            trainable_params=trainable_params,
-            param_bytes=param_bytes,
-            shared=shared,
-            used_by=self.used_by(path, carried) if carried and not records else (),
-            buffers=info.buffer_numel,
-            mult_adds=mult_adds,
-            kernel_size=info.kernel_size,
-            traced=info.traced,
-            time_s=self.times.get(path) if self.times else None,
-            subtree_params=subtree_params,
-            subtree_trainable=subtree_trainable,
-            subtree_mult_adds=subtree_mult_adds,
-            children=children,
-            variants=_variants(records) if len(records) > 1 else (),
-            groups=info.groups,
-            comm_bytes=comm_bytes,
-            subtree_comm_bytes=subtree_comm_bytes,
-            failed=path == self.failed,
-            training=None if first is None else first.training,
-            own_ops=own_ops,
-            receptive_field=None if field is None else field[0],
-            rf_stride=None if field is None else field[1],
-            container=info.container,
-            wrappers=(),  # merged for drawing only (_tree.wrappers)
-            folded=(),  # folding is a way of drawing the tree (_tree.repeats), not a count
+        # Every field by position, in order, each named in its comment: a keyword call
+        # of 33 fields costs about four times the instructions (tests/test_tree.py
+        # checks the order).
+        return _new_row(
+            path,  # path
+            info.type_name,  # type_name
+            depth,  # depth
+            len(records),  # calls
+            None if first is None else first.inputs,  # inputs
+            None if first is None or first.raised else first.output,  # output
+            num_params,  # num_params
+            tuple([p.name for p in carried]) if carried else (),  # param_names
+            tuple(carried),  # params
+            trainable_params,  # trainable_params
+            param_bytes,  # param_bytes
+            shared,  # shared
+            self.used_by(path, carried) if carried and not records else (),  # used_by
+            info.buffer_numel,  # buffers
+            mult_adds,  # mult_adds
+            info.kernel_size,  # kernel_size
+            info.traced,  # traced
+            self.times.get(path) if self.times else None,  # time_s
+            subtree_params,  # subtree_params
+            subtree_trainable,  # subtree_trainable
+            subtree_mult_adds,  # subtree_mult_adds
+            children,  # children
+            _variants(records) if len(records) > 1 else (),  # variants
+            info.groups,  # groups
+            comm_bytes,  # comm_bytes
+            subtree_comm_bytes,  # subtree_comm_bytes
+            path == self.failed,  # failed
+            None if first is None else first.training,  # training
+            own_ops,  # own_ops
+            self.fields,  # fields
+            info.container,  # container
+            (),  # wrappers: merged for drawing only (_tree.wrappers)
+            (),  # folded: folding is a way of drawing the tree (_tree.repeats), not a count
         )
 
     def row_params(self, info: ModuleInfo) -> tuple[list[ParamInfo], tuple[SharedParam, ...]]:

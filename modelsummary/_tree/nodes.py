@@ -6,10 +6,11 @@ Plain frozen records that `modelsummary._tree.build.build_tree()` fills. Pure.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .._records import FailedCall, ParamInfo, SeqSpec, ValueSpec, direct_init
 from .._torchinfo import LayerInfoMethods
+from .receptive import FirstFields
 
 
 @direct_init
@@ -112,13 +113,10 @@ class SummaryNode(LayerInfoMethods):
     own_ops: int = 0
     """Torch functions its calls ran themselves, without the children's (see
     `CallRecord.ops`)."""
-    receptive_field: tuple[int, ...] | None = None
-    """Per spatial dimension, how many input positions reach one element of its first
-    call's output (see `modelsummary._tree.receptive`); ``None`` where that is not
-    defined (after a global pool, a linear layer or attention) or not known."""
-    rf_stride: tuple[int, ...] | None = None
-    """The cumulative stride at its output: input positions between neighbouring output
-    elements; ``None`` with `receptive_field`."""
+    fields: FirstFields | None = field(default=None, compare=False, repr=False)
+    """Where `receptive_field` and `rf_stride` are read from: the receptive fields of the
+    pass, resolved for every row at once when one is first read (all rows of a tree
+    share it); ``None``: not known."""
     container: bool = False
     """One of torch.nn's containers (`ModuleInfo.container`)."""
     wrappers: tuple[tuple[str, str], ...] = ()
@@ -133,6 +131,21 @@ class SummaryNode(LayerInfoMethods):
     def copies(self) -> int:
         """How many siblings the row stands for: 1, or the length of a folded run."""
         return 1 + len(self.folded)
+
+    @property
+    def receptive_field(self) -> tuple[int, ...] | None:
+        """Per spatial dimension, how many input positions reach one element of its first
+        call's output (see `modelsummary._tree.receptive`); ``None`` where that is not
+        defined (after a global pool, a linear layer or attention) or not known."""
+        found = None if self.fields is None else self.fields.of(self.path)
+        return None if found is None else found[0]
+
+    @property
+    def rf_stride(self) -> tuple[int, ...] | None:
+        """The cumulative stride at its output: input positions between neighbouring output
+        elements; ``None`` with `receptive_field`."""
+        found = None if self.fields is None else self.fields.of(self.path)
+        return None if found is None else found[1]
 
     @property
     def mult_adds_per_call(self) -> int:

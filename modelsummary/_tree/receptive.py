@@ -49,6 +49,68 @@ _ORIGIN: Field = ((), ())
 """The model's input: one position, stride 1, in as many dimensions as a kernel gives."""
 
 
+class FirstFields:
+    """The receptive field of each module's first call, resolved from one pass's records
+    the first time one is read: most summaries never show the column, and every row of
+    the tree shares this one object.
+
+    Examples:
+        >>> from modelsummary._records import CallRecord, ModuleInfo, SeqSpec, TensorSpec
+        >>> x, y = TensorSpec((1, 1, 5, 5), "float32", 100), TensorSpec((1, 1, 3, 3), "float32", 36)
+        >>> conv = ModuleInfo("c", "Conv2d", "", kernel_size=(3, 3), stride=(1, 1),
+        ...                   dilation=(1, 1))
+        >>> fields = FirstFields((ModuleInfo("", "Net", None), conv),
+        ...                      (CallRecord("", SeqSpec((x,)), y, output_from=1),
+        ...                       CallRecord("c", SeqSpec((x,)), y, input_from=-1)))
+        >>> fields.of("c"), fields.of("missing")
+        (((3, 3), (1, 1)), None)
+    """
+
+    __slots__ = ("_fields", "_records")
+
+    def __init__(
+        self,
+        modules: Sequence[ModuleInfo],
+        calls: Sequence[CallRecord],
+        params: Sequence[ParamInfo] = (),
+    ) -> None:
+        self._records: tuple[Sequence[ModuleInfo], Sequence[CallRecord], Sequence[ParamInfo]] | None
+        self._records = (modules, calls, params)
+        self._fields: dict[str, Field] | None = None
+
+    def of(self, path: str) -> Field | None:
+        """The field of the first call of the module at ``path`` (``None``: not defined,
+        or never called)."""
+        if self._fields is None:
+            assert self._records is not None
+            self._fields = first_fields(*self._records)
+            self._records = None  # resolved: the records are no longer needed here
+        return self._fields.get(path)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> FirstFields:
+        """Itself: what it tells never changes (a copied tree shares it, as rows do)."""
+        return self
+
+
+def first_fields(
+    modules: Sequence[ModuleInfo], calls: Sequence[CallRecord], params: Sequence[ParamInfo] = ()
+) -> dict[str, Field]:
+    """The field of each module's first call, by path, where one is defined.
+
+    Examples:
+        >>> first_fields((), ())
+        {}
+    """
+    fields: dict[str, Field] = {}
+    seen: set[str] = set()
+    for call, field in zip(calls, receptive_fields(modules, calls, params), strict=True):
+        if call.path not in seen:
+            seen.add(call.path)
+            if field is not None:
+                fields[call.path] = field
+    return fields
+
+
 def receptive_fields(
     modules: Sequence[ModuleInfo], calls: Sequence[CallRecord], params: Sequence[ParamInfo] = ()
 ) -> list[Field | None]:
