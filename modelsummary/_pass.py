@@ -75,11 +75,12 @@ def trace_pass(request: SummaryRequest) -> tuple[Trace, PassInfo]:
     """Run one traced forward pass of the request's model: what the tracer saw, and the
     facts about the pass beside it.
 
-    On the meta device the pass runs first as it is; only if it fails does it run once
-    more under `MetaPass`, which gives shapes where a meta kernel refuses what a real
-    device runs (``_grouped_mm`` in float32) and tells a failure that only the meta
-    device has. A dispatch mode in Python sees every operator, so a pass that needs no
-    help is not slowed by it.
+    On the meta device the pass runs first with `MetaPass` entered around the calls
+    whose meta kernel refuses what a real device runs (``torch._grouped_mm`` in
+    float32) and nowhere else: a dispatch mode in Python sees every operator, so a pass
+    that needs no help is not slowed by it. Only if that pass fails does it run once
+    more wholly under `MetaPass`, which also gives shapes to such an operator reached
+    some other way and tells a failure that only the meta device has.
 
     Raises:
         ModelSummaryError: The pass failed; the message names the innermost module
@@ -124,7 +125,16 @@ def _one_pass(
         model = lazy_copy(model)
         census = take_census(model)
     training = request.optimizer is not None  # the estimate needs autograd's saved tensors
-    tracer = Tracer(model, census=census, saved_tensors=training, catalogue=request.catalogue)
+    # On meta, the calls whose meta kernel refuses what a real device runs get MetaPass
+    # around them alone; a pass that fails anyway runs again wholly under it.
+    targeted = MetaPass() if request.device.type == "meta" and not meta_help else None
+    tracer = Tracer(
+        model,
+        census=census,
+        saved_tensors=training,
+        catalogue=request.catalogue,
+        meta_help=targeted,
+    )
     with pass_environment(request, model, tracer, meta_help=meta_help, partial=partial) as run:
         with torch.set_grad_enabled(training), tracer:
             model(*run.args, **run.kwargs)

@@ -151,8 +151,30 @@ def test_a_meta_pass_that_needs_no_help_runs_without_meta_pass(audit):
     assert on_meta.to_dict() == summary(model, (12, 4), verbose=0).to_dict()
 
 
-def test_a_meta_failure_that_meta_pass_fixes_is_run_again_under_it(audit):
+def test_a_call_whose_meta_kernel_needs_help_gets_it_alone(audit):
+    # torch._grouped_mm in float32, which torch's meta kernel refuses: MetaPass is entered
+    # around that call only, and the pass runs once, the model's forward under no mode
     model = audit(_Experts())
+    on_cpu = summary(model, (12, 4), verbose=0)
+    model.modes.clear()
+    on_meta = summary(model, (12, 4), device="meta", verbose=0)
+    assert model.modes == [[]]
+    assert on_meta.to_dict() == on_cpu.to_dict()
+    assert on_meta.total_mult_adds == 12 * 4 * 4 + 12 * 4 * 8  # the Linear, then the groups
+
+
+class _AtenExperts(_Experts):
+    """The same product reached through the aten operator itself, which the targeted
+    help does not know."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.modes.append([type(m).__name__ for m in _get_current_dispatch_mode_stack()])
+        offs = torch.tensor([4, 8, 12], dtype=torch.int32, device=x.device)
+        return torch.ops.aten._grouped_mm.default(self.up(x), self.experts, offs)
+
+
+def test_a_meta_failure_that_meta_pass_fixes_is_run_again_under_it(audit):
+    model = audit(_AtenExperts())
     on_cpu = summary(model, (12, 4), verbose=0)
     model.modes.clear()
     on_meta = summary(model, (12, 4), device="meta", verbose=0)

@@ -39,6 +39,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from .calls import CallFrame
 from .catalogue import DISPATCH, Catalogue, current_catalogue, op_name
 from .formulas import Formula, LeafFormula
+from .meta import SHAPE_ONLY_CALLS
 from .params import ALIASES, METADATA_OPS, WRITES, ParamUses, effect
 
 _no_torch_function = torch._C.DisableTorchFunction
@@ -141,8 +142,12 @@ class OperatorWatcher(TorchFunctionMode):
         aten: AtenCounter,
         uncounted: Counter[str],
         catalogue: Catalogue,
+        meta_help: TorchDispatchMode | None = None,
     ) -> None:
         super().__init__()
+        self._meta_help = meta_help
+        """Entered below the aten-level counter around the calls of `SHAPE_ONLY_CALLS`
+        (on the meta device: their meta kernels refuse what a real device runs)."""
         self._stack = stack
         self._uses = uses
         self._aten = aten
@@ -166,6 +171,8 @@ class OperatorWatcher(TorchFunctionMode):
             kind = self._classify(func)
             if kind is True and self._communication(func) is not None:
                 kind = DISPATCH  # a collective called as an operator: its bytes counted there
+            if self._meta_help is not None and func in SHAPE_ONLY_CALLS:
+                kind = _HELPED  # counted at the aten level, which sees the shapes it gives
             known = self._kinds[func] = (
                 kind,
                 name in METADATA_OPS,
@@ -188,6 +195,9 @@ class OperatorWatcher(TorchFunctionMode):
             result = func(*args, **kwargs)
         elif kind is DISPATCH:
             with self._aten:
+                result = func(*args, **kwargs)
+        elif kind is _HELPED:  # rare: only on meta, and entered for this call alone
+            with self._meta_help, self._aten:  # type: ignore[union-attr]
                 result = func(*args, **kwargs)
         else:
             result = func(*args, **kwargs)
@@ -214,6 +224,10 @@ class OperatorWatcher(TorchFunctionMode):
         return result
 
 
+_HELPED: Any = object()
+"""The kind of a call of `SHAPE_ONLY_CALLS` on the meta device: run with the meta help
+entered and counted at the aten level."""
+
 _MADE = (torch.Tensor, tuple, list)
 """What an operator that does work returns: tensors, alone or several."""
 
@@ -227,6 +241,9 @@ class MacCounter:
         catalogue: Where formulas come from (default: `current_catalogue()`).
         every_op: Count every aten operator at the aten level (the same numbers,
             slower; what TorchScript and compiled modules need).
+        meta_help: On the meta device, the dispatch mode that gives the shapes of the
+            operators whose meta kernel refuses what a real device runs (`MetaPass`),
+            entered around the calls of `SHAPE_ONLY_CALLS` alone.
 
     Attributes:
         watcher: The torch-level mode, to enter around the pass.
@@ -251,13 +268,14 @@ class MacCounter:
         catalogue: Catalogue | None = None,
         *,
         every_op: bool = False,
+        meta_help: TorchDispatchMode | None = None,
     ) -> None:
         if catalogue is None:
             catalogue = current_catalogue()
         self.catalogue = catalogue
         self.uncounted: Counter[str] = Counter()
         self.aten = AtenCounter(stack, uses, self.uncounted, catalogue)
-        self.watcher = OperatorWatcher(stack, uses, self.aten, self.uncounted, catalogue)
+        self.watcher = OperatorWatcher(stack, uses, self.aten, self.uncounted, catalogue, meta_help)
         self.watcher.counter_active = every_op
 
     @property

@@ -147,6 +147,11 @@ _SHAPE_ONLY: dict[Any, Callable[..., torch.Tensor]] = {
 }
 """Operators whose meta kernel refuses what a real device runs, and their shapes alone."""
 
+SHAPE_ONLY_CALLS = frozenset({torch._grouped_mm})
+"""The torch-level functions that reach an operator of ``_SHAPE_ONLY`` (``F.grouped_mm``
+calls ``torch._grouped_mm``): a meta pass enters `MetaPass` around their calls alone,
+rather than around the whole pass."""
+
 _CHECK_BYTES = 1 << 26
 """Largest operands (in all) that a failure is tried again with on the CPU: 64 MiB."""
 

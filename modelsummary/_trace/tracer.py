@@ -51,6 +51,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.modules import module as module_hooks
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
 from .._records import Trace
@@ -104,6 +105,8 @@ class Tracer:
             `current_catalogue()`).
         before_write: Called with a parameter just before the pass first writes it
             in place (see `guard_writes()`).
+        meta_help: For a pass on the meta device, `MetaPass`: entered around the calls
+            whose meta kernel needs it (see `MacCounter`).
 
     Attributes:
         calls: The `CallStack`.
@@ -132,6 +135,7 @@ class Tracer:
         every_op: bool = False,
         catalogue: Catalogue | None = None,
         before_write: Callable[[torch.Tensor], None] | None = None,
+        meta_help: TorchDispatchMode | None = None,
     ) -> None:
         self.census = census = take_census(model) if census is None else census
         self.params = census.params
@@ -139,7 +143,7 @@ class Tracer:
         stack: list[CallFrame] = []
         self.uses = ParamUses(self.params, stack)
         self.uses.guard_writes(before_write)
-        self.macs = MacCounter(stack, self.uses, catalogue, every_op=every_op)
+        self.macs = MacCounter(stack, self.uses, catalogue, every_op=every_op, meta_help=meta_help)
         self.calls = CallStack(closer(stack, self.uses, self.macs, self.activations), stack)
         self.saved: SavedTensorMeter | None = None
         if saved_tensors:
