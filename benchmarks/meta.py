@@ -11,8 +11,8 @@ of each round's ratio to the bare pass.
 Models: torchvision's resnet50 at 1x3x224x224; GPT-2 small from its transformers
 config (12 layers, width 768) at 128 tokens; a float32 Mixtral of 2 layers and 4
 experts at 8 tokens, whose ``_grouped_mm`` torch's meta kernel refuses in float32 (the
-case `MetaPass` is for: its bare pass runs under `MetaPass`, and a summary fails once
-without it before it runs under it).
+case `MetaPass` is for: its bare pass runs under `MetaPass`; a summary enters it around
+the ``torch._grouped_mm`` calls alone).
 
 Usage:
     python benchmarks/meta.py [--repeat 20] [--baseline /path/to/old/checkout]

@@ -16,6 +16,7 @@ from torch import nn
 
 from modelsummary import summary
 from modelsummary._present.render import COLUMNS, RenderOptions, table_cells
+from modelsummary._trace.tracer import Tracer
 
 
 def _rows(s) -> dict[str, object]:
@@ -172,3 +173,21 @@ def test_nothing_defined_when_the_input_is_mixed_first() -> None:
     assert [rows[str(i)].receptive_field for i in range(4)] == [None] * 4
     alone = _rows(summary(nn.Sequential(conv), (1, 1, 8, 8), verbose=0))
     assert alone["0"].receptive_field == (3, 3)
+
+
+def test_a_model_without_a_kernel_has_no_fields_and_no_data_flow() -> None:
+    # An activation on the model's input keeps one position per element, which a model
+    # with a convolution shows ("1 (stride 1)"); without any kernel the column has no
+    # field to show, and the pass records no data flow between calls.
+    relu = nn.ReLU()
+    mlp = nn.Sequential(relu, nn.Flatten(), nn.Linear(64, 4))
+    s = summary(mlp, (1, 1, 8, 8), col_names=("receptive_field",), verbose=0)
+    assert [n.receptive_field for n in s.layers] == [None] * 4
+    tracer = Tracer(mlp)
+    with torch.no_grad(), tracer:
+        mlp(torch.ones(1, 1, 8, 8))
+    assert not tracer.calls.flow
+    assert {(c.input_from, c.output_from) for c in tracer.finish().calls} == {(None, None)}
+    with_conv = nn.Sequential(relu, nn.Conv2d(1, 1, 3))
+    rows = _rows(summary(with_conv, (1, 1, 8, 8), verbose=0))
+    assert (rows["0"].receptive_field, rows["1"].receptive_field) == ((), (3, 3))

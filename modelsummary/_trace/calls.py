@@ -116,6 +116,7 @@ class CallStack:
             torch-function mode). It must not hold the call stack's owner (no cycle).
         stack: The list to keep the open calls in, if parts built before the call
             stack read it (the innermost call is the last); a new one by default.
+        flow: Record which call's output each call took and returned (see `flow`).
 
     Examples:
         >>> outer, inner = nn.Sequential(nn.ReLU()), nn.ReLU()
@@ -131,7 +132,17 @@ class CallStack:
         ('0', 'ReLU', [True, True])
     """
 
-    def __init__(self, on_close: OnClose = _nothing, stack: list[CallFrame] | None = None) -> None:
+    def __init__(
+        self,
+        on_close: OnClose = _nothing,
+        stack: list[CallFrame] | None = None,
+        *,
+        flow: bool = True,
+    ) -> None:
+        self.flow = flow
+        """Whether to record the data flow between calls (`CallRecord.input_from` and
+        ``output_from``), which only receptive fields read: a model with no kernel has
+        none, and its pass is spared the look-ups."""
         self.stack: list[CallFrame] = [] if stack is None else stack
         """The open calls, innermost last."""
         self.frames: list[CallFrame] = []
@@ -151,7 +162,7 @@ class CallStack:
         """Open a call of ``module`` (its forward is about to run)."""
         frame = CallFrame(module, path, args, len(self.frames))
         frame.training = module.training
-        if not self.stack:  # the model's own call: its inputs are where data flow starts
+        if not self.stack and self.flow:  # the model's own call: data flow starts there
             for arg in args:
                 if isinstance(arg, torch.Tensor):
                     self._returned[id(arg)] = (weakref.ref(arg), -1)
@@ -241,25 +252,24 @@ class CallStack:
         # Which call's output this call took, and returned: the data flow between calls
         # (receptive fields follow it). A weak reference tells a live tensor from a new
         # one at a reused address.
-        returned = self._returned
-        if args:
-            x = args[0]
-            if isinstance(x, _Tensor):
-                seen = returned.get(id(x))
-                if seen is not None and seen[0]() is x:
-                    frame.input_from = seen[1]
-        if isinstance(output, _Tensor):
-            address = id(output)
-            seen = returned.get(address)
-            if seen is not None and seen[0]() is output:
-                frame.output_from = seen[1]
-            returned[address] = (_ref(output), frame.index)
-            if type(output) is _Tensor:  # describe(), inline for the usual output
-                specs = self._specs
-                spec = specs.get((output.shape, output.dtype))
-                frame.output = describe(output, specs) if spec is None else spec
-            else:
-                frame.output = describe(output, self._specs)
+        if self.flow:
+            returned = self._returned
+            if args:
+                x = args[0]
+                if isinstance(x, _Tensor):
+                    seen = returned.get(id(x))
+                    if seen is not None and seen[0]() is x:
+                        frame.input_from = seen[1]
+            if isinstance(output, _Tensor):
+                address = id(output)
+                seen = returned.get(address)
+                if seen is not None and seen[0]() is output:
+                    frame.output_from = seen[1]
+                returned[address] = (_ref(output), frame.index)
+        if type(output) is _Tensor:  # describe(), inline for the usual output
+            specs = self._specs
+            spec = specs.get((output.shape, output.dtype))
+            frame.output = describe(output, specs) if spec is None else spec
         else:
             frame.output = describe(output, self._specs)
         frame.args = None

@@ -294,6 +294,9 @@ class Census:
         self.scripts: dict[int, tuple[str, nn.Module]] = {}
         self.compiled = False
         self.fsdp = False
+        self.kernels = False
+        """Whether a module has a ``kernel_size`` (a convolution or a pooling layer): a
+        model without one has no receptive fields, nor a data flow worth recording."""
         self._untraced: set[str] = set()
         """Paths a hook cannot see: TorchScript modules run no Python hooks inside one
         another (only the outermost of them, called from Python, is recorded)."""
@@ -327,10 +330,13 @@ class Census:
             if packing and cls in packing:
                 self.packed[id(module)] = (path, packed_weights(module))
             if not scripted:
-                # The module's own slot from one look-up: each attribute read of a module
+                # The module's own slots from one look-up: each attribute read of a module
                 # passes through the class's __getattr__ hook first.
-                if module.__dict__["_buffers"]:  # pruning keeps its masks as buffers
+                state = module.__dict__
+                if state["_buffers"]:  # pruning keeps its masks as buffers
                     self._read_masks(path, module)
+                if "kernel_size" in state:
+                    self.kernels = True
                 continue
             if module._buffers:  # TorchScript keeps its slots in wrappers
                 self._read_masks(path, module)

@@ -144,7 +144,9 @@ class Tracer:
         self.uses = ParamUses(self.params, stack)
         self.uses.guard_writes(before_write)
         self.macs = MacCounter(stack, self.uses, catalogue, every_op=every_op, meta_help=meta_help)
-        self.calls = CallStack(closer(stack, self.uses, self.macs, self.activations), stack)
+        self.calls = CallStack(
+            closer(stack, self.uses, self.macs, self.activations), stack, flow=census.kernels
+        )
         self.saved: SavedTensorMeter | None = None
         if saved_tensors:
             self.saved = SavedTensorMeter(

@@ -19,7 +19,8 @@ without a kernel passes the field on when it keeps the shape of its input and ha
 at most a weight and a bias per channel (activations, normalisation, dropout);
 anything else (a linear layer, attention, an adaptive or global pool, a
 transposed convolution) leaves the field undefined, and it stays undefined
-downstream.
+downstream. A model with no kernel anywhere (no convolution or pooling layer: an
+MLP, a transformer) has no receptive fields at all.
 
 Examples:
     >>> from modelsummary._records import CallRecord, ModuleInfo, SeqSpec, TensorSpec
@@ -75,8 +76,11 @@ class FirstFields:
         params: Sequence[ParamInfo] = (),
     ) -> None:
         self._records: tuple[Sequence[ModuleInfo], Sequence[CallRecord], Sequence[ParamInfo]] | None
-        self._records = (modules, calls, params)
         self._fields: dict[str, Field] | None = None
+        if has_kernel(modules):
+            self._records = (modules, calls, params)
+        else:  # no field to resolve: the records are not kept alive for nothing
+            self._records, self._fields = None, {}
 
     def of(self, path: str) -> Field | None:
         """The field of the first call of the module at ``path`` (``None``: not defined,
@@ -111,6 +115,20 @@ def first_fields(
     return fields
 
 
+def has_kernel(modules: Sequence[ModuleInfo]) -> bool:
+    """Whether a module has a kernel (a convolution or a pooling layer): a model without
+    one has no receptive fields.
+
+    Examples:
+        >>> has_kernel([ModuleInfo("", "MLP", None), ModuleInfo("fc", "Linear", "")])
+        False
+    """
+    for m in modules:  # noqa: SIM110  # a loop, not any(): it runs for every summary
+        if m.kernel_size is not None:
+            return True
+    return False
+
+
 def receptive_fields(
     modules: Sequence[ModuleInfo], calls: Sequence[CallRecord], params: Sequence[ParamInfo] = ()
 ) -> list[Field | None]:
@@ -120,8 +138,12 @@ def receptive_fields(
     per channel (a linear layer's matrix) mixes positions.
 
     A field of no dimensions (``((), ())``) is one position of the input itself,
-    before any kernel: an activation applied to the model's input.
+    before any kernel: an activation applied to the model's input. A model with no
+    kernel at all (no convolution or pooling layer) has no fields: its tracer records
+    no data flow.
     """
+    if not has_kernel(modules):
+        return [None] * len(calls)
     infos = {m.path: m for m in modules}
     numel = {p.key: p.numel for p in params}
     has_calls_below: set[str] = set()
