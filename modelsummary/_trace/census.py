@@ -58,6 +58,7 @@ from .storage import (
 from .values import DTYPE_NAMES, dtype_name
 
 _DIMENSIONS = {"1d": 1, "2d": 2, "3d": 3}
+"""Dimensions of a ``torch.nn`` class by its name's suffix (``MaxPool2d``)."""
 _CONTAINERS = nn.Sequential.__module__
 """Where torch.nn defines its containers (``Sequential``, ``ModuleList``, ``ModuleDict``,
 ``ParameterList``, ``ParameterDict``)."""
@@ -72,12 +73,14 @@ def _per_dimension(value: object, dimensions: int) -> tuple[int, ...] | None:
     """
     if isinstance(value, int):
         return (value,) * dimensions
-    if isinstance(value, tuple) and len(value) == dimensions:
-        return value if all(isinstance(v, int) for v in value) else None
-    return None
+    if not isinstance(value, tuple) or len(value) != dimensions:
+        return None
+    for v in value:  # a loop, not all(): this runs for every convolution
+        if not isinstance(v, int):
+            return None
+    return value
 
 
-"""Dimensions of a ``torch.nn`` class by its name's suffix (``MaxPool2d``)."""
 _Parameter = nn.Parameter
 _Tensor = torch.Tensor
 _new_param, _new_buffer, _new_module = (
@@ -383,7 +386,8 @@ class Census:
 
     def _read_masks(self, path: str, module: nn.Module) -> None:
         for name, p in module._parameters.items():
-            zeros = mask_zeros(module, name)
+            # mask_zeros()'s first test inline: this runs for every module with buffers
+            zeros = mask_zeros(module, name) if name.endswith("_orig") else None
             if zeros is not None:  # a tied parameter: under the first name it has
                 self._masked.setdefault(id(p), (f"{path}.{name}" if path else name, zeros))
 
