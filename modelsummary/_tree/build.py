@@ -111,13 +111,12 @@ def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
     rows.failed = None if failed is None else failed.path
     root = rows.tree(modules[0], display_order(modules, active, calls, holders))
     unused = unused_entries(modules, trace.params, used, active, owners)
-    used_list = [p for p in trace.params if p.key in used]
     training = (
         None
         if run.optimizer is None
         else estimate_training(
             run.optimizer,
-            used_list,
+            [p for p in trace.params if p.key in used],
             trace.saved_bytes or 0,
             run.optimizer_state,
             trace.params,
@@ -127,7 +126,7 @@ def build_tree(trace: Trace, run: PassInfo = _A_PASS) -> SummaryTree:
         root=root,
         unused=unused,
         unused_modules=tuple(m.path for m in modules if m.path not in active),
-        totals=_totals(trace, run, used_list, unused, training),
+        totals=_totals(trace, run, used, unused, training),
         uncounted_ops=trace.uncounted_ops,
         forward_pass=run.forward_pass,
         masked=trace.masked,
@@ -155,19 +154,19 @@ def _uninitialised(trace: Trace) -> tuple[str, ...]:
 def _totals(
     trace: Trace,
     run: PassInfo,
-    used: Iterable[ParamInfo],
+    used: Container[int],
     unused: Iterable[UnusedEntry],
     training: TrainingEstimate | None,
 ) -> Totals:
-    """The model-wide numbers; loops, not ``sum()`` of generators, over every parameter."""
-    total = trainable = 0
-    for p in used:
-        total += p.numel
-        if p.trainable:
-            trainable += p.numel
-    param_bytes = quantized = 0
+    """The model-wide numbers (``used``: the keys of the parameters the pass used); one
+    loop, not ``sum()`` of generators, over every parameter."""
+    total = trainable = param_bytes = quantized = 0
     placed = False  # an engine's placement on any parameter (the usual case: none)
     for p in trace.params:
+        if p.key in used:
+            total += p.numel
+            if p.trainable:
+                trainable += p.numel
         param_bytes += p.nbytes
         if p.local_nbytes is not None or p.placement:
             placed = True
@@ -614,10 +613,12 @@ class _Rows:
             own_ops += record.ops
         num_params = trainable_params = param_bytes = 0
         carried: list[ParamInfo] = []
+        names: list[str] = []
         shared: tuple[SharedParam, ...] = ()
         if info.param_keys:
             carried, shared = self.row_params(info)
             for p in carried:
+                names.append(p.name)
                 num_params += p.numel
                 param_bytes += p.nbytes
                 if p.trainable:
@@ -641,7 +642,7 @@ class _Rows:
             None if first is None else first.inputs,  # inputs
             None if first is None or first.raised else first.output,  # output
             num_params,  # num_params
-            tuple([p.name for p in carried]) if carried else (),  # param_names
+            tuple(names) if names else (),  # param_names
             tuple(carried),  # params
             trainable_params,  # trainable_params
             param_bytes,  # param_bytes
