@@ -109,12 +109,15 @@ def positional(cls: type[_Record]) -> Callable[..., _Record]:
         Traceback (most recent call last):
         TypeError: new_Point() missing 1 required positional argument: 'y'
     """
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if hasattr(cls, "__post_init__") or not all(f.init for f in fields):
+        raise TypeError(f"{cls.__name__}: positional() fills init fields only, no __post_init__")
     twin = type(
         f"_{cls.__name__}Filling",
         cls.__bases__,
         {"__slots__": cls.__slots__, "__module__": cls.__module__},  # type: ignore[attr-defined]
     )
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    names = [f.name for f in fields]
     namespace: dict[str, Any] = {"_cls": cls, "_twin": twin, "_new": object.__new__}
     exec(
         f"def new_{cls.__name__}({', '.join(names)}):\n"

@@ -117,3 +117,34 @@ def test_direct_init_fills_an_instance_of_a_subclass_through_the_descriptors():
         named.x = 5
     spatial = Spatial(1, 2, 3)  # its own generated __init__
     assert type(spatial) is Spatial and (spatial.x, spatial.y, spatial.z) == (1, 2, 3)
+
+
+@pytest.mark.parametrize("cls", DIRECT, ids=lambda c: c.__name__)
+def test_positional_builds_the_record_the_class_builds(cls):
+    values = _values(cls)
+    made = _records.positional(cls)(*values.values())
+    assert type(made) is cls and made == cls(**values)
+    assert dataclasses.asdict(made) == dataclasses.asdict(_reference(cls)(**values))
+    assert hash(made) == hash(cls(**values))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(made, dataclasses.fields(cls)[0].name, "changed")
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        _records.positional(cls)(*list(values.values())[:-1])  # no field left to its default
+
+
+def test_positional_refuses_what_it_would_skip():
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        x: int
+
+        def __post_init__(self) -> None:
+            raise ValueError("never skipped")
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived:
+        x: int
+        y: int = dataclasses.field(init=False, default=0)
+
+    for cls in (Checked, Derived):
+        with pytest.raises(TypeError, match="init fields only"):
+            _records.positional(cls)
